@@ -1,0 +1,41 @@
+"""Python client for the Tarjama translation and summarization service."""
+
+from .aio import AsyncTarjamaClient
+from .client import TarjamaClient
+from .errors import (
+    AuthenticationError,
+    DeadlineExceededError,
+    InvalidRequestError,
+    OverloadedError,
+    ServerUnavailableError,
+    TarjamaError,
+)
+from .types import (
+    DecodingOptions,
+    ModelInfo,
+    Segment,
+    SummarizeResult,
+    TranslateEvent,
+    TranslateResult,
+    Translation,
+    Usage,
+)
+
+__all__ = [
+    "AsyncTarjamaClient",
+    "AuthenticationError",
+    "DeadlineExceededError",
+    "DecodingOptions",
+    "InvalidRequestError",
+    "ModelInfo",
+    "OverloadedError",
+    "Segment",
+    "ServerUnavailableError",
+    "SummarizeResult",
+    "TarjamaClient",
+    "TarjamaError",
+    "TranslateEvent",
+    "TranslateResult",
+    "Translation",
+    "Usage",
+]

@@ -1,0 +1,110 @@
+"""protobuf ↔ dataclass conversion shared by the sync and asyncio clients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .types import (
+    DecodingOptions,
+    ModelInfo,
+    Segment,
+    SummarizeResult,
+    TranslateEvent,
+    TranslateResult,
+    Translation,
+    Usage,
+)
+from .v1 import tarjama_pb2 as pb
+
+_TASK_NAMES = {pb.TASK_TRANSLATION: "translation", pb.TASK_SUMMARIZATION: "summarization"}
+
+
+def translate_request(
+    texts: str | Sequence[str], source_language: str, target_language: str, options: DecodingOptions | None
+) -> pb.TranslateRequest:
+    options = options or DecodingOptions()
+    return pb.TranslateRequest(
+        texts=[texts] if isinstance(texts, str) else list(texts),
+        source_language=source_language,
+        target_language=target_language,
+        options=pb.DecodingOptions(num_beams=options.num_beams, max_new_tokens=options.max_new_tokens),
+    )
+
+
+def summarize_request(
+    text: str, source_language: str, summary_language: str, max_summary_tokens: int, num_beams: int
+) -> pb.SummarizeRequest:
+    return pb.SummarizeRequest(
+        text=text,
+        source_language=source_language,
+        summary_language=summary_language,
+        max_summary_tokens=max_summary_tokens,
+        num_beams=num_beams,
+    )
+
+
+def usage(message: pb.Usage) -> Usage:
+    return Usage(input_tokens=message.input_tokens, output_tokens=message.output_tokens)
+
+
+def segment(message: pb.Segment) -> Segment:
+    return Segment(
+        source=message.source,
+        translation=message.translation,
+        source_start=message.source_start,
+        source_end=message.source_end,
+        separator=message.separator,
+    )
+
+
+def translate_result(message: pb.TranslateResponse) -> TranslateResult:
+    return TranslateResult(
+        translations=[
+            Translation(text=t.text, segments=[segment(s) for s in t.segments], detected_language=t.detected_language)
+            for t in message.translations
+        ],
+        model=message.model,
+        usage=usage(message.usage),
+    )
+
+
+def translate_event(message: pb.TranslateEvent) -> TranslateEvent:
+    return TranslateEvent(
+        text_index=message.text_index,
+        segment_index=message.segment_index,
+        total_segments=message.total_segments,
+        segment=segment(message.segment),
+        detected_language=message.detected_language,
+        model=message.model,
+        usage=usage(message.usage),
+    )
+
+
+def summarize_result(message: pb.SummarizeResponse) -> SummarizeResult:
+    return SummarizeResult(
+        summary=message.summary,
+        summary_language=message.summary_language,
+        model=message.model,
+        usage=usage(message.usage),
+        detected_language=message.detected_language,
+        method=message.method,
+    )
+
+
+def model_infos(message: pb.ListModelsResponse) -> list[ModelInfo]:
+    return [
+        ModelInfo(
+            id=m.id,
+            task=_TASK_NAMES.get(m.task, "unspecified"),
+            source_languages=list(m.source_languages),
+            target_languages=list(m.target_languages),
+            revision=m.revision,
+            license=m.license,
+            engine=m.engine,
+            device=m.device,
+            untrained=m.untrained,
+            max_input_tokens=m.max_input_tokens,
+            notice=m.notice,
+        )
+        for m in message.models
+    ]

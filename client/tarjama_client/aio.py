@@ -1,0 +1,127 @@
+"""asyncio client, the same calls as ``TarjamaClient`` awaited.
+
+async with AsyncTarjamaClient("localhost:50051") as client:
+    async for event in client.stream_translate(article):
+        ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from . import _convert
+from ._channel import CHANNEL_OPTIONS, DEFAULT_TARGET, DEFAULT_TIMEOUT, ConnectionConfig
+from .errors import ServerUnavailableError, from_rpc_error
+from .types import DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
+from .v1 import tarjama_pb2 as pb
+from .v1 import tarjama_pb2_grpc as pb_grpc
+
+
+class AsyncTarjamaClient:
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        token: str = "",
+        tls: bool = False,
+        ca_file: str | None = None,
+    ) -> None:
+        self.config = ConnectionConfig.create(target, timeout=timeout, token=token, tls=tls, ca_file=ca_file)
+        credentials = self.config.credentials()
+        self._channel = (
+            grpc.aio.secure_channel(target, credentials, options=CHANNEL_OPTIONS)
+            if credentials
+            else grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        )
+        self._stub = pb_grpc.TarjamaServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    async def __aenter__(self) -> AsyncTarjamaClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
+        try:
+            return await method(request, timeout=timeout or self.config.timeout, metadata=self.config.metadata)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def translate(
+        self,
+        texts: str | Sequence[str],
+        *,
+        source_language: str = "",
+        target_language: str = "",
+        options: DecodingOptions | None = None,
+        timeout: float | None = None,
+    ) -> TranslateResult:
+        request = _convert.translate_request(texts, source_language, target_language, options)
+        return _convert.translate_result(await self._call(self._stub.Translate, request, timeout))
+
+    async def stream_translate(
+        self,
+        texts: str | Sequence[str],
+        *,
+        source_language: str = "",
+        target_language: str = "",
+        options: DecodingOptions | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[TranslateEvent]:
+        request = _convert.translate_request(texts, source_language, target_language, options)
+        call = self._stub.StreamTranslate(
+            request, timeout=timeout or self.config.timeout, metadata=self.config.metadata
+        )
+        try:
+            async for event in call:
+                yield _convert.translate_event(event)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        finally:
+            call.cancel()
+
+    async def summarize(
+        self,
+        text: str,
+        *,
+        source_language: str = "",
+        summary_language: str = "",
+        max_summary_tokens: int = 0,
+        num_beams: int = 0,
+        timeout: float | None = None,
+    ) -> SummarizeResult:
+        request = _convert.summarize_request(text, source_language, summary_language, max_summary_tokens, num_beams)
+        return _convert.summarize_result(await self._call(self._stub.Summarize, request, timeout))
+
+    async def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
+        return _convert.model_infos(await self._call(self._stub.ListModels, pb.ListModelsRequest(), timeout))
+
+    async def health(self, service: str = "", *, timeout: float = 5.0) -> str:
+        response = await self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    async def wait_until_ready(self, timeout: float = 600.0, poll_seconds: float = 0.5) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        last = "no answer"
+        while loop.time() < deadline:
+            try:
+                last = await self.health(timeout=min(5.0, max(deadline - loop.time(), 0.1)))
+                if last == "SERVING":
+                    return
+            except ServerUnavailableError as error:
+                last = error.details
+            await asyncio.sleep(poll_seconds)
+        raise ServerUnavailableError(
+            grpc.StatusCode.UNAVAILABLE, f"server at {self.config.target} not ready after {timeout:.0f}s ({last})"
+        )

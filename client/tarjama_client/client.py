@@ -1,0 +1,129 @@
+"""Synchronous client.
+
+from tarjama_client import TarjamaClient
+with TarjamaClient("localhost:50051") as client:
+    result = client.translate(article)
+    print(result.translations[0].text)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from . import _convert
+from ._channel import CHANNEL_OPTIONS, DEFAULT_TARGET, DEFAULT_TIMEOUT, ConnectionConfig
+from .errors import ServerUnavailableError, from_rpc_error
+from .types import DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
+from .v1 import tarjama_pb2 as pb
+from .v1 import tarjama_pb2_grpc as pb_grpc
+
+
+class TarjamaClient:
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        token: str = "",
+        tls: bool = False,
+        ca_file: str | None = None,
+    ) -> None:
+        self.config = ConnectionConfig.create(target, timeout=timeout, token=token, tls=tls, ca_file=ca_file)
+        credentials = self.config.credentials()
+        self._channel = (
+            grpc.secure_channel(target, credentials, options=CHANNEL_OPTIONS)
+            if credentials
+            else grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+        )
+        self._stub = pb_grpc.TarjamaServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def __enter__(self) -> TarjamaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
+        try:
+            return method(request, timeout=timeout or self.config.timeout, metadata=self.config.metadata)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    def translate(
+        self,
+        texts: str | Sequence[str],
+        *,
+        source_language: str = "",
+        target_language: str = "",
+        options: DecodingOptions | None = None,
+        timeout: float | None = None,
+    ) -> TranslateResult:
+        """Translate one text or several (headline, body, captions); one result per text."""
+        request = _convert.translate_request(texts, source_language, target_language, options)
+        return _convert.translate_result(self._call(self._stub.Translate, request, timeout))
+
+    def stream_translate(
+        self,
+        texts: str | Sequence[str],
+        *,
+        source_language: str = "",
+        target_language: str = "",
+        options: DecodingOptions | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[TranslateEvent]:
+        """Segments in order, as they are translated."""
+        request = _convert.translate_request(texts, source_language, target_language, options)
+        stream = self._call(self._stub.StreamTranslate, request, timeout)
+        try:
+            for event in stream:
+                yield _convert.translate_event(event)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        finally:
+            stream.cancel()
+
+    def summarize(
+        self,
+        text: str,
+        *,
+        source_language: str = "",
+        summary_language: str = "",
+        max_summary_tokens: int = 0,
+        num_beams: int = 0,
+        timeout: float | None = None,
+    ) -> SummarizeResult:
+        request = _convert.summarize_request(text, source_language, summary_language, max_summary_tokens, num_beams)
+        return _convert.summarize_result(self._call(self._stub.Summarize, request, timeout))
+
+    def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
+        return _convert.model_infos(self._call(self._stub.ListModels, pb.ListModelsRequest(), timeout))
+
+    def health(self, service: str = "", *, timeout: float = 5.0) -> str:
+        """The health status name: "SERVING", "NOT_SERVING", ..."""
+        response = self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    def wait_until_ready(self, timeout: float = 600.0, poll_seconds: float = 0.5) -> None:
+        """Block until health reports SERVING (models loaded), or raise ServerUnavailableError."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                last = self.health(timeout=min(5.0, max(deadline - time.monotonic(), 0.1)))
+                if last == "SERVING":
+                    return
+            except ServerUnavailableError as error:
+                last = error.details
+            time.sleep(poll_seconds)
+        raise ServerUnavailableError(
+            grpc.StatusCode.UNAVAILABLE, f"server at {self.config.target} not ready after {timeout:.0f}s ({last})"
+        )

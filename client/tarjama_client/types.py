@@ -1,0 +1,86 @@
+"""Typed results of the Tarjama API (plain dataclasses, not protobufs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Segment:
+    source: str
+    translation: str
+    source_start: int
+    source_end: int
+    separator: str = ""
+
+
+@dataclass(frozen=True)
+class Translation:
+    text: str
+    segments: list[Segment]
+    detected_language: str
+
+
+@dataclass(frozen=True)
+class TranslateResult:
+    translations: list[Translation]
+    model: str
+    usage: Usage
+
+    @property
+    def untrained(self) -> bool:
+        return "UNTRAINED" in self.model
+
+
+@dataclass(frozen=True)
+class TranslateEvent:
+    text_index: int
+    segment_index: int
+    total_segments: int
+    segment: Segment
+    detected_language: str
+    model: str
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class SummarizeResult:
+    summary: str
+    summary_language: str
+    model: str
+    usage: Usage
+    detected_language: str = ""
+    method: str = ""
+
+    @property
+    def untrained(self) -> bool:
+        return "UNTRAINED" in self.model
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    task: str
+    source_languages: list[str]
+    target_languages: list[str]
+    revision: str
+    license: str
+    engine: str
+    device: str
+    untrained: bool = False
+    max_input_tokens: int = 0
+    notice: str = ""
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """Zero means the server's default."""
+
+    num_beams: int = 0
+    max_new_tokens: int = 0

@@ -1,0 +1,1 @@
+"""Generated tarjama.v1 protobuf and gRPC stubs (see scripts/generate_protos.py)."""

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The main job: install, start the server, and have the client translate and
+# summarize the seed article. Uses the real models (downloaded on first run where
+# the Hugging Face hub is reachable).
+#
+#   scripts/demo.sh                 # real models
+#   scripts/demo.sh --tiny-models   # same path on tiny UNTRAINED models, fully offline
+#
+# Environment: TARJAMA_VENV (default .venv), TARJAMA_PORT (default 50051),
+# HF_HOME (model cache), TARJAMA_DEMO_ARTICLE (default: the seed article).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+venv="${TARJAMA_VENV:-$root/.venv}"
+port="${TARJAMA_PORT:-50051}"
+article="${TARJAMA_DEMO_ARTICLE:-seeds/000_72c42d5ea82af53c.txt}"
+tiny=0
+case "${1:-}" in
+  --tiny-models) tiny=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--tiny-models]" >&2; exit 2 ;;
+esac
+
+bash scripts/install.sh "$venv"
+bin="$venv/bin"
+server_args=(--port "$port" --metrics-port 0)
+
+if [[ $tiny == 1 ]]; then
+  "$bin/tarjama-models" build-tiny .tiny-models
+  server_args+=(--translation-model .tiny-models/marian-ar-en --summarization-model .tiny-models/mt5-summarizer)
+  cat >&2 <<'BANNER'
+################################################################################
+##  --tiny-models: the server runs TINY UNTRAINED MODELS with random weights.  ##
+##  Everything below is the real service path, but the text it prints is       ##
+##  NOISE, not a translation or a summary.                                     ##
+################################################################################
+BANNER
+else
+  echo "== fetching the real models (first run only; about 2.6 GB)" >&2
+  if ! "$bin/tarjama-models" download; then
+    cat >&2 <<'NOHUB'
+
+The real models are not in the local cache and could not be downloaded: this
+machine cannot reach the Hugging Face hub (see the messages above).
+  - On a connected machine run `tarjama-models download` and copy its cache
+    (HF_HOME, default ~/.cache/huggingface) here; or
+  - run `scripts/demo.sh --tiny-models` to see the whole system work offline
+    on tiny UNTRAINED models (its output is noise).
+NOHUB
+    exit 1
+  fi
+  server_args+=(--offline)
+fi
+
+log="$(mktemp -t tarjama-server.XXXXXX.log)"
+"$bin/tarjama-server" "${server_args[@]}" 2>"$log" &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
+echo "== server starting (pid $server_pid, log $log)" >&2
+client=("$bin/tarjama" --server "127.0.0.1:$port")
+if ! "${client[@]}" health --wait 600 >/dev/null; then
+  echo "server did not become ready; its log:" >&2
+  cat "$log" >&2
+  exit 1
+fi
+
+echo "== models"
+"${client[@]}" models
+echo
+echo "== translation of $article"
+"${client[@]}" translate "$article"
+echo
+echo "== English summary"
+"${client[@]}" summarize --language en "$article"
+echo
+echo "== Arabic summary"
+"${client[@]}" summarize --language ar "$article"

@@ -1,0 +1,257 @@
+"""Server lifecycle: bind, health NOT_SERVING, load models, SERVING, graceful stop.
+
+Entry point ``tarjama-server``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from tarjama_client.v1 import tarjama_pb2 as pb
+from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
+
+from . import metrics
+from .batching import BatchScheduler
+from .engines.base import Seq2SeqEngine, Task
+from .errors import ModelUnavailableError
+from .service import LoadedModels, TarjamaServicer
+from .settings import Settings, load_settings, split_languages
+from .summarization import SummarizationDefaults, Summarizer
+from .translation import TranslationDefaults, Translator
+
+log = logging.getLogger("tarjama_server")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TarjamaService"].full_name
+_HEALTH_PREFIX = "/grpc.health.v1.Health/"
+
+
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
+    """Require ``authorization: Bearer <token>`` on every call but health checks
+    (load balancers and Kubernetes probes carry no token)."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+        async def deny(request: Any, context: grpc.aio.ServicerContext) -> None:
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing or wrong token: send metadata 'authorization: Bearer <token>'",
+            )
+
+        self._deny = grpc.unary_unary_rpc_method_handler(deny)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        if handler_call_details.method.startswith(_HEALTH_PREFIX):
+            return await continuation(handler_call_details)
+        sent = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+        if isinstance(sent, str) and hmac.compare_digest(sent.encode(), self._expected):
+            return await continuation(handler_call_details)
+        return self._deny
+
+
+def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | None]:
+    """Resolve and load both models (blocking: run it off the event loop)."""
+    import torch
+
+    from .models import load_engine, pick_device, resolve_model
+
+    if settings.torch_threads > 0:
+        torch.set_num_threads(settings.torch_threads)
+    device = pick_device(settings.device)
+    translation = load_engine(
+        resolve_model(
+            settings.translation_model,
+            settings.translation_revision,
+            cache_dir=settings.cache_dir,
+            offline=settings.offline,
+            flag="--translation-model",
+        ),
+        Task.TRANSLATION,
+        split_languages(settings.translation_source_languages),
+        split_languages(settings.translation_target_languages),
+        device,
+    )
+    summarization = None
+    if settings.summarization_enabled:
+        languages = split_languages(settings.summarization_languages)
+        summarization = load_engine(
+            resolve_model(
+                settings.summarization_model,
+                settings.summarization_revision,
+                cache_dir=settings.cache_dir,
+                offline=settings.offline,
+                flag="--summarization-model",
+            ),
+            Task.SUMMARIZATION,
+            languages,
+            languages,
+            device,
+        )
+    return translation, summarization
+
+
+class TarjamaServer:
+    """One server process: ``start()`` binds and reports NOT_SERVING, ``load_models()``
+    flips health to SERVING, ``stop()`` drains. Tests drive these directly."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine_loader: Callable[[Settings], tuple[Seq2SeqEngine, Seq2SeqEngine | None]] = load_engines,
+    ) -> None:
+        self.settings = settings
+        self._engine_loader = engine_loader
+        self.servicer = TarjamaServicer(settings)
+        self.health = health.aio.HealthServicer()
+        # One inference thread: model calls run one at a time, off the event loop,
+        # and each uses every core through torch's intra-op threads.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self._schedulers: list[BatchScheduler] = []
+        self._metrics_server: Any = None
+        interceptors = [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
+        self.server = grpc.aio.server(
+            interceptors=interceptors,
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
+            options=[
+                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ],
+        )
+        pb_grpc.add_TarjamaServiceServicer_to_server(self.servicer, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
+        self.port = 0
+
+    async def _set_health(self, status: int) -> None:
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, status)
+
+    async def start(self) -> int:
+        settings = self.settings
+        if settings.tls_cert or settings.tls_key:
+            if not (settings.tls_cert and settings.tls_key):
+                raise ModelUnavailableError("TLS needs both --tls-cert and --tls-key")
+            credentials = grpc.ssl_server_credentials(
+                [(Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())]
+            )
+            self.port = self.server.add_secure_port(settings.address, credentials)
+        else:
+            self.port = self.server.add_insecure_port(settings.address)
+        if not self.port:
+            raise OSError(f"cannot listen on {settings.address}")
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.start()
+        if settings.metrics_port:
+            from prometheus_client import start_http_server
+
+            self._metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
+        log.info(
+            "listening on %s:%d (%s)%s",
+            settings.host,
+            self.port,
+            "TLS" if settings.tls_cert else "plaintext",
+            f", metrics on :{settings.metrics_port}/metrics" if settings.metrics_port else "",
+        )
+        return self.port
+
+    async def load_models(self) -> None:
+        translation, summarization = await asyncio.to_thread(self._engine_loader, self.settings)
+        settings = self.settings
+
+        def scheduler(engine: Seq2SeqEngine) -> BatchScheduler:
+            created = BatchScheduler(
+                engine,
+                self._executor,
+                max_batch_size=settings.max_batch_size,
+                max_queued=settings.max_queued_jobs,
+                max_wait_seconds=settings.batch_wait_ms / 1000,
+            )
+            created.start()
+            self._schedulers.append(created)
+            return created
+
+        translator = Translator(
+            scheduler(translation),
+            TranslationDefaults(num_beams=settings.num_beams, max_segment_tokens=settings.max_segment_tokens),
+        )
+        summarizer = (
+            Summarizer(
+                scheduler(summarization), SummarizationDefaults(num_beams=settings.summary_num_beams), translator
+            )
+            if summarization
+            else None
+        )
+        self.servicer.models = LoadedModels(translator, summarizer)
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        metrics.MODELS_READY.set(1)
+        log.info("ready: serving %s", ", ".join(info.label for info in self.servicer.models.infos))
+
+    async def stop(self, grace: float | None = None) -> None:
+        await self.health.enter_graceful_shutdown()
+        metrics.MODELS_READY.set(0)
+        await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+        for scheduler in self._schedulers:
+            await scheduler.stop()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+
+
+async def run(settings: Settings) -> int:
+    server = TarjamaServer(settings)
+    try:
+        await server.start()
+    except (OSError, ModelUnavailableError) as error:
+        log.error("cannot start: %s", error)
+        return 2
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop_requested.set)
+    loading = asyncio.create_task(server.load_models())
+    stopping = asyncio.create_task(stop_requested.wait())
+    await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    exit_code = 0
+    if loading.done() and loading.exception() is not None:
+        error = loading.exception()
+        if isinstance(error, ModelUnavailableError):
+            log.error("cannot start: %s", error)
+        else:
+            log.error("cannot start: model loading failed", exc_info=error)
+        exit_code = 2
+    elif loading.done():
+        await stopping
+    else:
+        loading.cancel()
+    log.info("shutting down")
+    await server.stop()
+    return exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = load_settings(argv)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    sys.exit(asyncio.run(run(settings)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The engine interface shared by translation and summarization."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+
+class Task(Enum):
+    TRANSLATION = "translation"
+    SUMMARIZATION = "summarization"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    task: Task
+    revision: str
+    source_languages: tuple[str, ...]
+    target_languages: tuple[str, ...]
+    license: str
+    engine: str
+    device: str
+    max_input_tokens: int
+    untrained: bool = False
+    notice: str = ""
+
+    @property
+    def label(self) -> str:
+        """What responses report as ``model``: id@revision, flagged when untrained."""
+        label = f"{self.id}@{self.revision}"
+        return f"{label} (UNTRAINED TEST MODEL)" if self.untrained else label
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding settings for one batch. Jobs are only batched with equal params."""
+
+    num_beams: int = 4
+    # Absolute cap on new tokens; 0 means the model's window.
+    max_new_tokens: int = 0
+    # Cap relative to the longest input of the batch (0 disables): guards against
+    # the repetition loops opus-mt falls into ("poor, poor, poor...").
+    max_new_tokens_ratio: float = 0.0
+    no_repeat_ngram_size: int = 0
+    length_penalty: float = 1.0
+    extra: tuple[tuple[str, float], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    input_tokens: int
+    output_tokens: int
+
+
+class Seq2SeqEngine(Protocol):
+    """A loaded sequence-to-sequence model. ``generate`` blocks: callers run it
+    off the event loop (see ``batching.BatchScheduler``)."""
+
+    info: ModelInfo
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model would read for ``text``, special tokens included."""
+        ...
+
+    def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
+        """Outputs for ``texts`` in order. Inputs must fit ``info.max_input_tokens``."""
+        ...

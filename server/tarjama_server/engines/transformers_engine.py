@@ -1,0 +1,68 @@
+"""Hugging Face ``transformers`` + ``torch`` inference."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from .base import Generation, GenerationParams, ModelInfo
+
+
+class TransformersEngine:
+    """Runs ``model.generate`` for any ``AutoModelForSeq2SeqLM`` (Marian, mT5...)."""
+
+    def __init__(self, model: Any, tokenizer: Any, info: ModelInfo) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.info = info
+        # Python tokenizers (sentencepiece-backed Marian) are not thread-safe;
+        # counting happens on worker threads while a batch is being encoded.
+        self._tokenizer_lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        with self._tokenizer_lock:
+            return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+    def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
+        import torch
+
+        if not texts:
+            return []
+        with self._tokenizer_lock:
+            encoded = self.tokenizer(list(texts), padding=True, truncation=False, return_tensors="pt")
+        input_lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        longest = max(input_lengths)
+        if longest > self.info.max_input_tokens:
+            # Segmentation guarantees this never happens; refuse rather than truncate.
+            raise ValueError(f"input of {longest} tokens exceeds the model window of {self.info.max_input_tokens}")
+        limit = params.max_new_tokens or self.info.max_input_tokens
+        if params.max_new_tokens_ratio:
+            limit = min(limit, math.ceil(params.max_new_tokens_ratio * longest) + 8)
+        device = self.model.device
+        kwargs: dict[str, Any] = {
+            "num_beams": params.num_beams,
+            "max_new_tokens": limit,
+            "length_penalty": params.length_penalty,
+            "early_stopping": True if params.num_beams > 1 else False,
+        }
+        if params.no_repeat_ngram_size:
+            kwargs["no_repeat_ngram_size"] = params.no_repeat_ngram_size
+        kwargs.update(dict(params.extra))
+        with torch.inference_mode():
+            output = self.model.generate(
+                input_ids=encoded["input_ids"].to(device),
+                attention_mask=encoded["attention_mask"].to(device),
+                **kwargs,
+            )
+        with self._tokenizer_lock:
+            decoded = self.tokenizer.batch_decode(output, skip_special_tokens=True)
+        pad_id = self.model.generation_config.pad_token_id
+        start_id = self.model.generation_config.decoder_start_token_id
+        # Generated tokens: everything but padding and the decoder start token.
+        output_lengths = ((output != pad_id) & (output != start_id)).sum(dim=1).tolist()
+        return [
+            Generation(text=text.strip(), input_tokens=int(n_in), output_tokens=int(n_out))
+            for text, n_in, n_out in zip(decoded, input_lengths, output_lengths, strict=True)
+        ]

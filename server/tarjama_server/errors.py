@@ -1,0 +1,32 @@
+"""Errors raised by the engines. The gRPC layer maps them to status codes in one
+table (``service.STATUS_BY_ERROR``); the engines themselves know nothing of gRPC."""
+
+from __future__ import annotations
+
+
+class TarjamaError(Exception):
+    """Base class: the message is shown to the caller, so it says what to fix."""
+
+
+class InvalidRequestError(TarjamaError):
+    """The request cannot be served as sent (empty text, nonsense option...)."""
+
+
+class UnsupportedLanguageError(InvalidRequestError):
+    """No loaded model serves the asked language or language pair."""
+
+
+class OverloadedError(TarjamaError):
+    """The work queue is full; the request was not accepted. Retry with backoff."""
+
+
+class NotReadyError(TarjamaError):
+    """Models are still loading (or the server is shutting down)."""
+
+
+class ModelUnavailableError(TarjamaError):
+    """A model could not be found or loaded at start-up."""
+
+
+class FeatureDisabledError(TarjamaError):
+    """The server was started without the model this call needs."""

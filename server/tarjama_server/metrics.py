@@ -1,0 +1,25 @@
+"""Prometheus metrics, defined once per process (the default registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+REQUESTS = Counter("tarjama_requests_total", "RPCs handled, by method and status code.", ["method", "code"])
+REQUEST_SECONDS = Histogram(
+    "tarjama_request_seconds",
+    "RPC latency in seconds, by method.",
+    ["method"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+QUEUED_JOBS = Gauge("tarjama_queued_jobs", "Segments or chunks waiting for a model, by task.", ["task"])
+BATCH_SIZE = Histogram(
+    "tarjama_batch_size", "Jobs per model call, by task.", ["task"], buckets=(1, 2, 4, 8, 16, 32, 64)
+)
+BATCH_SECONDS = Histogram(
+    "tarjama_batch_seconds",
+    "Model call duration in seconds, by task.",
+    ["task"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+TOKENS = Counter("tarjama_tokens_total", "Tokens read and generated, by task and direction.", ["task", "direction"])
+MODELS_READY = Gauge("tarjama_models_ready", "1 once every model is loaded and serving.")

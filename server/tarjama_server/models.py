@@ -1,0 +1,213 @@
+"""Model loading, in one place: hub ids or local directories, pinned revisions,
+offline mode, and the ``tarjama-models`` operator command.
+
+Hub models are fetched with ``huggingface_hub.snapshot_download`` into the
+standard Hugging Face cache (``HF_HOME``) and then loaded from that snapshot
+directory with ``from_pretrained``; a local directory takes the same
+``from_pretrained`` path. So the server, the tests (tiny models saved to disk)
+and ``tarjama-models verify`` all exercise one loader.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engines.base import ModelInfo, Task
+from .engines.transformers_engine import TransformersEngine
+from .errors import ModelUnavailableError
+from .settings import DEFAULT_SUMMARIZATION_MODEL, DEFAULT_TRANSLATION_MODEL
+from .tiny_models import UNTRAINED_MARKER
+
+log = logging.getLogger(__name__)
+
+# Tokenizer, config and card files; weights are chosen separately (safetensors first).
+_METADATA_PATTERNS = ["*.json", "*.spm", "*.model", "*.txt", "README.md"]
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+# Used when a model card does not state its licence in its metadata.
+KNOWN_LICENSES = {
+    DEFAULT_TRANSLATION_MODEL: "apache-2.0",
+    DEFAULT_SUMMARIZATION_MODEL: "cc-by-nc-sa-4.0",
+    "csebuetnlp/mT5_m2o_english_crossSum": "cc-by-nc-sa-4.0",
+}
+_NON_COMMERCIAL = re.compile(r"-nc(-|$)")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model located on local disk, ready for ``from_pretrained``."""
+
+    ref: str
+    directory: Path
+    revision: str
+    untrained: bool
+    license: str
+
+    @property
+    def notice(self) -> str:
+        if self.untrained:
+            return "UNTRAINED TEST MODEL with random weights: its output is meaningless."
+        if _NON_COMMERCIAL.search(self.license):
+            return f"Licence {self.license} forbids commercial use; replace this model for commercial work."
+        return ""
+
+
+def _looks_like_path(ref: str) -> bool:
+    return ref.startswith(("/", ".", "~")) or Path(ref).expanduser().exists()
+
+
+def _card_license(directory: Path) -> str:
+    """The ``license:`` field of the model card's YAML front matter, if any."""
+    card = directory / "README.md"
+    if not card.is_file():
+        return ""
+    match = re.match(r"---\s*\n(.*?)\n---", card.read_text(errors="replace"), re.S)
+    if not match:
+        return ""
+    field = re.search(r"^license:\s*['\"]?([\w.\-]+)", match.group(1), re.M)
+    return field.group(1).lower() if field else ""
+
+
+def _has_weights(directory: Path) -> bool:
+    return any((directory / name).is_file() for name in _WEIGHT_FILES)
+
+
+def _unavailable(ref: str, revision: str, flag: str, cause: str) -> ModelUnavailableError:
+    revision_text = f" --revision {revision}" if revision else ""
+    return ModelUnavailableError(
+        f"cannot load model {ref!r}{' at revision ' + revision if revision else ''}: {cause}\n"
+        "Provide it in one of these ways:\n"
+        f"  - on a machine with network access run `tarjama-models download {ref}{revision_text}` and copy its "
+        "Hugging Face cache (HF_HOME, default ~/.cache/huggingface) to this machine, or mount it in the container;\n"
+        f"  - or point the server at a local directory saved with save_pretrained: {flag} /path/to/model;\n"
+        "  - to see the whole service work offline on tiny UNTRAINED models, see the README (`--tiny-models`)."
+    )
+
+
+def resolve_model(
+    ref: str, revision: str = "", *, cache_dir: str = "", offline: bool = False, flag: str = ""
+) -> ResolvedModel:
+    """Find (and, unless offline, download) ``ref``: a local directory or a hub id."""
+    ref = ref.strip()
+    flag = flag or "--translation-model"
+    if _looks_like_path(ref):
+        directory = Path(ref).expanduser().resolve()
+        if not (directory / "config.json").is_file():
+            raise _unavailable(ref, "", flag, f"{directory} is not a model directory (no config.json)")
+        untrained = (directory / UNTRAINED_MARKER).is_file()
+        license_id = _card_license(directory) or ("none (untrained test model)" if untrained else "unknown")
+        return ResolvedModel(ref, directory, "local", untrained, license_id)
+
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    common = {"repo_id": ref, "revision": revision or None, "cache_dir": cache_dir or None, "local_files_only": offline}
+    try:
+        directory = Path(snapshot_download(allow_patterns=[*_METADATA_PATTERNS, "*.safetensors"], **common))
+        if not _has_weights(directory) and not offline:
+            directory = Path(snapshot_download(allow_patterns=[*_METADATA_PATTERNS, "pytorch_model.bin*"], **common))
+    except LocalEntryNotFoundError as error:
+        where = (
+            "offline mode is on and it is not in the local cache"
+            if offline
+            else ("it is not in the local cache and the model hub could not be reached")
+        )
+        raise _unavailable(ref, revision, flag, f"{where} ({type(error).__name__})") from error
+    except (HfHubHTTPError, OSError, ValueError) as error:
+        raise _unavailable(ref, revision, flag, f"{type(error).__name__}: {error}") from error
+    if not _has_weights(directory):
+        raise _unavailable(ref, revision, flag, f"the cached snapshot {directory} has no weight files")
+    return ResolvedModel(
+        ref=ref,
+        directory=directory,
+        revision=directory.name,  # snapshots/<commit hash>
+        untrained=(directory / UNTRAINED_MARKER).is_file(),
+        license=_card_license(directory) or KNOWN_LICENSES.get(ref, "unknown"),
+    )
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelUnavailableError(f"--device {device} was asked for, but torch sees no CUDA device; use --device cpu")
+    return device
+
+
+_BANNER = "!" * 78
+
+
+def load_engine(
+    resolved: ResolvedModel,
+    task: Task,
+    source_languages: tuple[str, ...],
+    target_languages: tuple[str, ...],
+    device: str,
+) -> TransformersEngine:
+    """``from_pretrained`` the tokenizer and model of ``resolved`` onto ``device``."""
+    import transformers
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved.directory)
+        model = AutoModelForSeq2SeqLM.from_pretrained(resolved.directory)
+    except (OSError, ValueError, ImportError) as error:
+        raise ModelUnavailableError(f"cannot load {resolved.ref!r} from {resolved.directory}: {error}") from error
+    model.eval().to(device)
+    window = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else 512
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions:
+        window = min(window, positions)
+    info = ModelInfo(
+        id=resolved.ref,
+        task=task,
+        revision=resolved.revision,
+        source_languages=source_languages,
+        target_languages=target_languages,
+        license=resolved.license,
+        engine=f"transformers {transformers.__version__}",
+        device=device,
+        max_input_tokens=window,
+        untrained=resolved.untrained,
+        notice=resolved.notice,
+    )
+    if resolved.untrained:
+        log.warning(
+            "\n%s\n!! %s model %s is UNTRAINED (random weights): its output is noise,\n"
+            "!! for testing the service only. Point the server at real models for real work.\n%s",
+            _BANNER,
+            task.value,
+            resolved.ref,
+            _BANNER,
+        )
+    elif resolved.notice:
+        log.warning("%s: %s", resolved.ref, resolved.notice)
+    log.info(
+        "loaded %s model %s (revision %s) on %s, window %d tokens",
+        task.value,
+        resolved.ref,
+        resolved.revision,
+        device,
+        window,
+    )
+    return TransformersEngine(model, tokenizer, info)
+
+
+def is_cached(ref: str, revision: str = "", cache_dir: str = "") -> bool:
+    """True when ``ref`` can be loaded without network (used to skip real-model tests)."""
+    try:
+        resolve_model(ref, revision, cache_dir=cache_dir, offline=True)
+    except ModelUnavailableError:
+        return False
+    return True

@@ -1,0 +1,113 @@
+"""``tarjama-models``: fetch, check and build models for the server.
+
+tarjama-models download                      # both default models into the HF cache
+tarjama-models download Helsinki-NLP/opus-mt-ar-en --revision <commit>
+tarjama-models verify                        # load from the cache offline and run one input
+tarjama-models build-tiny ./tiny-models      # UNTRAINED tiny models for offline testing
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .engines.base import GenerationParams, Task
+from .errors import ModelUnavailableError
+from .settings import DEFAULT_SUMMARIZATION_MODEL, DEFAULT_TRANSLATION_MODEL
+
+DEFAULT_MODELS = [DEFAULT_TRANSLATION_MODEL, DEFAULT_SUMMARIZATION_MODEL]
+SEED_SOURCE = Path("seeds/000_72c42d5ea82af53c.txt")
+SEED_TARGET = Path("seeds/000_72c42d5ea82af53c.reference.en.txt")
+# Used to train the tiny tokenizers when the seed files are not at hand (e.g. in the image).
+FALLBACK_SOURCE = (
+    "أعلنت اللجنة الدولية للصليب الأحمر عن اكتمال عملية إجلاء من شرق حلب. "
+    "وقال المتحدث باسم الأمم المتحدة للصحفيين في نيويورك إن عملية الإجلاء صادمة. "
+    "وأصبحت مدينة حلب تحت سيطرة النظام السوري بعد خروج آخر دفعة من مقاتلي المعارضة."
+)
+FALLBACK_TARGET = (
+    "The International Committee of the Red Cross announced the completion of an evacuation from eastern Aleppo. "
+    "The United Nations spokesman told reporters in New York that the evacuation was harrowing. "
+    "The city of Aleppo came under the control of the Syrian regime after the last opposition fighters left."
+)
+_PROBE = {
+    Task.TRANSLATION: "أعلنت اللجنة الدولية للصليب الأحمر عن اكتمال عملية الإجلاء.",
+    Task.SUMMARIZATION: FALLBACK_SOURCE,
+}
+
+
+def _task_of(ref: str) -> Task:
+    lowered = ref.lower()
+    return Task.SUMMARIZATION if "mt5" in lowered or "sum" in lowered else Task.TRANSLATION
+
+
+def _check(ref: str, revision: str, cache_dir: str, offline: bool) -> int:
+    from .models import load_engine, resolve_model
+
+    resolved = resolve_model(ref, revision, cache_dir=cache_dir, offline=offline)
+    print(f"{ref}: revision {resolved.revision}, licence {resolved.license}, at {resolved.directory}")
+    if resolved.notice:
+        print(f"  NOTE: {resolved.notice}")
+    task = _task_of(ref)
+    engine = load_engine(resolved, task, ("ar",), ("en",), "cpu")
+    (output,) = engine.generate([_PROBE[task]], GenerationParams(num_beams=1, max_new_tokens=32))
+    print(f"  loads and generates ({output.input_tokens} tokens in, {output.output_tokens} out): {output.text[:80]!r}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="tarjama-models", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("download", "download models into the cache and check they load"),
+        ("verify", "check cached models load and run, without network"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument(
+            "models", nargs="*", default=DEFAULT_MODELS, help="hub ids or local dirs (default: both defaults)"
+        )
+        command.add_argument("--revision", default="", help="branch, tag or commit to pin (with one model)")
+        command.add_argument("--cache-dir", default="", help="default: the Hugging Face cache (HF_HOME)")
+    tiny = commands.add_parser("build-tiny", help="build tiny UNTRAINED models for offline tests and demos")
+    tiny.add_argument("out_dir", type=Path)
+    tiny.add_argument("--source-text", type=Path, help=f"Arabic training text (default: {SEED_SOURCE} if present)")
+    tiny.add_argument("--target-text", type=Path, help=f"English training text (default: {SEED_TARGET} if present)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    if args.command == "build-tiny":
+        from .tiny_models import build_tiny_models
+
+        def text(given: Path | None, seed: Path, fallback: str) -> str:
+            path = given or (seed if seed.is_file() else None)
+            return path.read_text(encoding="utf-8") if path else fallback
+
+        paths = build_tiny_models(
+            args.out_dir,
+            text(args.source_text, SEED_SOURCE, FALLBACK_SOURCE),
+            text(args.target_text, SEED_TARGET, FALLBACK_TARGET),
+        )
+        print(
+            f"UNTRAINED tiny models (random weights, for testing only):\n  translation:   {paths.translation}\n"
+            f"  summarization: {paths.summarization}"
+        )
+        return 0
+
+    if args.revision and len(args.models) != 1:
+        parser.error("--revision pins one model: name exactly one")
+    failed = 0
+    for ref in args.models:
+        try:
+            _check(ref, args.revision, args.cache_dir, offline=args.command == "verify")
+        except ModelUnavailableError as error:
+            print(f"{ref}: {error}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""The gRPC transport: validate requests, convert protobuf ↔ engine dataclasses,
+map errors to status codes. No model logic lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import grpc
+from tarjama_client.v1 import tarjama_pb2 as pb
+from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
+
+from . import metrics
+from .engines.base import ModelInfo, Task
+from .errors import (
+    FeatureDisabledError,
+    InvalidRequestError,
+    NotReadyError,
+    OverloadedError,
+    UnsupportedLanguageError,
+)
+from .languages import normalize_language
+from .settings import Settings
+from .summarization import Summarizer, SummaryResult
+from .translation import TranslatedSegment, TranslationResult, Translator
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# The one table from engine errors to gRPC status codes; anything else is INTERNAL.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
+    (UnsupportedLanguageError, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidRequestError, grpc.StatusCode.INVALID_ARGUMENT),
+    (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (NotReadyError, grpc.StatusCode.UNAVAILABLE),
+    (FeatureDisabledError, grpc.StatusCode.FAILED_PRECONDITION),
+)
+
+MAX_BEAMS = 16
+MAX_NEW_TOKENS = 1024
+SUMMARY_TOKENS_RANGE = (8, 512)
+
+_TASKS = {Task.TRANSLATION: pb.TASK_TRANSLATION, Task.SUMMARIZATION: pb.TASK_SUMMARIZATION}
+
+
+def status_for(error: Exception) -> tuple[grpc.StatusCode, str]:
+    for error_type, code in STATUS_BY_ERROR:
+        if isinstance(error, error_type):
+            return code, str(error)
+    return grpc.StatusCode.INTERNAL, f"internal error ({type(error).__name__}); the server log has the details"
+
+
+@dataclass(frozen=True)
+class LoadedModels:
+    translator: Translator
+    summarizer: Summarizer | None
+
+    @property
+    def infos(self) -> list[ModelInfo]:
+        return [self.translator.info] + ([self.summarizer.info] if self.summarizer else [])
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if value != 0 and not low <= value <= high:
+        raise InvalidRequestError(f"{name} must be 0 (server default) or between {low} and {high}, got {value}")
+
+
+def _segment_pb(segment: TranslatedSegment) -> pb.Segment:
+    return pb.Segment(
+        source=segment.source,
+        translation=segment.translation,
+        source_start=segment.start,
+        source_end=segment.end,
+        separator=segment.separator,
+    )
+
+
+def _translate_response(result: TranslationResult) -> pb.TranslateResponse:
+    return pb.TranslateResponse(
+        translations=[
+            pb.Translation(
+                text=document.text,
+                segments=[_segment_pb(s) for s in document.segments],
+                detected_language=document.detected_language,
+            )
+            for document in result.documents
+        ],
+        model=result.model,
+        usage=pb.Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens),
+    )
+
+
+def _summarize_response(result: SummaryResult) -> pb.SummarizeResponse:
+    return pb.SummarizeResponse(
+        summary=result.summary,
+        summary_language=result.summary_language,
+        model=result.model,
+        usage=pb.Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens),
+        detected_language=result.detected_language,
+        method=result.method,
+    )
+
+
+def _model_info_pb(info: ModelInfo) -> pb.ModelInfo:
+    return pb.ModelInfo(
+        id=info.id,
+        task=_TASKS[info.task],
+        source_languages=list(info.source_languages),
+        target_languages=list(info.target_languages),
+        revision=info.revision,
+        license=info.license,
+        engine=info.engine,
+        device=info.device,
+        untrained=info.untrained,
+        max_input_tokens=info.max_input_tokens,
+        notice=info.notice,
+    )
+
+
+class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.models: LoadedModels | None = None
+
+    def _loaded(self) -> LoadedModels:
+        if self.models is None:
+            raise NotReadyError("models are still loading; retry shortly (health reports SERVING when ready)")
+        return self.models
+
+    # -- validation -------------------------------------------------------------
+
+    def _check_text(self, name: str, text: str) -> None:
+        if not text.strip():
+            raise InvalidRequestError(f"{name} is empty: send text with at least one non-space character")
+        if len(text) > self.settings.max_text_chars:
+            raise InvalidRequestError(
+                f"{name} has {len(text)} characters, over this server's limit of {self.settings.max_text_chars}: "
+                "split the document into several texts or requests"
+            )
+
+    def _translate_args(self, request: pb.TranslateRequest) -> tuple[list[str], str, str, int, int]:
+        texts = list(request.texts)
+        if not texts:
+            raise InvalidRequestError("texts is empty: send at least one text to translate")
+        if len(texts) > self.settings.max_texts:
+            raise InvalidRequestError(
+                f"{len(texts)} texts in one request, over this server's limit of {self.settings.max_texts}: "
+                "send them in several requests"
+            )
+        for index, text in enumerate(texts):
+            self._check_text(f"texts[{index}]", text)
+        _check_range("options.num_beams", request.options.num_beams, 1, MAX_BEAMS)
+        _check_range("options.max_new_tokens", request.options.max_new_tokens, 1, MAX_NEW_TOKENS)
+        return (
+            texts,
+            normalize_language(request.source_language, "source_language"),
+            normalize_language(request.target_language, "target_language"),
+            request.options.num_beams,
+            request.options.max_new_tokens,
+        )
+
+    # -- plumbing ----------------------------------------------------------------
+
+    async def _unary(self, method: str, context: grpc.aio.ServicerContext, work: Callable[[], Awaitable[T]]) -> T:
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            return await work()
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except Exception as error:
+            code, message = self._report(method, error)
+            await context.abort(code, message)
+            raise  # abort raises; this keeps type checkers honest
+        finally:
+            metrics.REQUESTS.labels(method, code.name).inc()
+            metrics.REQUEST_SECONDS.labels(method).observe(time.perf_counter() - started)
+
+    @staticmethod
+    def _report(method: str, error: Exception) -> tuple[grpc.StatusCode, str]:
+        code, message = status_for(error)
+        if code == grpc.StatusCode.INTERNAL:
+            log.exception("%s failed", method, exc_info=error)
+        else:
+            log.info("%s: %s: %s", method, code.name, message)
+        return code, message
+
+    # -- RPCs --------------------------------------------------------------------
+
+    async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
+        async def work() -> pb.TranslateResponse:
+            translator = self._loaded().translator
+            texts, source, target, beams, max_new = self._translate_args(request)
+            result = await translator.translate_texts(texts, source, target, translator.params(beams, max_new))
+            return _translate_response(result)
+
+        return await self._unary("Translate", context, work)
+
+    async def StreamTranslate(
+        self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.TranslateEvent]:
+        method = "StreamTranslate"
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            translator = self._loaded().translator
+            texts, source, target, beams, max_new = self._translate_args(request)
+            plans = await asyncio.to_thread(translator.plan, texts, source, target)
+            model = translator.info.label
+            async for plan, segment in translator.stream(plans, translator.params(beams, max_new)):
+                yield pb.TranslateEvent(
+                    text_index=plan.text_index,
+                    segment_index=segment.index,
+                    total_segments=len(plan.spans),
+                    segment=_segment_pb(segment),
+                    detected_language=plan.source_language,
+                    model=model,
+                    usage=pb.Usage(input_tokens=segment.input_tokens, output_tokens=segment.output_tokens),
+                )
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except Exception as error:
+            code, message = self._report(method, error)
+            await context.abort(code, message)
+        finally:
+            metrics.REQUESTS.labels(method, code.name).inc()
+            metrics.REQUEST_SECONDS.labels(method).observe(time.perf_counter() - started)
+
+    async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
+        async def work() -> pb.SummarizeResponse:
+            summarizer = self._loaded().summarizer
+            if summarizer is None:
+                raise FeatureDisabledError(
+                    "summarization is disabled on this server (started with --summarization-model none)"
+                )
+            self._check_text("text", request.text)
+            _check_range("max_summary_tokens", request.max_summary_tokens, *SUMMARY_TOKENS_RANGE)
+            _check_range("num_beams", request.num_beams, 1, MAX_BEAMS)
+            result = await summarizer.summarize(
+                request.text,
+                normalize_language(request.source_language, "source_language"),
+                normalize_language(request.summary_language, "summary_language"),
+                request.max_summary_tokens,
+                request.num_beams,
+            )
+            return _summarize_response(result)
+
+        return await self._unary("Summarize", context, work)
+
+    async def ListModels(
+        self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListModelsResponse:
+        async def work() -> pb.ListModelsResponse:
+            infos = self.models.infos if self.models else []
+            return pb.ListModelsResponse(models=[_model_info_pb(info) for info in infos])
+
+        return await self._unary("ListModels", context, work)

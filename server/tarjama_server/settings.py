@@ -1,0 +1,116 @@
+"""Every server setting in one typed object, filled from flags, then ``TARJAMA_*``
+environment variables, then defaults (a flag wins over the environment)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_TRANSLATION_MODEL = "Helsinki-NLP/opus-mt-ar-en"
+DEFAULT_SUMMARIZATION_MODEL = "csebuetnlp/mT5_multilingual_XLSum"
+ENV_PREFIX = "TARJAMA_"
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("127.0.0.1", "address to listen on (0.0.0.0 or [::] for all interfaces)")
+    port: int = _setting(50051, "gRPC port (0 picks a free one)")
+    translation_model: str = _setting(DEFAULT_TRANSLATION_MODEL, "translation model: hub id or local directory")
+    translation_revision: str = _setting(
+        "", "hub revision (branch, tag or commit) of the translation model; empty = main"
+    )
+    translation_source_languages: str = _setting("ar", "comma-separated source languages of the translation model")
+    translation_target_languages: str = _setting("en", "comma-separated target languages of the translation model")
+    summarization_model: str = _setting(
+        DEFAULT_SUMMARIZATION_MODEL, "summarization model: hub id or local directory; 'none' disables Summarize"
+    )
+    summarization_revision: str = _setting("", "hub revision of the summarization model; empty = main")
+    summarization_languages: str = _setting("ar,en", "comma-separated languages the summarizer reads and writes")
+    cache_dir: str = _setting("", "model cache directory (default: the Hugging Face cache, HF_HOME)")
+    offline: bool = _setting(False, "never contact the model hub; load from the cache or local directories only")
+    device: str = _setting("auto", "cpu, cuda, cuda:N, or auto (cuda when available)")
+    torch_threads: int = _setting(0, "torch intra-op threads (0 = torch's default: one per core)")
+    num_beams: int = _setting(4, "default beam width for translation")
+    summary_num_beams: int = _setting(4, "default beam width for summarization")
+    max_segment_tokens: int = _setting(256, "longest segment sent to the translation model, in tokens")
+    max_batch_size: int = _setting(16, "most segments per model call")
+    batch_wait_ms: float = _setting(2.0, "how long a model worker waits for more segments to fill a batch")
+    max_queued_jobs: int = _setting(4096, "most segments waiting per model before requests get RESOURCE_EXHAUSTED")
+    max_texts: int = _setting(64, "most texts in one TranslateRequest")
+    max_text_chars: int = _setting(200_000, "longest text accepted, in characters")
+    max_concurrent_rpcs: int = _setting(256, "most RPCs in flight; more get RESOURCE_EXHAUSTED from gRPC")
+    metrics_port: int = _setting(9464, "Prometheus /metrics port (0 disables)")
+    auth_token: str = _setting("", "if set, every call except health must send 'authorization: Bearer <token>'")
+    tls_cert: str = _setting("", "PEM certificate chain file; with --tls-key serves TLS")
+    tls_key: str = _setting("", "PEM private key file")
+    shutdown_grace_seconds: float = _setting(20.0, "on SIGTERM, how long in-flight calls may finish")
+    log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
+
+    @property
+    def summarization_enabled(self) -> bool:
+        return self.summarization_model.strip().lower() not in ("", "none", "off")
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def _parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tarjama-server",
+        description="Tarjama gRPC server. Every flag can also be set as TARJAMA_<FLAG> in the environment.",
+    )
+    for setting in dataclasses.fields(Settings):
+        flag = "--" + setting.name.replace("_", "-")
+        env_name = _env_name(setting.name)
+        help_text = f"{setting.metadata['help']} [env {env_name}]"
+        raw = env.get(env_name)
+        kind = type(setting.default)
+        if kind is bool:
+            try:
+                default = _parse_bool(raw) if raw is not None else setting.default
+            except ValueError as error:
+                parser.error(f"{env_name}: {error}")
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+            continue
+        try:
+            default = kind(raw) if raw is not None else setting.default
+        except ValueError:
+            parser.error(f"{env_name}={raw!r} is not a valid {kind.__name__}")
+        parser.add_argument(flag, type=kind, default=default, help=f"{help_text} (default: {default!r})")
+    return parser
+
+
+def load_settings(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    environment = os.environ if env is None else env
+    namespace = build_parser(environment).parse_args(argv)
+    settings = Settings(**vars(namespace))
+    # The hub's own switch means the same thing.
+    if not settings.offline and _parse_bool(environment.get("HF_HUB_OFFLINE", "0") or "0"):
+        settings = dataclasses.replace(settings, offline=True)
+    return settings
+
+
+def split_languages(value: str) -> tuple[str, ...]:
+    return tuple(code.strip().lower() for code in value.split(",") if code.strip())

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tarjama_client import TarjamaClient
+from tarjama_server.tiny_models import TinyModelPaths, build_tiny_models
+
+from .helpers import SEED_ARTICLE, SEED_REFERENCE, ServerThread, tiny_settings
+
+
+@pytest.fixture(scope="session")
+def seed_article() -> str:
+    return SEED_ARTICLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModelPaths:
+    """Tiny untrained Marian and mT5 models, built once per test run."""
+    return build_tiny_models(
+        tmp_path_factory.mktemp("models"),
+        SEED_ARTICLE.read_text(encoding="utf-8"),
+        SEED_REFERENCE.read_text(encoding="utf-8"),
+    )
+
+
+@pytest.fixture(scope="session")
+def models_dir(tiny_models: TinyModelPaths) -> Path:
+    return tiny_models.translation.parent
+
+
+@pytest.fixture(scope="session")
+def server(models_dir: Path) -> Iterator[ServerThread]:
+    running = ServerThread(tiny_settings(models_dir)).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(server: ServerThread) -> Iterator[TarjamaClient]:
+    with TarjamaClient(server.address, timeout=120) as connected:
+        yield connected

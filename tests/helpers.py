@@ -1,0 +1,78 @@
+"""A real server on a free loopback port, in a background thread with its own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from pathlib import Path
+
+from tarjama_server.app import TarjamaServer
+from tarjama_server.settings import Settings
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+SEED_ARTICLE = SEEDS / "000_72c42d5ea82af53c.txt"
+SEED_REFERENCE = SEEDS / "000_72c42d5ea82af53c.reference.en.txt"
+
+
+def tiny_settings(models_dir: Path, **overrides: object) -> Settings:
+    base = Settings(
+        host="127.0.0.1",
+        port=0,
+        metrics_port=0,
+        translation_model=str(models_dir / "marian-ar-en"),
+        summarization_model=str(models_dir / "mt5-summarizer"),
+        offline=True,
+        device="cpu",
+        num_beams=2,
+        summary_num_beams=2,
+        shutdown_grace_seconds=1.0,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+class ServerThread:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.server: TarjamaServer | None = None
+        self.port = 0
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="tarjama-test-server", daemon=True)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            self.server = TarjamaServer(self.settings)
+            self.port = await self.server.start()
+            await self.server.load_models()
+        except BaseException as error:  # surfaced to the test by start()
+            self.error = error
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await self.server.stop(grace=1.0)
+
+    def start(self, timeout: float = 120.0) -> ServerThread:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("test server did not start")
+        if self.error:
+            raise RuntimeError("test server failed to start") from self.error
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._stop and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=30)

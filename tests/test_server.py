@@ -1,0 +1,236 @@
+"""A real server on a loopback port, driven through the real client, on tiny models.
+Tiny random models make noise, so these tests check structure, never wording."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import urllib.request
+
+import grpc
+import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from tarjama_client import (
+    AsyncTarjamaClient,
+    AuthenticationError,
+    DecodingOptions,
+    InvalidRequestError,
+    OverloadedError,
+    TarjamaClient,
+)
+from tarjama_server.segmentation import split_sentences
+
+from .helpers import ServerThread, tiny_settings
+
+
+def assert_document_covered(source: str, translation) -> None:
+    covered = [False] * len(source)
+    previous_end = 0
+    for segment in translation.segments:
+        assert segment.source == source[segment.source_start : segment.source_end]
+        assert segment.source_start >= previous_end
+        previous_end = segment.source_end
+        for i in range(segment.source_start, segment.source_end):
+            covered[i] = True
+    missing = [char for char, hit in zip(source, covered, strict=True) if not hit and not char.isspace()]
+    assert not missing, f"characters outside every segment: {''.join(missing)[:50]!r}"
+    assert translation.text == "".join(s.separator + s.translation for s in translation.segments)
+
+
+def test_seed_article_is_fully_covered_by_segments(client: TarjamaClient, seed_article: str) -> None:
+    result = client.translate(seed_article)
+    (translation,) = result.translations
+    assert_document_covered(seed_article, translation)
+    assert len(translation.segments) == len(split_sentences(seed_article)) == 20
+    assert translation.detected_language == "ar"
+    assert "UNTRAINED" in result.model and result.untrained
+    assert result.usage.input_tokens > len(translation.segments)
+    assert result.usage.output_tokens > 0
+
+
+def test_several_texts_come_back_in_order_with_paragraph_breaks(client: TarjamaClient, seed_article: str) -> None:
+    headline = "حلب تحت سيطرة النظام"
+    body = "الفقرة الأولى. جملة ثانية.\n\nالفقرة الثانية.\nسطر ثالث"
+    caption = "صورة: مدنيون يغادرون حلب"
+    result = client.translate([headline, body, caption], source_language="ar", target_language="en")
+    assert len(result.translations) == 3
+    for source, translation in zip([headline, body, caption], result.translations, strict=True):
+        assert_document_covered(source, translation)
+    body_translation = result.translations[1]
+    assert [s.separator for s in body_translation.segments] == ["", " ", "\n\n", "\n"]
+    assert body_translation.text.count("\n\n") >= 1
+    assert [s.source for s in body_translation.segments] == [
+        "الفقرة الأولى.",
+        "جملة ثانية.",
+        "الفقرة الثانية.",
+        "سطر ثالث",
+    ]
+
+
+def test_long_sentence_is_split_not_truncated(client: TarjamaClient) -> None:
+    text = " ".join(["الحرب في سوريا مستمرة منذ سنوات"] * 400)  # ~2,400 words, no full stop
+    (translation,) = client.translate(text, options=DecodingOptions(num_beams=1, max_new_tokens=4)).translations
+    assert_document_covered(text, translation)
+    assert len(translation.segments) > 1
+
+
+def test_stream_yields_every_segment_in_order(client: TarjamaClient, seed_article: str) -> None:
+    second = "جملة أولى. جملة ثانية؟ جملة ثالثة!"
+    events = list(client.stream_translate([seed_article, second]))
+    order = [(e.text_index, e.segment_index) for e in events]
+    expected_counts = [len(split_sentences(seed_article)), 3]
+    assert order == [(t, s) for t, count in enumerate(expected_counts) for s in range(count)]
+    assert all(e.total_segments == expected_counts[e.text_index] for e in events)
+    unary = client.translate([seed_article, second])
+    for index, translation in enumerate(unary.translations):
+        streamed = [e.segment for e in events if e.text_index == index]
+        assert [(s.source_start, s.source_end, s.separator) for s in streamed] == [
+            (s.source_start, s.source_end, s.separator) for s in translation.segments
+        ]
+
+
+@pytest.mark.parametrize(("language", "method"), [("en", "+translate-ar-en"), ("ar", "summarize-ar")])
+def test_summarize_answers_in_the_asked_language(
+    client: TarjamaClient, seed_article: str, language: str, method: str
+) -> None:
+    result = client.summarize(seed_article, summary_language=language, max_summary_tokens=16)
+    assert result.summary_language == language
+    assert result.detected_language == "ar"
+    assert method in result.method
+    assert result.usage.output_tokens > 0
+    assert "mt5-summarizer" in result.model
+    assert ("marian-ar-en" in result.model) == (language == "en")
+
+
+def test_summarize_defaults_to_english(client: TarjamaClient, seed_article: str) -> None:
+    assert client.summarize(seed_article, max_summary_tokens=8).summary_language == "en"
+
+
+def test_long_article_is_summarized_whole_by_map_reduce(client: TarjamaClient, seed_article: str) -> None:
+    result = client.summarize("\n\n".join([seed_article] * 3), summary_language="ar", max_summary_tokens=8)
+    chunks = re.search(r"map-reduce\(([\d/]+) chunks\)", result.method)
+    assert chunks, result.method
+    assert int(chunks.group(1).split("/")[0]) >= 3
+
+
+def test_list_models(client: TarjamaClient, models_dir) -> None:
+    models = {m.task: m for m in client.list_models()}
+    assert set(models) == {"translation", "summarization"}
+    translation = models["translation"]
+    assert translation.id == str(models_dir / "marian-ar-en")
+    assert (translation.source_languages, translation.target_languages) == (["ar"], ["en"])
+    assert translation.revision == "local" and translation.device == "cpu"
+    assert translation.engine.startswith("transformers")
+    assert translation.untrained and "UNTRAINED" in translation.notice
+    assert translation.max_input_tokens == 512
+    assert models["summarization"].source_languages == ["ar", "en"]
+
+
+def test_health_and_reflection(client: TarjamaClient, server: ServerThread) -> None:
+    assert client.health() == "SERVING"
+    assert client.health("tarjama.v1.TarjamaService") == "SERVING"
+    with grpc.insecure_channel(server.address) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        (response,) = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        names = {s.name for s in response.list_services_response.service}
+    assert {"tarjama.v1.TarjamaService", "grpc.health.v1.Health"} <= names
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: c.translate([]), "texts is empty"),
+        (lambda c: c.translate(["حلب", "  \n "]), "texts[1] is empty"),
+        (lambda c: c.translate("حلب", source_language="fr"), "fr → en is not supported"),
+        (lambda c: c.translate("حلب", target_language="de"), "target_language 'de' is not supported"),
+        (lambda c: c.translate("حلب", source_language="arabic!"), "not a language code"),
+        (
+            lambda c: c.translate(
+                "The Red Cross said",
+            ),
+            "looks like 'en' text",
+        ),
+        (lambda c: c.translate("حلب", options=DecodingOptions(num_beams=99)), "options.num_beams must be"),
+        (lambda c: c.translate("حلب", options=DecodingOptions(max_new_tokens=-1)), "options.max_new_tokens must be"),
+        (lambda c: c.translate("ح" * 200_001), "over this server's limit"),
+        (lambda c: c.summarize(""), "text is empty"),
+        (lambda c: c.summarize("حلب", summary_language="fr"), "summary_language 'fr' is not available"),
+        (lambda c: c.summarize("حلب", max_summary_tokens=100_000), "max_summary_tokens must be"),
+        (lambda c: c.summarize("Bonjour à tous", source_language="fr"), "cannot summarize 'fr' text"),
+    ],
+)
+def test_bad_input_gets_invalid_argument_and_server_keeps_serving(client: TarjamaClient, call, message: str) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        call(client)
+    assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in raised.value.details
+    assert client.translate("حلب").translations[0].segments
+
+
+def test_async_client(server: ServerThread, seed_article: str) -> None:
+    async def scenario() -> None:
+        async with AsyncTarjamaClient(server.address) as client:
+            await client.wait_until_ready(timeout=10)
+            results = await asyncio.gather(*(client.translate(f"الجملة رقم {i}.") for i in range(6)))
+            assert all(len(r.translations[0].segments) == 1 for r in results)
+            events = [e async for e in client.stream_translate(seed_article)]
+            assert [e.segment_index for e in events] == list(range(20))
+            with pytest.raises(InvalidRequestError):
+                await client.translate("")
+
+    asyncio.run(scenario())
+
+
+def test_deadline_exceeded_is_reported_and_server_recovers(client: TarjamaClient, seed_article: str) -> None:
+    from tarjama_client import DeadlineExceededError
+
+    with pytest.raises(DeadlineExceededError):
+        client.translate([seed_article] * 8, timeout=0.05)
+    assert client.health() == "SERVING"
+    assert len(client.translate("حلب.").translations) == 1
+
+
+@pytest.fixture(scope="module")
+def guarded_server(models_dir):
+    running = ServerThread(tiny_settings(models_dir, auth_token="s3cret", max_queued_jobs=5)).start()
+    yield running
+    running.stop()
+
+
+def test_auth_token_is_required_except_for_health(guarded_server: ServerThread) -> None:
+    with TarjamaClient(guarded_server.address) as anonymous:
+        assert anonymous.health() == "SERVING"
+        with pytest.raises(AuthenticationError, match="authorization: Bearer"):
+            anonymous.translate("حلب")
+    with TarjamaClient(guarded_server.address, token="wrong") as wrong, pytest.raises(AuthenticationError):
+        list(wrong.stream_translate("حلب"))
+    with TarjamaClient(guarded_server.address, token="s3cret") as allowed:
+        assert allowed.translate("حلب").translations
+
+
+def test_overload_gets_resource_exhausted(guarded_server: ServerThread, seed_article: str) -> None:
+    with TarjamaClient(guarded_server.address, token="s3cret") as client:
+        with pytest.raises(OverloadedError, match="queue is full"):
+            client.translate(seed_article)  # 20 segments > 5 queue slots
+        assert client.translate("حلب.").translations  # still serving
+
+
+def test_metrics_endpoint(models_dir) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = ServerThread(tiny_settings(models_dir, metrics_port=port, summarization_model="none")).start()
+    try:
+        with TarjamaClient(running.address) as client:
+            client.translate("حلب.")
+            with pytest.raises(InvalidRequestError, match="summarization is disabled"):
+                client.summarize("حلب")
+            assert [m.task for m in client.list_models()] == ["translation"]
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    finally:
+        running.stop()
+    assert 'tarjama_requests_total{code="OK",method="Translate"}' in body
+    assert "tarjama_batch_size_bucket" in body
+    assert "tarjama_models_ready 1.0" in body
