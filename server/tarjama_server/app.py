@@ -216,8 +216,9 @@ async def run(settings: Settings) -> int:
     server = TarjamaServer(settings)
     try:
         await server.start()
-    except (OSError, ModelUnavailableError) as error:
-        log.error("cannot start: %s", error)
+    except (OSError, RuntimeError, ModelUnavailableError) as error:
+        # RuntimeError: grpc's "Failed to bind" when the port is taken.
+        log.error("cannot start on %s: %s", settings.address, error)
         return 2
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -23,3 +23,6 @@ BATCH_SECONDS = Histogram(
 )
 TOKENS = Counter("tarjama_tokens_total", "Tokens read and generated, by task and direction.", ["task", "direction"])
 MODELS_READY = Gauge("tarjama_models_ready", "1 once every model is loaded and serving.")
+REPETITION_RETRIES = Counter(
+    "tarjama_repetition_retries_total", "Translation segments re-translated because the output looped."
+)

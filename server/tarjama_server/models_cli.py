@@ -46,11 +46,12 @@ def _task_of(ref: str) -> Task:
 def _check(ref: str, revision: str, cache_dir: str, offline: bool) -> int:
     from .models import load_engine, resolve_model
 
-    resolved = resolve_model(ref, revision, cache_dir=cache_dir, offline=offline)
+    task = _task_of(ref)
+    flag = "--summarization-model" if task is Task.SUMMARIZATION else "--translation-model"
+    resolved = resolve_model(ref, revision, cache_dir=cache_dir, offline=offline, flag=flag)
     print(f"{ref}: revision {resolved.revision}, licence {resolved.license}, at {resolved.directory}")
     if resolved.notice:
         print(f"  NOTE: {resolved.notice}")
-    task = _task_of(ref)
     engine = load_engine(resolved, task, ("ar",), ("en",), "cpu")
     (output,) = engine.generate([_PROBE[task]], GenerationParams(num_beams=1, max_new_tokens=32))
     print(f"  loads and generates ({output.input_tokens} tokens in, {output.output_tokens} out): {output.text[:80]!r}")

@@ -136,6 +136,9 @@ def build_tiny_mt5(out_dir: Path, text: str, vocab_size: int = 600) -> Path:
 
 def build_tiny_models(out_dir: Path, source_text: str, target_text: str) -> TinyModelPaths:
     """Both tiny models under ``out_dir`` (``marian-ar-en/`` and ``mt5-summarizer/``)."""
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
     out_dir = Path(out_dir)
     return TinyModelPaths(
         translation=build_tiny_marian(out_dir / "marian-ar-en", source_text, target_text),

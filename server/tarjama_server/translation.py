@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from . import metrics
 from .batching import BatchScheduler
 from .engines.base import Generation, GenerationParams, ModelInfo
 from .errors import InvalidRequestError, UnsupportedLanguageError
 from .languages import UNDETERMINED, detect_language
+from .repetition import is_degenerate
 from .segmentation import Span, rebuild, segment
 
 
@@ -19,7 +22,11 @@ class TranslationDefaults:
     # Longest segment sent to the model, in tokens. Opus-MT reads 512 but was
     # trained on sentences; quality falls on long inputs, so split earlier.
     max_segment_tokens: int = 256
-    max_new_tokens_ratio: float = 2.0
+    # Arabic is terser than English in subword tokens; 2.5x + 8 leaves room for
+    # the longest real translations while stopping runaway loops early.
+    max_new_tokens_ratio: float = 2.5
+    # Re-translate a segment whose output loops, with n-gram blocking on.
+    repetition_guard: bool = True
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,9 @@ class DocumentPlan:
     text_index: int
     source_language: str
     spans: list[Span]
+    # Detected as already in the target language (a caption like "(AFP)"):
+    # returned as is rather than sent through the model.
+    passthrough: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,11 +101,13 @@ class Translator:
         plans = []
         for index, text in enumerate(texts):
             source = source_language
+            passthrough = False
             if not source:
                 detected = detect_language(text)
                 # Text without letters (numbers, symbols) goes through the model as is.
                 source = self.info.source_languages[0] if detected == UNDETERMINED else detected
-                if not self.supports(source, target):
+                passthrough = source == target
+                if not passthrough and not self.supports(source, target):
                     raise UnsupportedLanguageError(
                         f"texts[{index}] looks like {source!r} text, but the loaded model translates "
                         f"{self._pair_text()}; set source_language if the detection is wrong"
@@ -108,7 +120,7 @@ class Translator:
             spans = segment(text, self.engine.count_tokens, self.max_segment_tokens)
             if not spans:
                 raise InvalidRequestError(f"texts[{index}] is empty: send text with at least one non-space character")
-            plans.append(DocumentPlan(text_index=index, source_language=source, spans=spans))
+            plans.append(DocumentPlan(text_index=index, source_language=source, spans=spans, passthrough=passthrough))
         return plans
 
     @property
@@ -116,24 +128,55 @@ class Translator:
         return min(self.defaults.max_segment_tokens, self.info.max_input_tokens)
 
     def submit(self, plans: Sequence[DocumentPlan], params: GenerationParams) -> list[list[asyncio.Future[Generation]]]:
-        """Queue every segment of every document at once (so they share batches)."""
-        flat = [span.text for plan in plans for span in plan.spans]
-        futures = self.scheduler.submit(flat, params)
-        grouped, offset = [], 0
+        """Queue every segment of every document at once (so they share batches);
+        pass-through documents get already-resolved futures."""
+        loop = asyncio.get_running_loop()
+        flat = [span.text for plan in plans if not plan.passthrough for span in plan.spans]
+        futures = iter(self.scheduler.submit(flat, params))
+        grouped: list[list[asyncio.Future[Generation]]] = []
         for plan in plans:
-            grouped.append(futures[offset : offset + len(plan.spans)])
-            offset += len(plan.spans)
+            if plan.passthrough:
+                done = [loop.create_future() for _ in plan.spans]
+                for future, span in zip(done, plan.spans, strict=True):
+                    future.set_result(Generation(text=span.text, input_tokens=0, output_tokens=0))
+                grouped.append(done)
+            else:
+                grouped.append([next(futures) for _ in plan.spans])
         return grouped
+
+    async def _guarded(self, source: str, generation: Generation, params: GenerationParams) -> Generation:
+        """Re-translate a looping output once with n-gram blocking and a repetition penalty."""
+        if not self.defaults.repetition_guard or not is_degenerate(generation.text):
+            return generation
+        metrics.REPETITION_RETRIES.inc()
+        guarded = dataclasses.replace(params, no_repeat_ngram_size=3, extra=(("repetition_penalty", 1.3),))
+        (future,) = self.scheduler.submit([source], guarded)
+        retried = await future
+        return Generation(
+            text=retried.text,
+            input_tokens=generation.input_tokens + retried.input_tokens,
+            output_tokens=generation.output_tokens + retried.output_tokens,
+        )
+
+    async def _finish(self, span: Span, future: asyncio.Future[Generation], params: GenerationParams) -> Generation:
+        return await self._guarded(span.text, await future, params)
 
     async def stream(
         self, plans: Sequence[DocumentPlan], params: GenerationParams
     ) -> AsyncIterator[tuple[DocumentPlan, TranslatedSegment]]:
         """Segments in document order, each as soon as it and those before it are done."""
         grouped = self.submit(plans, params)
+        # One task per model segment, started now, so repetition retries are queued as
+        # soon as their first attempt finishes and share batches with each other.
+        tasks = [
+            [future if plan.passthrough else asyncio.ensure_future(self._finish(span, future, params))
+             for span, future in zip(plan.spans, futures, strict=True)]
+            for plan, futures in zip(plans, grouped, strict=True)
+        ]  # fmt: skip
         try:
-            for plan, futures in zip(plans, grouped, strict=True):
-                for index, (span, future) in enumerate(zip(plan.spans, futures, strict=True)):
-                    generation = await future
+            for plan, pending in zip(plans, tasks, strict=True):
+                for index, (span, task) in enumerate(zip(plan.spans, pending, strict=True)):
+                    generation = await task
                     yield (
                         plan,
                         TranslatedSegment(
@@ -149,9 +192,9 @@ class Translator:
                     )
         finally:
             # The caller went away (deadline, cancel, error): withdraw what is still queued.
-            for futures in grouped:
-                for future in futures:
-                    future.cancel()
+            for futures, pending in zip(grouped, tasks, strict=True):
+                for waiting in (*futures, *pending):
+                    waiting.cancel()
 
     async def translate(self, plans: Sequence[DocumentPlan], params: GenerationParams) -> TranslationResult:
         segments: dict[int, list[TranslatedSegment]] = {plan.text_index: [] for plan in plans}
