@@ -10,6 +10,13 @@ venv="${TARJAMA_VENV:-$root/.venv}"
 bash scripts/install.sh "$venv"
 "$venv/bin/python" -m pip install --quiet --constraint constraints.txt -r requirements-dev.txt
 
+if command -v npm >/dev/null; then
+  # A Node.js client built only from proto/ checks the API contract from another language.
+  npm ci --prefix tests/interop --silent --no-audit --no-fund
+else
+  echo "npm not found: tests/test_interop.py will be skipped"
+fi
+
 echo "== ruff"
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .

@@ -4,11 +4,11 @@ map errors to status codes. No model logic lives here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TypeVar
 
 import grpc
 from tarjama_client.v1 import tarjama_pb2 as pb
@@ -29,7 +29,6 @@ from .summarization import Summarizer, SummaryResult
 from .translation import TranslatedSegment, TranslationResult, Translator
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # The one table from engine errors to gRPC status codes; anything else is INTERNAL.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
@@ -165,18 +164,19 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
 
     # -- plumbing ----------------------------------------------------------------
 
-    async def _unary(self, method: str, context: grpc.aio.ServicerContext, work: Callable[[], Awaitable[T]]) -> T:
+    @contextlib.asynccontextmanager
+    async def _rpc(self, method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+        """Count and time the call; turn any error into its status (see STATUS_BY_ERROR)."""
         started = time.perf_counter()
         code = grpc.StatusCode.OK
         try:
-            return await work()
-        except asyncio.CancelledError:
+            yield
+        except asyncio.CancelledError:  # deadline passed or client went away
             code = grpc.StatusCode.CANCELLED
             raise
         except Exception as error:
             code, message = self._report(method, error)
             await context.abort(code, message)
-            raise  # abort raises; this keeps type checkers honest
         finally:
             metrics.REQUESTS.labels(method, code.name).inc()
             metrics.REQUEST_SECONDS.labels(method).observe(time.perf_counter() - started)
@@ -193,21 +193,17 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     # -- RPCs --------------------------------------------------------------------
 
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
-        async def work() -> pb.TranslateResponse:
+        async with self._rpc("Translate", context):
             translator = self._loaded().translator
             texts, source, target, beams, max_new = self._translate_args(request)
             result = await translator.translate_texts(texts, source, target, translator.params(beams, max_new))
             return _translate_response(result)
-
-        return await self._unary("Translate", context, work)
+        raise AssertionError("unreachable: _rpc aborts on error")
 
     async def StreamTranslate(
         self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TranslateEvent]:
-        method = "StreamTranslate"
-        started = time.perf_counter()
-        code = grpc.StatusCode.OK
-        try:
+        async with self._rpc("StreamTranslate", context):
             translator = self._loaded().translator
             texts, source, target, beams, max_new = self._translate_args(request)
             plans = await asyncio.to_thread(translator.plan, texts, source, target)
@@ -222,18 +218,9 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
                     model=model,
                     usage=pb.Usage(input_tokens=segment.input_tokens, output_tokens=segment.output_tokens),
                 )
-        except asyncio.CancelledError:
-            code = grpc.StatusCode.CANCELLED
-            raise
-        except Exception as error:
-            code, message = self._report(method, error)
-            await context.abort(code, message)
-        finally:
-            metrics.REQUESTS.labels(method, code.name).inc()
-            metrics.REQUEST_SECONDS.labels(method).observe(time.perf_counter() - started)
 
     async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
-        async def work() -> pb.SummarizeResponse:
+        async with self._rpc("Summarize", context):
             summarizer = self._loaded().summarizer
             if summarizer is None:
                 raise FeatureDisabledError(
@@ -250,14 +237,12 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
                 request.num_beams,
             )
             return _summarize_response(result)
-
-        return await self._unary("Summarize", context, work)
+        raise AssertionError("unreachable: _rpc aborts on error")
 
     async def ListModels(
         self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListModelsResponse:
-        async def work() -> pb.ListModelsResponse:
+        async with self._rpc("ListModels", context):
             infos = self.models.infos if self.models else []
             return pb.ListModelsResponse(models=[_model_info_pb(info) for info in infos])
-
-        return await self._unary("ListModels", context, work)
+        raise AssertionError("unreachable: _rpc aborts on error")

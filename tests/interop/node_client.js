@@ -1,0 +1,45 @@
+// A client in another language, built only from proto/: translates a file and
+// prints a JSON report for tests/test_interop.py to check.
+// Usage: node node_client.js HOST:PORT PROTO_DIR ARTICLE_FILE
+const grpc = require('@grpc/grpc-js');
+const loader = require('@grpc/proto-loader');
+const fs = require('fs');
+
+const [address, protoDir, articlePath] = process.argv.slice(2);
+const definition = loader.loadSync('tarjama/v1/tarjama.proto', {
+  includeDirs: [protoDir], keepCase: true, longs: Number, enums: String, defaults: true,
+});
+const v1 = grpc.loadPackageDefinition(definition).tarjama.v1;
+const client = new v1.TarjamaService(address, grpc.credentials.createInsecure());
+const text = fs.readFileSync(articlePath, 'utf8');
+const call = (method, request) => new Promise((resolve) => {
+  client[method](request, { deadline: Date.now() + 120000 }, (error, response) => resolve({ error, response }));
+});
+
+(async () => {
+  const report = {};
+  const translated = await call('Translate', { texts: [text] });
+  const translation = translated.response.translations[0];
+  const codePoints = Array.from(text); // offsets are code points; JS strings are UTF-16
+  report.segments = translation.segments.length;
+  report.offsets_match = translation.segments.every(
+    (s) => codePoints.slice(s.source_start, s.source_end).join('') === s.source);
+  report.text_rebuilds = translation.text === translation.segments.map((s) => s.separator + s.translation).join('');
+  report.detected_language = translation.detected_language;
+  const empty = await call('Translate', { texts: [] });
+  report.empty_status = grpc.status[empty.error.code];
+  report.empty_details = empty.error.details;
+  const summary = await call('Summarize', { text, summary_language: 'ar', max_summary_tokens: 16 });
+  report.summary_language = summary.response.summary_language;
+  const models = await call('ListModels', {});
+  report.tasks = models.response.models.map((m) => m.task);
+  report.stream = await new Promise((resolve) => {
+    const events = [];
+    const stream = client.StreamTranslate({ texts: [text] });
+    stream.on('data', (e) => events.push([e.segment_index, e.total_segments]));
+    stream.on('end', () => resolve(events));
+    stream.on('error', (e) => resolve(String(e)));
+  });
+  console.log(JSON.stringify(report));
+  process.exit(0);
+})();

@@ -1,0 +1,38 @@
+"""The API contract from another language: a Node.js client built only from proto/.
+Skips unless node and the interop packages are installed (scripts/test.sh installs them)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .helpers import SEED_ARTICLE, ServerThread
+
+INTEROP = Path(__file__).resolve().parent / "interop"
+PROTO = Path(__file__).resolve().parents[1] / "proto"
+
+
+def test_node_client_from_proto_only(server: ServerThread) -> None:
+    node = shutil.which("node")
+    if not node or not (INTEROP / "node_modules" / "@grpc" / "grpc-js").is_dir():
+        pytest.skip("node or tests/interop/node_modules missing (run: npm ci --prefix tests/interop)")
+    result = subprocess.run(
+        [node, str(INTEROP / "node_client.js"), server.address, str(PROTO), str(SEED_ARTICLE)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["segments"] == 20
+    assert report["offsets_match"] and report["text_rebuilds"]
+    assert report["detected_language"] == "ar"
+    assert report["empty_status"] == "INVALID_ARGUMENT" and "texts is empty" in report["empty_details"]
+    assert report["summary_language"] == "ar"
+    assert report["tasks"] == ["TASK_TRANSLATION", "TASK_SUMMARIZATION"]
+    assert report["stream"] == [[i, 20] for i in range(20)]
