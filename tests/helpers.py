@@ -62,7 +62,7 @@ class ServerThread:
             return
         self._ready.set()
         await self._stop.wait()
-        await self.server.stop(grace=1.0)
+        await self.server.stop()  # grace: settings.shutdown_grace_seconds
 
     def start(self, timeout: float = 120.0) -> ServerThread:
         self._thread.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import urllib.request
 
 import grpc
@@ -237,3 +238,25 @@ def test_metrics_endpoint(models_dir) -> None:
     assert 'tarjama_requests_total{code="OK",method="Translate"}' in body
     assert "tarjama_batch_size_bucket" in body
     assert "tarjama_models_ready 1.0" in body
+
+
+def test_graceful_stop_finishes_accepted_work_and_refuses_new(models_dir, seed_article: str) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tarjama_client import ServerUnavailableError
+
+    running = ServerThread(tiny_settings(models_dir, summarization_model="none", shutdown_grace_seconds=60)).start()
+    with TarjamaClient(running.address) as client, ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(client.translate, [seed_article, seed_article])
+        deadline = time.monotonic() + 30
+        while not any(s.queued for s in running.server._schedulers):  # wait until accepted and queued
+            assert time.monotonic() < deadline, "the request was never queued"
+            time.sleep(0.01)
+        stopper = threading.Thread(target=running.stop)
+        stopper.start()
+        result = in_flight.result(timeout=120)
+        assert [len(t.segments) for t in result.translations] == [20, 20]
+        with pytest.raises(ServerUnavailableError):
+            client.translate("حلب.", timeout=5)
+        stopper.join(timeout=60)
