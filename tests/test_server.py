@@ -133,6 +133,7 @@ def test_list_models(client: TarjamaClient, models_dir) -> None:
     assert translation.untrained and "UNTRAINED" in translation.notice
     assert translation.max_input_tokens == 512
     assert models["summarization"].source_languages == ["ar", "en"]
+    assert models["summarization"].max_input_tokens == 512  # mT5 has no position limit: the card's window
 
 
 def test_health_and_reflection(client: TarjamaClient, server: ServerThread) -> None:

@@ -101,19 +101,21 @@ def build_tiny_marian(out_dir: Path, source_text: str, target_text: str, vocab_s
 
 
 def build_tiny_mt5(out_dir: Path, text: str, vocab_size: int = 600) -> Path:
-    """An MT5ForConditionalGeneration + T5 tokenizer laid out like mT5 checkpoints."""
-    import sentencepiece as spm
+    """An MT5ForConditionalGeneration laid out like csebuetnlp/mT5_multilingual_XLSum:
+    a bare SentencePiece ``spiece.model`` and a T5 tokenizer config, no ``tokenizer.json``,
+    so loading it takes the same conversion path as the real checkpoint."""
     import torch
-    from transformers import MT5Config, MT5ForConditionalGeneration, T5Tokenizer
+    from transformers import AutoTokenizer, MT5Config, MT5ForConditionalGeneration
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as work:
-        prefix = Path(work) / "spm"
-        _train_sentencepiece(text, prefix, vocab_size, pad_id=0, eos_id=1, unk_id=2, bos_id=-1)
-        processor = spm.SentencePieceProcessor(model_file=str(prefix.with_suffix(".model")))
-        pieces = [(processor.id_to_piece(i), processor.get_score(i)) for i in range(processor.get_piece_size())]
-    tokenizer = T5Tokenizer(vocab=pieces, extra_ids=100, model_max_length=512)
-    tokenizer.save_pretrained(out_dir)
+    _train_sentencepiece(text, out_dir / "spiece", vocab_size, pad_id=0, eos_id=1, unk_id=2, bos_id=-1)
+    (out_dir / "spiece.vocab").unlink()
+    special = {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"}
+    (out_dir / "special_tokens_map.json").write_text(json.dumps(special))
+    (out_dir / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "T5Tokenizer", "extra_ids": 100, **special})  # no model_max_length, as in XLSum
+    )
+    tokenizer = AutoTokenizer.from_pretrained(out_dir)
     config = MT5Config(
         vocab_size=len(tokenizer),
         d_model=32,
