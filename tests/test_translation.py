@@ -74,3 +74,61 @@ def test_default_decoding_caps_new_tokens_relative_to_input() -> None:
     translator.defaults = TranslationDefaults(num_beams=4)
     assert translator.params() == GenerationParams(num_beams=4, max_new_tokens=0, max_new_tokens_ratio=2.5)
     assert translator.params(2, 100) == GenerationParams(num_beams=2, max_new_tokens=100, max_new_tokens_ratio=0.0)
+
+
+def test_summarizer_map_reduce_with_empty_partial_summaries() -> None:
+    """A model that returns nothing still gives an (empty) answer, not an endless reduce loop."""
+    from tarjama_server.summarization import SummarizationDefaults, Summarizer
+
+    class Silent(LoopingEngine):
+        info = ModelInfo("silent", Task.SUMMARIZATION, "local", ("ar",), ("ar",), "none", "fake", "cpu", 20)
+
+        def generate(self, texts, params):
+            self.calls.append(params)
+            return [Generation("", 5, 1) for _ in texts]
+
+    async def scenario():
+        engine = Silent()
+        with ThreadPoolExecutor(1) as pool:
+            scheduler = BatchScheduler(engine, pool, max_batch_size=8, max_queued=100)
+            scheduler.start()
+            summarizer = Summarizer(scheduler, SummarizationDefaults(), translator=None)
+            result = await summarizer.summarize("جملة قصيرة هنا. " * 30, "", "ar")
+            await scheduler.stop()
+        return engine, result
+
+    engine, result = run(scenario())
+    assert result.summary == ""
+    assert "map-reduce" in result.method
+    assert len(engine.calls) == 1  # one map round, then nothing left to reduce
+
+
+def test_summarizer_map_reduce_reads_every_chunk() -> None:
+    from tarjama_server.summarization import SummarizationDefaults, Summarizer
+
+    class Echo(LoopingEngine):
+        info = ModelInfo("echo", Task.SUMMARIZATION, "local", ("ar",), ("ar",), "none", "fake", "cpu", 40)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inputs: list[str] = []
+
+        def generate(self, texts, params):
+            self.inputs.extend(texts)
+            return [Generation(t.split()[0], 5, 1) for t in texts]  # first word of each chunk
+
+    article = " ".join(f"الجملة{i} فيها بعض الكلمات الأخرى." for i in range(40))
+
+    async def scenario():
+        engine = Echo()
+        with ThreadPoolExecutor(1) as pool:
+            scheduler = BatchScheduler(engine, pool, max_batch_size=8, max_queued=100)
+            scheduler.start()
+            result = await Summarizer(scheduler, SummarizationDefaults(), None).summarize(article, "ar", "ar")
+            await scheduler.stop()
+        return engine, result
+
+    engine, result = run(scenario())
+    first_round = [text for text in engine.inputs if "فيها" in text]
+    assert " ".join(first_round).split() == article.split()  # every word was read, none twice
+    assert result.method.startswith("summarize-ar+map-reduce(")

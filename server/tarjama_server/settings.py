@@ -107,7 +107,11 @@ def load_settings(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
     namespace = build_parser(environment).parse_args(argv)
     settings = Settings(**vars(namespace))
     # The hub's own switch means the same thing.
-    if not settings.offline and _parse_bool(environment.get("HF_HUB_OFFLINE", "0") or "0"):
+    try:
+        hub_offline = _parse_bool(environment.get("HF_HUB_OFFLINE", ""))
+    except ValueError:
+        hub_offline = False
+    if hub_offline and not settings.offline:
         settings = dataclasses.replace(settings, offline=True)
     return settings
 

@@ -115,7 +115,7 @@ class Summarizer:
         while True:
             spans = await asyncio.to_thread(segment, clean, count, window)
             chunks = await asyncio.to_thread(pack, clean, spans, count, window)
-            if len(chunks) == 1:
+            if len(chunks) <= 1:  # none: every partial summary came back empty
                 break
             rounds += 1
             if rounds > self.defaults.max_reduce_rounds:
@@ -125,10 +125,12 @@ class Summarizer:
             usage_in += sum(g.input_tokens for g in partial)
             usage_out += sum(g.output_tokens for g in partial)
             clean = normalize_whitespace(" ".join(g.text for g in partial))
-        (final,) = await self._generate_all(chunks, self._params(max_summary_tokens, num_beams))
-        usage_in += final.input_tokens
-        usage_out += final.output_tokens
-        summary, models = final.text, [self.info.label]
+        summary, models = "", [self.info.label]
+        if chunks:
+            (final,) = await self._generate_all(chunks, self._params(max_summary_tokens, num_beams))
+            usage_in += final.input_tokens
+            usage_out += final.output_tokens
+            summary = final.text
         method = f"summarize-{source}"
         if chunk_counts:
             method += f"+map-reduce({'/'.join(map(str, chunk_counts))} chunks)"

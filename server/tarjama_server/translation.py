@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from . import metrics
 from .batching import BatchScheduler
 from .engines.base import Generation, GenerationParams, ModelInfo
-from .errors import InvalidRequestError, UnsupportedLanguageError
+from .errors import InvalidRequestError, OverloadedError, UnsupportedLanguageError
 from .languages import UNDETERMINED, detect_language
 from .repetition import is_degenerate
 from .segmentation import Span, rebuild, segment
@@ -148,9 +148,12 @@ class Translator:
         """Re-translate a looping output once with n-gram blocking and a repetition penalty."""
         if not self.defaults.repetition_guard or not is_degenerate(generation.text):
             return generation
-        metrics.REPETITION_RETRIES.inc()
         guarded = dataclasses.replace(params, no_repeat_ngram_size=3, extra=(("repetition_penalty", 1.3),))
-        (future,) = self.scheduler.submit([source], guarded)
+        try:
+            (future,) = self.scheduler.submit([source], guarded)
+        except OverloadedError:
+            return generation  # this segment was accepted: a full queue must not fail it
+        metrics.REPETITION_RETRIES.inc()
         retried = await future
         return Generation(
             text=retried.text,
