@@ -18,6 +18,7 @@ from tarjama_client import (
     InvalidRequestError,
     OverloadedError,
     TarjamaClient,
+    TarjamaError,
 )
 from tarjama_server.segmentation import split_sentences
 
@@ -261,3 +262,26 @@ def test_graceful_stop_finishes_accepted_work_and_refuses_new(models_dir, seed_a
         with pytest.raises(ServerUnavailableError):
             client.translate("حلب.", timeout=5)
         stopper.join(timeout=60)
+
+
+def test_tls(models_dir, tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed: cannot make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    running = ServerThread(tiny_settings(models_dir, tls_cert=str(cert), tls_key=str(key), summarization_model="none"))
+    running.start()
+    try:
+        with TarjamaClient(f"localhost:{running.port}", ca_file=str(cert)) as client:
+            assert client.translate("حلب.").translations[0].segments
+        with TarjamaClient(f"localhost:{running.port}", timeout=3) as plaintext, pytest.raises(TarjamaError):
+            plaintext.translate("حلب.")
+    finally:
+        running.stop()

@@ -145,7 +145,7 @@ class TarjamaServer:
         settings = self.settings
         if settings.tls_cert or settings.tls_key:
             if not (settings.tls_cert and settings.tls_key):
-                raise ModelUnavailableError("TLS needs both --tls-cert and --tls-key")
+                raise ValueError("TLS needs both --tls-cert and --tls-key")
             credentials = grpc.ssl_server_credentials(
                 [(Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())]
             )
@@ -216,8 +216,8 @@ async def run(settings: Settings) -> int:
     server = TarjamaServer(settings)
     try:
         await server.start()
-    except (OSError, RuntimeError, ModelUnavailableError) as error:
-        # RuntimeError: grpc's "Failed to bind" when the port is taken.
+    except (OSError, RuntimeError, ValueError) as error:
+        # RuntimeError: grpc's "Failed to bind" when the port is taken; ValueError: bad TLS settings.
         log.error("cannot start on %s: %s", settings.address, error)
         return 2
     stop_requested = asyncio.Event()
