@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tarjama_server.app import TarjamaServer
 from tarjama_server.settings import Settings
@@ -32,12 +34,14 @@ def tiny_settings(models_dir: Path, **overrides: object) -> Settings:
 
 
 class ServerThread:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, engine_loader: Callable[[Settings], Any] | None = None) -> None:
         self.settings = settings
+        self._engine_loader = engine_loader
         self.server: TarjamaServer | None = None
         self.port = 0
         self.error: BaseException | None = None
         self._ready = threading.Event()
+        self._listening = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="tarjama-test-server", daemon=True)
@@ -53,20 +57,26 @@ class ServerThread:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
-            self.server = TarjamaServer(self.settings)
+            self.server = (
+                TarjamaServer(self.settings, self._engine_loader)
+                if self._engine_loader
+                else TarjamaServer(self.settings)
+            )
             self.port = await self.server.start()
+            self._listening.set()
             await self.server.load_models()
         except BaseException as error:  # surfaced to the test by start()
             self.error = error
+            self._listening.set()
             self._ready.set()
             return
         self._ready.set()
         await self._stop.wait()
         await self.server.stop()  # grace: settings.shutdown_grace_seconds
 
-    def start(self, timeout: float = 120.0) -> ServerThread:
+    def start(self, timeout: float = 120.0, wait_for_models: bool = True) -> ServerThread:
         self._thread.start()
-        if not self._ready.wait(timeout):
+        if not (self._ready if wait_for_models else self._listening).wait(timeout):
             raise TimeoutError("test server did not start")
         if self.error:
             raise RuntimeError("test server failed to start") from self.error

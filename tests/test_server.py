@@ -285,3 +285,32 @@ def test_tls(models_dir, tmp_path) -> None:
             plaintext.translate("حلب.")
     finally:
         running.stop()
+
+
+def test_not_serving_until_models_are_loaded(models_dir) -> None:
+    import threading
+
+    from tarjama_client import ServerUnavailableError
+    from tarjama_server.app import load_engines
+
+    release = threading.Event()
+
+    def slow_loader(settings):
+        release.wait(60)
+        return load_engines(settings)
+
+    running = ServerThread(tiny_settings(models_dir, summarization_model="none"), slow_loader)
+    running.start(wait_for_models=False)
+    try:
+        with TarjamaClient(running.address, timeout=10) as client:
+            assert client.health() == "NOT_SERVING"
+            with pytest.raises(ServerUnavailableError, match="models are still loading"):
+                client.translate("حلب.")
+            assert client.list_models() == []
+            release.set()
+            client.wait_until_ready(timeout=60)
+            assert client.health() == "SERVING"
+            assert client.translate("حلب.").translations
+    finally:
+        release.set()
+        running.stop()
