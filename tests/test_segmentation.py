@@ -80,6 +80,16 @@ def test_arabic_question_mark_semicolon_and_missing_space() -> None:
     assert texts("ماذا؟!نعم") == ["ماذا؟!", "نعم"]
 
 
+def test_list_markers_and_arabic_script_full_stop() -> None:
+    assert texts("1. البند الأول. البند الثاني\n2. البند الثالث") == [
+        "1. البند الأول.",
+        "البند الثاني",
+        "2. البند الثالث",
+    ]
+    assert texts("انتهى الاجتماع۔ وبدأ آخر") == ["انتهى الاجتماع۔", "وبدأ آخر"]
+    assert texts("وصل 300. وغادر 20.") == ["وصل 300.", "وغادر 20."]  # a number ending a sentence still ends it
+
+
 def test_no_final_punctuation_keeps_the_tail() -> None:
     assert texts("جملة أولى. وجملة بلا نقطة") == ["جملة أولى.", "وجملة بلا نقطة"]
     assert texts("عنوان بلا نقطة") == ["عنوان بلا نقطة"]

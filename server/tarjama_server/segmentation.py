@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 TokenCounter = Callable[[str], int]
 
-# Sentence-final punctuation: Latin and Arabic full stop / question / exclamation,
-# Arabic semicolon (used as a sentence break in news), ellipsis.
-_TERMINATORS = ".!?؟؛…"
+# Sentence-final punctuation: Latin full stop / question / exclamation, Arabic
+# question mark and semicolon (used as a sentence break in news), ellipsis, and
+# the Arabic-script full stop U+06D4.
+_TERMINATORS = ".!?؟؛…۔"
 # Characters that close a sentence after its final punctuation: `"...الصفر." وأصبحت`.
 _CLOSERS = "\"'”’»)]}›"
 _PARAGRAPH_BREAK = re.compile(r"\n\s*")
@@ -95,6 +96,9 @@ def _sentence_ends(text: str, start: int, end: int) -> Iterator[int]:
             word = _word_before(text, run_start)
             if (len(word) == 1 and word.isalpha()) or word.lower() in ABBREVIATIONS:
                 continue  # initials, "د. محمد", "Mr. Smith", "U.S. officials"
+            marker = text[start:run_start].strip()
+            if marker.isdigit() and len(marker) <= 3:
+                continue  # a list marker opening the paragraph: "1. البند الأول"
             if following.isspace():
                 after = text[i:end].lstrip()
                 if after[:1].islower():
