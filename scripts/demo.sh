@@ -59,8 +59,21 @@ server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
 echo "== server starting (pid $server_pid, log $log)" >&2
 client=("$bin/tarjama" --server "127.0.0.1:$port")
-if ! "${client[@]}" health --wait 600 >/dev/null; then
-  echo "server did not become ready; its log:" >&2
+# Wait for SERVING (models loaded), but give up at once if the server process died
+# (a model it cannot find, a port already taken): its log says why.
+for _ in $(seq 600); do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "the server stopped during start-up; its log:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  if "${client[@]}" --timeout 2 health >/dev/null 2>&1; then
+    break
+  fi
+  sleep 1
+done
+if ! "${client[@]}" --timeout 5 health >/dev/null; then
+  echo "server did not become ready in 10 minutes; its log:" >&2
   cat "$log" >&2
   exit 1
 fi
