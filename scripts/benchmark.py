@@ -13,7 +13,6 @@ reference (needs sacrebleu: pip install -r requirements-dev.txt).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -58,7 +57,7 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str
     else:
         command += ["--offline"]
     command += args.server_args
-    log = open(os.devnull, "wb") if not args.verbose else None
+    log = None if args.verbose else subprocess.DEVNULL
     return subprocess.Popen(command, stderr=log), f"127.0.0.1:{port}"
 
 

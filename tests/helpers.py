@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tarjama_server.app import TarjamaServer
+from tarjama_server.app import TarjamaServer, load_engines
 from tarjama_server.settings import Settings
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -57,11 +57,7 @@ class ServerThread:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
-            self.server = (
-                TarjamaServer(self.settings, self._engine_loader)
-                if self._engine_loader
-                else TarjamaServer(self.settings)
-            )
+            self.server = TarjamaServer(self.settings, self._engine_loader or load_engines)
             self.port = await self.server.start()
             self._listening.set()
             await self.server.load_models()
@@ -81,6 +77,12 @@ class ServerThread:
         if self.error:
             raise RuntimeError("test server failed to start") from self.error
         return self
+
+    def __enter__(self) -> ServerThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self._loop and self._stop and self._thread.is_alive():

@@ -198,9 +198,8 @@ def test_deadline_exceeded_is_reported_and_server_recovers(client: TarjamaClient
 
 @pytest.fixture(scope="module")
 def guarded_server(models_dir):
-    running = ServerThread(tiny_settings(models_dir, auth_token="s3cret", max_queued_jobs=5)).start()
-    yield running
-    running.stop()
+    with ServerThread(tiny_settings(models_dir, auth_token="s3cret", max_queued_jobs=5)).start() as running:
+        yield running
 
 
 def test_auth_token_is_required_except_for_health(guarded_server: ServerThread) -> None:
@@ -227,16 +226,13 @@ def test_metrics_endpoint(models_dir) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    running = ServerThread(tiny_settings(models_dir, metrics_port=port, summarization_model="none")).start()
-    try:
-        with TarjamaClient(running.address) as client:
-            client.translate("حلب.")
-            with pytest.raises(InvalidRequestError, match="summarization is disabled"):
-                client.summarize("حلب")
-            assert [m.task for m in client.list_models()] == ["translation"]
+    settings = tiny_settings(models_dir, metrics_port=port, summarization_model="none")
+    with ServerThread(settings).start() as running, TarjamaClient(running.address) as client:
+        client.translate("حلب.")
+        with pytest.raises(InvalidRequestError, match="summarization is disabled"):
+            client.summarize("حلب")
+        assert [m.task for m in client.list_models()] == ["translation"]
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    finally:
-        running.stop()
     assert 'tarjama_requests_total{code="OK",method="Translate"}' in body
     assert "tarjama_batch_size_bucket" in body
     assert "tarjama_models_ready 1.0" in body
@@ -248,8 +244,12 @@ def test_graceful_stop_finishes_accepted_work_and_refuses_new(models_dir, seed_a
 
     from tarjama_client import ServerUnavailableError
 
-    running = ServerThread(tiny_settings(models_dir, summarization_model="none", shutdown_grace_seconds=60)).start()
-    with TarjamaClient(running.address) as client, ThreadPoolExecutor(1) as pool:
+    settings = tiny_settings(models_dir, summarization_model="none", shutdown_grace_seconds=60)
+    with (
+        ServerThread(settings).start() as running,
+        TarjamaClient(running.address) as client,
+        ThreadPoolExecutor(1) as pool,
+    ):
         in_flight = pool.submit(client.translate, [seed_article, seed_article])
         deadline = time.monotonic() + 30
         while not any(s.queued for s in running.server._schedulers):  # wait until accepted and queued
@@ -276,15 +276,12 @@ def test_tls(models_dir, tmp_path) -> None:
          "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )  # fmt: skip
-    running = ServerThread(tiny_settings(models_dir, tls_cert=str(cert), tls_key=str(key), summarization_model="none"))
-    running.start()
-    try:
+    settings = tiny_settings(models_dir, tls_cert=str(cert), tls_key=str(key), summarization_model="none")
+    with ServerThread(settings).start() as running:
         with TarjamaClient(f"localhost:{running.port}", ca_file=str(cert)) as client:
             assert client.translate("حلب.").translations[0].segments
         with TarjamaClient(f"localhost:{running.port}", timeout=3) as plaintext, pytest.raises(TarjamaError):
             plaintext.translate("حلب.")
-    finally:
-        running.stop()
 
 
 def test_not_serving_until_models_are_loaded(models_dir) -> None:
@@ -312,5 +309,5 @@ def test_not_serving_until_models_are_loaded(models_dir) -> None:
             assert client.health() == "SERVING"
             assert client.translate("حلب.").translations
     finally:
-        release.set()
+        release.set()  # first, or stop() would wait on a loader that never returns
         running.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -40,5 +41,9 @@ class ConnectionConfig:
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
-    def credentials(self) -> grpc.ChannelCredentials | None:
-        return grpc.ssl_channel_credentials(root_certificates=self.root_certificates) if self.tls else None
+    def open_channel(self, api: Any) -> Any:
+        """A channel from ``api``: the ``grpc`` module (sync) or ``grpc.aio``; both take the same arguments."""
+        if self.tls:
+            credentials = grpc.ssl_channel_credentials(root_certificates=self.root_certificates)
+            return api.secure_channel(self.target, credentials, options=CHANNEL_OPTIONS)
+        return api.insecure_channel(self.target, options=CHANNEL_OPTIONS)

@@ -15,7 +15,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from . import _convert
-from ._channel import CHANNEL_OPTIONS, DEFAULT_TARGET, DEFAULT_TIMEOUT, ConnectionConfig
+from ._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, ConnectionConfig
 from .errors import ServerUnavailableError, from_rpc_error
 from .types import DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
 from .v1 import tarjama_pb2 as pb
@@ -33,12 +33,7 @@ class AsyncTarjamaClient:
         ca_file: str | None = None,
     ) -> None:
         self.config = ConnectionConfig.create(target, timeout=timeout, token=token, tls=tls, ca_file=ca_file)
-        credentials = self.config.credentials()
-        self._channel = (
-            grpc.aio.secure_channel(target, credentials, options=CHANNEL_OPTIONS)
-            if credentials
-            else grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
-        )
+        self._channel = self.config.open_channel(grpc.aio)
         self._stub = pb_grpc.TarjamaServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 

@@ -66,17 +66,16 @@ def _word_before(text: str, index: int) -> str:
     return text[start:index]
 
 
-def _quote_is_closing(text: str, index: int, paragraph_start: int) -> bool:
-    """A straight double quote closes when an odd number of them precede it."""
-    return text.count('"', paragraph_start, index) % 2 == 1
-
-
 def _sentence_ends(text: str, start: int, end: int) -> Iterator[int]:
     """Offsets (exclusive) where sentences end inside ``text[start:end]``."""
+    # Straight double quotes seen so far in this paragraph: one after an odd
+    # number of them closes a quotation, one after an even number opens one.
+    quotes = 0
     i = start
     while i < end:
         char = text[i]
         if char not in _TERMINATORS:
+            quotes += char == '"'
             i += 1
             continue
         run_start = i
@@ -84,8 +83,10 @@ def _sentence_ends(text: str, start: int, end: int) -> Iterator[int]:
             i += 1
         terminators = text[run_start:i]
         while i < end and text[i] in _CLOSERS:
-            if text[i] == '"' and not _quote_is_closing(text, i, start):
-                break
+            if text[i] == '"':
+                if quotes % 2 == 0:
+                    break  # it opens the next sentence's quotation
+                quotes += 1
             i += 1
         if i >= end:
             break  # the paragraph ends here anyway
@@ -96,12 +97,13 @@ def _sentence_ends(text: str, start: int, end: int) -> Iterator[int]:
             word = _word_before(text, run_start)
             if (len(word) == 1 and word.isalpha()) or word.lower() in ABBREVIATIONS:
                 continue  # initials, "د. محمد", "Mr. Smith", "U.S. officials"
-            marker = text[start:run_start].strip()
-            if marker.isdigit() and len(marker) <= 3:
+            if run_start - start <= 3 and text[start:run_start].isdigit():
                 continue  # a list marker opening the paragraph: "1. البند الأول"
             if following.isspace():
-                after = text[i:end].lstrip()
-                if after[:1].islower():
+                next_start = i
+                while next_start < end and text[next_start].isspace():
+                    next_start += 1
+                if next_start < end and text[next_start].islower():
                     continue  # "approx. five": Latin lower case does not start a sentence
                 yield i
             elif _is_arabic_letter(following) and _is_arabic_letter(text[run_start - 1 : run_start] or " "):

@@ -127,22 +127,14 @@ class Translator:
     def max_segment_tokens(self) -> int:
         return min(self.defaults.max_segment_tokens, self.info.max_input_tokens)
 
-    def submit(self, plans: Sequence[DocumentPlan], params: GenerationParams) -> list[list[asyncio.Future[Generation]]]:
-        """Queue every segment of every document at once (so they share batches);
-        pass-through documents get already-resolved futures."""
-        loop = asyncio.get_running_loop()
+    def submit(
+        self, plans: Sequence[DocumentPlan], params: GenerationParams
+    ) -> list[list[asyncio.Future[Generation] | None]]:
+        """Queue every segment of every document at once (so they share batches).
+        Pass-through documents need no model: their segments get ``None``."""
         flat = [span.text for plan in plans if not plan.passthrough for span in plan.spans]
         futures = iter(self.scheduler.submit(flat, params))
-        grouped: list[list[asyncio.Future[Generation]]] = []
-        for plan in plans:
-            if plan.passthrough:
-                done = [loop.create_future() for _ in plan.spans]
-                for future, span in zip(done, plan.spans, strict=True):
-                    future.set_result(Generation(text=span.text, input_tokens=0, output_tokens=0))
-                grouped.append(done)
-            else:
-                grouped.append([next(futures) for _ in plan.spans])
-        return grouped
+        return [[None if plan.passthrough else next(futures) for _ in plan.spans] for plan in plans]
 
     async def _guarded(self, source: str, generation: Generation, params: GenerationParams) -> Generation:
         """Re-translate a looping output once with n-gram blocking and a repetition penalty."""
@@ -161,7 +153,11 @@ class Translator:
             output_tokens=generation.output_tokens + retried.output_tokens,
         )
 
-    async def _finish(self, span: Span, future: asyncio.Future[Generation], params: GenerationParams) -> Generation:
+    async def _finish(
+        self, span: Span, future: asyncio.Future[Generation] | None, params: GenerationParams
+    ) -> Generation:
+        if future is None:  # pass-through: already in the target language
+            return Generation(text=span.text, input_tokens=0, output_tokens=0)
         return await self._guarded(span.text, await future, params)
 
     async def stream(
@@ -169,13 +165,15 @@ class Translator:
     ) -> AsyncIterator[tuple[DocumentPlan, TranslatedSegment]]:
         """Segments in document order, each as soon as it and those before it are done."""
         grouped = self.submit(plans, params)
-        # One task per model segment, started now, so repetition retries are queued as
+        # One task per segment, started now, so repetition retries are queued as
         # soon as their first attempt finishes and share batches with each other.
         tasks = [
-            [future if plan.passthrough else asyncio.ensure_future(self._finish(span, future, params))
-             for span, future in zip(plan.spans, futures, strict=True)]
+            [
+                asyncio.ensure_future(self._finish(span, future, params))
+                for span, future in zip(plan.spans, futures, strict=True)
+            ]
             for plan, futures in zip(plans, grouped, strict=True)
-        ]  # fmt: skip
+        ]
         try:
             for plan, pending in zip(plans, tasks, strict=True):
                 for index, (span, task) in enumerate(zip(plan.spans, pending, strict=True)):
@@ -195,9 +193,11 @@ class Translator:
                     )
         finally:
             # The caller went away (deadline, cancel, error): withdraw what is still queued.
+            # Queued futures are cancelled too: a task cancelled before it first runs never awaits its own.
             for futures, pending in zip(grouped, tasks, strict=True):
                 for waiting in (*futures, *pending):
-                    waiting.cancel()
+                    if waiting is not None:
+                        waiting.cancel()
 
     async def translate(self, plans: Sequence[DocumentPlan], params: GenerationParams) -> TranslationResult:
         segments: dict[int, list[TranslatedSegment]] = {plan.text_index: [] for plan in plans}
