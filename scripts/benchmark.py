@@ -13,27 +13,34 @@ reference (needs sacrebleu: pip install -r requirements-dev.txt).
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from tarjama_client import TarjamaClient
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "seeds" / "000_72c42d5ea82af53c.txt"
 REFERENCE = ROOT / "seeds" / "000_72c42d5ea82af53c.reference.en.txt"
 
 
-def timed(function, repeats: int) -> tuple[list[float], object]:
-    seconds, result = [], None
-    for _ in range(repeats):
+def timed(function: Callable[[], T], repeats: int) -> tuple[list[float], T]:
+    """Seconds of each of ``repeats`` calls (at least one), and the last result."""
+    seconds: list[float] = []
+    while True:
         started = time.perf_counter()
         result = function()
         seconds.append(time.perf_counter() - started)
-    return seconds, result
+        if len(seconds) >= repeats:
+            return seconds, result
 
 
 def describe(seconds: list[float]) -> str:
@@ -125,7 +132,7 @@ def main() -> int:
 
             if not args.skip_summarize:
                 for language in ("ar", "en"):
-                    seconds, summary = timed(lambda lang=language: client.summarize(article, summary_language=lang), 1)
+                    seconds, summary = timed(functools.partial(client.summarize, article, summary_language=language), 1)
                     print(f"Summarize ({language}, {summary.method}): {describe(seconds)}")
                     if not untrained:
                         print(f"  {summary.summary}")

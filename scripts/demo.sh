@@ -16,6 +16,7 @@ venv="${TARJAMA_VENV:-$root/.venv}"
 port="${TARJAMA_PORT:-50051}"
 article="${TARJAMA_DEMO_ARTICLE:-seeds/000_72c42d5ea82af53c.txt}"
 tiny=0
+label=""
 case "${1:-}" in
   --tiny-models) tiny=1 ;;
   "") ;;
@@ -27,8 +28,10 @@ bin="$venv/bin"
 server_args=(--port "$port" --metrics-port 0)
 
 if [[ $tiny == 1 ]]; then
+  label="  [UNTRAINED TINY MODELS: noise, not a translation]"
   "$bin/tarjama-models" build-tiny .tiny-models
-  server_args+=(--translation-model .tiny-models/marian-ar-en --summarization-model .tiny-models/mt5-summarizer)
+  # Tiny matrices gain nothing from a second thread (see tiny_models.TORCH_THREADS).
+  server_args+=(--translation-model .tiny-models/marian-ar-en --summarization-model .tiny-models/mt5-summarizer --torch-threads 1)
   cat >&2 <<'BANNER'
 ################################################################################
 ##  --tiny-models: the server runs TINY UNTRAINED MODELS with random weights.  ##
@@ -80,14 +83,15 @@ if [[ $ready != 1 ]]; then
   exit 1
 fi
 
-echo "== models"
-"${client[@]}" models
+# The client's warnings (stderr) go with its output, so each stays under its own heading.
+echo "== models$label"
+"${client[@]}" models 2>&1
 echo
-echo "== translation of $article"
-"${client[@]}" translate "$article"
+echo "== translation of $article$label"
+"${client[@]}" translate "$article" 2>&1
 echo
-echo "== English summary"
-"${client[@]}" summarize --language en "$article"
+echo "== English summary$label"
+"${client[@]}" summarize --language en "$article" 2>&1
 echo
-echo "== Arabic summary"
-"${client[@]}" summarize --language ar "$article"
+echo "== Arabic summary$label"
+"${client[@]}" summarize --language ar "$article" 2>&1

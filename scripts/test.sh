@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up and run every check: lint, Dockerfile lint, stale-stub check and the test suite.
+# Set up and run every check: lint, type check, Dockerfile lint, stale-stub check and the test suite.
 # Works on a fresh machine (Python 3.10+); extra arguments go to pytest.
 set -euo pipefail
 
@@ -20,7 +20,10 @@ fi
 echo "== ruff"
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .
+echo "== mypy"
+"$venv/bin/mypy"
 echo "== hadolint"
 "$venv/bin/hadolint" Dockerfile
 echo "== pytest"
-"$venv/bin/python" -m pytest -rs "$@"
+# --durations: the suite's own budget, the slowest tests printed on every run.
+"$venv/bin/python" -m pytest -rs --durations=10 "$@"

@@ -10,6 +10,15 @@ from tarjama_server.tiny_models import TinyModelPaths, build_tiny_models
 from .helpers import SEED_ARTICLE, SEED_REFERENCE, ServerThread, tiny_settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _torch_threads_for_tiny_models() -> None:
+    """Engines the tests load directly run with the threads the tiny models want, as test servers do."""
+    import torch
+    from tarjama_server.tiny_models import TORCH_THREADS
+
+    torch.set_num_threads(TORCH_THREADS)
+
+
 @pytest.fixture(scope="session")
 def seed_article() -> str:
     return SEED_ARTICLE.read_text(encoding="utf-8")
@@ -41,3 +50,19 @@ def server(models_dir: Path) -> Iterator[ServerThread]:
 def client(server: ServerThread) -> Iterator[TarjamaClient]:
     with TarjamaClient(server.address, timeout=120) as connected:
         yield connected
+
+
+@pytest.fixture(scope="session")
+def looping_marian(tiny_models: TinyModelPaths, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Marian without its end-of-sequence bias: it never stops on its own, as an
+    untrained model does, so tests of the length cap see every output run to the cap."""
+    import shutil
+
+    from transformers import MarianMTModel
+
+    directory = tmp_path_factory.mktemp("looping") / "marian-ar-en"
+    shutil.copytree(tiny_models.translation, directory)
+    model = MarianMTModel.from_pretrained(directory)
+    model.final_logits_bias.zero_()
+    model.save_pretrained(directory)
+    return directory

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from tarjama_server.app import TarjamaServer, load_engines
+from tarjama_server.engines.base import Generation, GenerationParams, Seq2SeqEngine
 from tarjama_server.settings import Settings
+from tarjama_server.tiny_models import TORCH_THREADS
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 SEED_ARTICLE = SEEDS / "000_72c42d5ea82af53c.txt"
@@ -28,9 +30,44 @@ def tiny_settings(models_dir: Path, **overrides: object) -> Settings:
         device="cpu",
         num_beams=2,
         summary_num_beams=2,
+        torch_threads=TORCH_THREADS,
         shutdown_grace_seconds=1.0,
     )
     return dataclasses.replace(base, **overrides)
+
+
+class GatedEngine:
+    """A real engine whose ``generate`` waits for ``gate``: tests make a batch slow
+    deterministically (deadlines, graceful stop) instead of hoping the machine is slow."""
+
+    def __init__(self, engine: Seq2SeqEngine) -> None:
+        self.engine = engine
+        self.info = engine.info
+        self.gate = threading.Event()
+        self.started = threading.Event()  # set when a batch is waiting at the gate
+        self.batches: list[list[str]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return self.engine.count_tokens(text)
+
+    def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
+        self.started.set()
+        if not self.gate.wait(120):
+            raise TimeoutError("the test never opened the gate")
+        self.batches.append(list(texts))
+        return self.engine.generate(texts, params)
+
+
+def gated_loader(engines: list[GatedEngine]) -> Callable[[Settings], tuple[Any, Any]]:
+    """An engine loader for ``ServerThread`` that wraps the translation engine in a
+    ``GatedEngine`` and appends it to ``engines``."""
+
+    def load(settings: Settings) -> tuple[Any, Any]:
+        translation, summarization = load_engines(settings)
+        engines.append(GatedEngine(translation))
+        return engines[-1], summarization
+
+    return load
 
 
 class ServerThread:
@@ -42,6 +79,7 @@ class ServerThread:
         self.error: BaseException | None = None
         self._ready = threading.Event()
         self._listening = threading.Event()
+        self.stopping = threading.Event()  # set as the graceful stop begins
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="tarjama-test-server", daemon=True)
@@ -68,6 +106,7 @@ class ServerThread:
             return
         self._ready.set()
         await self._stop.wait()
+        self.stopping.set()
         await self.server.stop()  # grace: settings.shutdown_grace_seconds
 
     def start(self, timeout: float = 120.0, wait_for_models: bool = True) -> ServerThread:

@@ -59,5 +59,5 @@ def test_errors_exit_1_with_the_server_message(server, capsys, tmp_path) -> None
 
 
 def test_unreachable_server(capsys) -> None:
-    code, _, err = run(capsys, "--server", "127.0.0.1:1", "--timeout", "2", "models")
+    code, _, err = run(capsys, "--server", "127.0.0.1:1", "--timeout", "60", "models")
     assert code == 1 and "UNAVAILABLE" in err

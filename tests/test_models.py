@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -27,10 +28,55 @@ def test_local_directory_loads_and_is_flagged_untrained(tiny_models: TinyModelPa
     assert all(0 < o.output_tokens <= 6 and o.input_tokens > 1 for o in outputs)
 
 
-def test_mt5_directory_loads(tiny_models: TinyModelPaths) -> None:
+def test_mt5_directory_loads_with_its_own_output_layer(tiny_models: TinyModelPaths) -> None:
+    """Like XLSum's checkpoint, the tiny mT5 carries an lm_head that differs from its
+    embeddings; loading must keep it (transformers 5 ties mT5 weights unless they differ)."""
+    import torch
+    from safetensors import safe_open
+
+    with safe_open(tiny_models.summarization / "model.safetensors", "pt") as saved:
+        assert {"lm_head.weight", "shared.weight"} <= set(saved.keys())
     engine = load_engine(resolve_model(str(tiny_models.summarization)), Task.SUMMARIZATION, ("ar",), ("ar",), "cpu")
-    assert type(engine.model).__name__ == "MT5ForConditionalGeneration"
+    model = engine.model
+    assert type(model).__name__ == "MT5ForConditionalGeneration"
+    assert model.lm_head.weight.data_ptr() != model.shared.weight.data_ptr()
+    assert not torch.equal(model.lm_head.weight, model.shared.weight)
     assert engine.count_tokens("") == 1  # just </s>
+
+
+@pytest.mark.parametrize("which", ["translation", "summarization"])
+def test_tiny_models_stop_early_like_real_ones(tiny_models: TinyModelPaths, seed_article: str, which: str) -> None:
+    """Outputs end well before the cap (100 here), so a seed article costs what short sentences cost."""
+    import statistics
+
+    from tarjama_server.segmentation import split_sentences
+
+    directory = getattr(tiny_models, which)
+    engine = load_engine(resolve_model(str(directory)), Task(which), ("ar",), ("en",), "cpu")
+    sentences = [span.text for span in split_sentences(seed_article)]
+    # Each pipeline's own decoding: the summarizer always uses the XLSum card's.
+    summarizing = which == "summarization"
+    params = GenerationParams(
+        num_beams=2,
+        max_new_tokens=100,
+        no_repeat_ngram_size=2 if summarizing else 0,
+        length_penalty=0.6 if summarizing else 1.0,
+    )
+    outputs = engine.generate(sentences, params)
+    lengths = [output.output_tokens for output in outputs]
+    assert statistics.median(lengths) <= 50, lengths
+    assert statistics.median(lengths) >= 2, lengths  # stops, but not before saying anything
+
+
+def test_length_cap_stops_a_model_that_never_ends(looping_marian) -> None:
+    engine = load_engine(resolve_model(str(looping_marian)), Task.TRANSLATION, ("ar",), ("en",), "cpu")
+    params = GenerationParams(num_beams=1, max_new_tokens_ratio=2.5)
+    short, longer = engine.generate(["حلب", "أعلنت اللجنة الدولية للصليب الأحمر عن اكتمال عملية الإجلاء"], params)
+    for output in (short, longer):
+        longest_input = max(short.input_tokens, longer.input_tokens)  # the cap follows the batch's longest input
+        assert output.output_tokens == math.ceil(2.5 * longest_input) + 8
+    (capped,) = engine.generate(["حلب"], GenerationParams(num_beams=1, max_new_tokens=7))
+    assert capped.output_tokens == 7
 
 
 def test_engine_refuses_rather_than_truncates(tiny_models: TinyModelPaths) -> None:

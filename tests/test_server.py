@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 import urllib.request
 
 import grpc
@@ -22,7 +21,7 @@ from tarjama_client import (
 )
 from tarjama_server.segmentation import split_sentences
 
-from .helpers import ServerThread, tiny_settings
+from .helpers import GatedEngine, ServerThread, gated_loader, tiny_settings
 
 
 def assert_document_covered(source: str, translation) -> None:
@@ -176,7 +175,7 @@ def test_bad_input_gets_invalid_argument_and_server_keeps_serving(client: Tarjam
 def test_async_client(server: ServerThread, seed_article: str) -> None:
     async def scenario() -> None:
         async with AsyncTarjamaClient(server.address) as client:
-            await client.wait_until_ready(timeout=10)
+            await client.wait_until_ready(timeout=120)
             results = await asyncio.gather(*(client.translate(f"الجملة رقم {i}.") for i in range(6)))
             assert all(len(r.translations[0].segments) == 1 for r in results)
             events = [e async for e in client.stream_translate(seed_article)]
@@ -187,13 +186,22 @@ def test_async_client(server: ServerThread, seed_article: str) -> None:
     asyncio.run(scenario())
 
 
-def test_deadline_exceeded_is_reported_and_server_recovers(client: TarjamaClient, seed_article: str) -> None:
+def test_deadline_exceeded_withdraws_queued_work_and_server_recovers(models_dir, seed_article: str) -> None:
     from tarjama_client import DeadlineExceededError
 
-    with pytest.raises(DeadlineExceededError):
-        client.translate([seed_article] * 8, timeout=0.05)
-    assert client.health() == "SERVING"
-    assert len(client.translate("حلب.").translations) == 1
+    engines: list[GatedEngine] = []
+    settings = tiny_settings(models_dir, summarization_model="none")
+    with ServerThread(settings, gated_loader(engines)).start() as running, TarjamaClient(running.address) as client:
+        (engine,) = engines
+        expired = [seed_article] * 2  # 40 segments: more than one batch
+        with pytest.raises(DeadlineExceededError):
+            client.translate(expired, timeout=1.0)  # the gate is shut: it cannot finish, however fast the machine
+        engine.gate.set()
+        assert client.health(timeout=60) == "SERVING"
+        assert len(client.translate("حلب.", timeout=120).translations) == 1
+        # Only a batch already at the gate ran; the expired request's queued segments were withdrawn.
+        assert engine.batches[-1] == ["حلب."]
+        assert sum(len(batch) for batch in engine.batches[:-1]) < 40
 
 
 @pytest.fixture(scope="module")
@@ -232,36 +240,37 @@ def test_metrics_endpoint(models_dir) -> None:
         with pytest.raises(InvalidRequestError, match="summarization is disabled"):
             client.summarize("حلب")
         assert [m.task for m in client.list_models()] == ["translation"]
-        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60).read().decode()
     assert 'tarjama_requests_total{code="OK",method="Translate"}' in body
     assert "tarjama_batch_size_bucket" in body
     assert "tarjama_models_ready 1.0" in body
 
 
-def test_graceful_stop_finishes_accepted_work_and_refuses_new(models_dir, seed_article: str) -> None:
+def test_graceful_stop_finishes_accepted_work_then_refuses_new(models_dir, seed_article: str) -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from tarjama_client import ServerUnavailableError
 
-    settings = tiny_settings(models_dir, summarization_model="none", shutdown_grace_seconds=60)
+    engines: list[GatedEngine] = []
+    settings = tiny_settings(models_dir, summarization_model="none", shutdown_grace_seconds=120)
     with (
-        ServerThread(settings).start() as running,
-        TarjamaClient(running.address) as client,
+        ServerThread(settings, gated_loader(engines)).start() as running,
+        TarjamaClient(running.address, timeout=120) as client,
         ThreadPoolExecutor(1) as pool,
     ):
+        (engine,) = engines
         in_flight = pool.submit(client.translate, [seed_article, seed_article])
-        deadline = time.monotonic() + 30
-        while not any(s.queued for s in running.server._schedulers):  # wait until accepted and queued
-            assert time.monotonic() < deadline, "the request was never queued"
-            time.sleep(0.01)
+        assert engine.started.wait(60), "the request never reached the model"
         stopper = threading.Thread(target=running.stop)
         stopper.start()
+        assert running.stopping.wait(60), "the server never began to stop"
+        engine.gate.set()  # the accepted request may now finish, inside the grace period
         result = in_flight.result(timeout=120)
         assert [len(t.segments) for t in result.translations] == [20, 20]
-        with pytest.raises(ServerUnavailableError):
-            client.translate("حلب.", timeout=5)
         stopper.join(timeout=60)
+        with pytest.raises(ServerUnavailableError):
+            client.translate("حلب.", timeout=60)
 
 
 def test_tls(models_dir, tmp_path) -> None:
@@ -299,14 +308,14 @@ def test_not_serving_until_models_are_loaded(models_dir) -> None:
     running = ServerThread(tiny_settings(models_dir, summarization_model="none"), slow_loader)
     running.start(wait_for_models=False)
     try:
-        with TarjamaClient(running.address, timeout=10) as client:
-            assert client.health() == "NOT_SERVING"
+        with TarjamaClient(running.address, timeout=120) as client:
+            assert client.health(timeout=60) == "NOT_SERVING"
             with pytest.raises(ServerUnavailableError, match="models are still loading"):
                 client.translate("حلب.")
             assert client.list_models() == []
             release.set()
-            client.wait_until_ready(timeout=60)
-            assert client.health() == "SERVING"
+            client.wait_until_ready(timeout=120)
+            assert client.health(timeout=60) == "SERVING"
             assert client.translate("حلب.").translations
     finally:
         release.set()  # first, or stop() would wait on a loader that never returns

@@ -35,7 +35,8 @@ def _read(path: str) -> str:
 
 
 def _print_json(value: Any) -> None:
-    data = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else [dataclasses.asdict(v) for v in value]
+    is_instance = dataclasses.is_dataclass(value) and not isinstance(value, type)
+    data = dataclasses.asdict(value) if is_instance else [dataclasses.asdict(v) for v in value]
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 

@@ -49,13 +49,13 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
                 "missing or wrong token: send metadata 'authorization: Bearer <token>'",
             )
 
-        self._deny = grpc.unary_unary_rpc_method_handler(deny)
+        self._deny: grpc.RpcMethodHandler[Any, None] = grpc.unary_unary_rpc_method_handler(deny)
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         if handler_call_details.method.startswith(_HEALTH_PREFIX):
             return await continuation(handler_call_details)
         sent = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
@@ -229,11 +229,11 @@ async def run(settings: Settings) -> int:
     await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
     exit_code = 0
     if loading.done() and loading.exception() is not None:
-        error = loading.exception()
-        if isinstance(error, ModelUnavailableError):
-            log.error("cannot start: %s", error)
+        load_error = loading.exception()
+        if isinstance(load_error, ModelUnavailableError):
+            log.error("cannot start: %s", load_error)
         else:
-            log.error("cannot start: model loading failed", exc_info=error)
+            log.error("cannot start: model loading failed", exc_info=load_error)
         exit_code = 2
     elif loading.done():
         await stopping

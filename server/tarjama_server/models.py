@@ -109,11 +109,21 @@ def resolve_model(
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    common = {"repo_id": ref, "revision": revision or None, "cache_dir": cache_dir or None, "local_files_only": offline}
+    def download(weights: str) -> Path:
+        return Path(
+            snapshot_download(
+                repo_id=ref,
+                revision=revision or None,
+                cache_dir=cache_dir or None,
+                local_files_only=offline,
+                allow_patterns=[*_METADATA_PATTERNS, weights],
+            )
+        )
+
     try:
-        directory = Path(snapshot_download(allow_patterns=[*_METADATA_PATTERNS, "*.safetensors"], **common))
+        directory = download("*.safetensors")
         if not _has_weights(directory) and not offline:
-            directory = Path(snapshot_download(allow_patterns=[*_METADATA_PATTERNS, "pytorch_model.bin*"], **common))
+            directory = download("pytorch_model.bin*")
     except LocalEntryNotFoundError as error:
         where = (
             "offline mode is on and it is not in the local cache"

@@ -63,11 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="tarjama-models", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (
+    for name, help_text in (
         ("download", "download models into the cache and check they load"),
         ("verify", "check cached models load and run, without network"),
     ):
-        command = commands.add_parser(name, help=text)
+        command = commands.add_parser(name, help=help_text)
         command.add_argument(
             "models", nargs="*", default=DEFAULT_MODELS, help="hub ids or local dirs (default: both defaults)"
         )
@@ -83,14 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "build-tiny":
         from .tiny_models import build_tiny_models
 
-        def text(given: Path | None, seed: Path, fallback: str) -> str:
+        def training_text(given: Path | None, seed: Path, fallback: str) -> str:
             path = given or (seed if seed.is_file() else None)
             return path.read_text(encoding="utf-8") if path else fallback
 
         paths = build_tiny_models(
             args.out_dir,
-            text(args.source_text, SEED_SOURCE, FALLBACK_SOURCE),
-            text(args.target_text, SEED_TARGET, FALLBACK_TARGET),
+            training_text(args.source_text, SEED_SOURCE, FALLBACK_SOURCE),
+            training_text(args.target_text, SEED_TARGET, FALLBACK_TARGET),
         )
         print(
             f"UNTRAINED tiny models (random weights, for testing only):\n  translation:   {paths.translation}\n"

@@ -86,7 +86,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         env_name = _env_name(setting.name)
         help_text = f"{setting.metadata['help']} [env {env_name}]"
         raw = env.get(env_name)
-        kind = type(setting.default)
+        kind: Any = type(setting.default)  # bool, int, float or str
         if kind is bool:
             try:
                 default = _parse_bool(raw) if raw is not None else setting.default

@@ -5,16 +5,30 @@ exercised where the real weights cannot be downloaded: in tests, in CI and in
 the offline demo. Their output is random text; never mistake it for a translation.
 Each model directory carries an ``UNTRAINED_MODEL`` marker that the loader reads
 and reports loudly (log banner, ``ListModels.untrained``, the response ``model`` field).
+
+Random weights never choose end-of-sequence on their own, so every segment would
+decode to the length cap (hundreds of tokens) and tests would cost what the machine's
+load decides. Each model therefore gets a bias towards end-of-sequence, calibrated at
+build time so that it stops after a short output (a few tokens) on the seed text, as a
+real model stops after a sentence. ``eos_bias=False`` builds one that never stops, for
+the tests of the length cap.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 UNTRAINED_MARKER = "UNTRAINED_MODEL"
+# Torch threads to run tiny models with. Their matrices are so small that a second
+# thread only adds synchronisation: on 2 cores that other work keeps busy, 2 threads
+# measured 10-15x slower per generate call than 1.
+TORCH_THREADS = 1
 _MARKER_TEXT = (
     "This model has random weights. It was built by `tarjama-models build-tiny` "
     "to test the service offline; its output is meaningless.\n"
@@ -27,7 +41,7 @@ class TinyModelPaths:
     summarization: Path
 
 
-def _train_sentencepiece(text: str, prefix: Path, vocab_size: int, **special_ids: int) -> None:
+def _train_sentencepiece(text: str, prefix: Path, vocab_size: int, **special_ids: Any) -> None:
     import sentencepiece as spm
 
     corpus = prefix.with_suffix(".corpus.txt")
@@ -46,7 +60,59 @@ def _train_sentencepiece(text: str, prefix: Path, vocab_size: int, **special_ids
     corpus.unlink()
 
 
-def build_tiny_marian(out_dir: Path, source_text: str, target_text: str, vocab_size: int = 400) -> Path:
+# Calibration of the end-of-sequence bias: a typical (median) output on the seed
+# sentences stops after at most _STOP_TOKENS new tokens, like a real model's sentence.
+_STOP_TOKENS = 12
+
+
+def _calibration_sentences(text: str) -> list[str]:
+    sentences = [line.strip() for line in text.replace(".", ".\n").splitlines() if len(line.strip()) > 20]
+    return sentences[:6] or [text[:200]]
+
+
+def _calibrate_eos_bias(
+    model: Any, tokenizer: Any, sentences: Sequence[str], set_bias: Callable[[float], None], **decoding: Any
+) -> float:
+    """The least bias at which the median output on ``sentences`` (greedy and beam search,
+    which favours long loops) stops within _STOP_TOKENS. Output length falls as the bias
+    rises, so bisection finds it; random weights are seeded, so the result is deterministic."""
+    import torch
+
+    encoded = tokenizer(list(sentences), return_tensors="pt", padding=True)
+    start_id = model.generation_config.decoder_start_token_id
+    pad_id = model.generation_config.pad_token_id
+
+    def median_length(bias: float) -> float:
+        set_bias(bias)
+        found: list[int] = []
+        for num_beams in (1, 2, 4):
+            # length_penalty only applies to beam search (transformers warns otherwise).
+            options = decoding if num_beams > 1 else {k: v for k, v in decoding.items() if k != "length_penalty"}
+            with torch.inference_mode():
+                output = model.generate(
+                    **encoded, num_beams=num_beams, do_sample=False, max_new_tokens=4 * _STOP_TOKENS, **options
+                )
+            found += ((output != pad_id) & (output != start_id)).sum(dim=1).tolist()
+        return statistics.median(found)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TORCH_THREADS)
+    try:
+        low, high = 0.0, 64.0
+        if median_length(high) > _STOP_TOKENS:
+            raise RuntimeError("no end-of-sequence bias makes this untrained model stop")
+        for _ in range(14):
+            middle = (low + high) / 2
+            low, high = (low, middle) if median_length(middle) <= _STOP_TOKENS else (middle, high)
+    finally:
+        torch.set_num_threads(threads)
+    set_bias(high)
+    return high
+
+
+def build_tiny_marian(
+    out_dir: Path, source_text: str, target_text: str, vocab_size: int = 400, *, eos_bias: bool = True
+) -> Path:
     """A MarianMT model + MarianTokenizer laid out like Helsinki-NLP/opus-mt-*."""
     import sentencepiece as spm
     import torch
@@ -95,7 +161,16 @@ def build_tiny_marian(out_dir: Path, source_text: str, target_text: str, vocab_s
         share_encoder_decoder_embeddings=True,
     )
     torch.manual_seed(0)
-    MarianMTModel(config).save_pretrained(out_dir)
+    model = MarianMTModel(config).eval()
+    if eos_bias:
+        # Marian adds final_logits_bias to every step's logits: a bias on </s> makes it stop.
+        def set_bias(bias: float) -> None:
+            with torch.no_grad():
+                model.final_logits_bias.zero_()
+                model.final_logits_bias[0, config.eos_token_id] = bias
+
+        _calibrate_eos_bias(model, tokenizer, _calibration_sentences(source_text), set_bias)
+    model.save_pretrained(out_dir)
     (out_dir / UNTRAINED_MARKER).write_text(_MARKER_TEXT)
     return out_dir
 
@@ -131,7 +206,32 @@ def build_tiny_mt5(out_dir: Path, text: str, vocab_size: int = 600) -> Path:
         eos_token_id=1,
     )
     torch.manual_seed(0)
-    MT5ForConditionalGeneration(config).save_pretrained(out_dir)
+    model = MT5ForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        # XLSum's checkpoint has its own output layer (lm_head.weight != shared.weight).
+        # transformers 5 always sets MT5Config.tie_word_embeddings=True and unties only when
+        # the checkpoint carries a different lm_head: give the tiny model one, so loading it
+        # takes the real checkpoint's path (tests assert the two differ after loading).
+        model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.shared.weight))
+        # mT5 has no final_logits_bias. The same effect: one embedding dimension is a
+        # constant, so the decoder's last hidden state always carries it, and only the
+        # </s> row of lm_head reads that dimension.
+        constant_dim = config.d_model - 1
+        model.shared.weight[:, constant_dim] = 4.0
+        model.lm_head.weight[:, constant_dim] = 0.0
+
+    def set_bias(bias: float) -> None:
+        with torch.no_grad():
+            model.lm_head.weight[config.eos_token_id, constant_dim] = bias
+
+    # With the summarizer's decoding (the XLSum card's), which the pipeline always uses.
+    _calibrate_eos_bias(
+        model, tokenizer, _calibration_sentences(text), set_bias, no_repeat_ngram_size=2, length_penalty=0.6
+    )
+    model.save_pretrained(out_dir)
+    # As in XLSum's config.json (transformers overrides it on load; see above).
+    config_file = out_dir / "config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "tie_word_embeddings": False}, indent=2))
     (out_dir / UNTRAINED_MARKER).write_text(_MARKER_TEXT)
     return out_dir
 
