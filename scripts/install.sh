@@ -16,5 +16,5 @@ editable=()
 
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --constraint "$root/constraints.txt" "torch==2.13.0"
-"$venv/bin/python" -m pip install --quiet --constraint "$root/constraints.txt" "${editable[@]}" "$root[server]"
+"$venv/bin/python" -m pip install --quiet --constraint "$root/constraints.txt" "${editable[@]}" "$root[server,ctranslate2]"
 echo "installed tarjama-server, tarjama-models and tarjama into $venv"

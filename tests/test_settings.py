@@ -33,3 +33,13 @@ def test_bad_environment_value_is_a_clear_error(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit):
         load_settings([], env={"TARJAMA_PORT": "fifty"})
     assert "TARJAMA_PORT" in capsys.readouterr().err
+
+
+def test_engines_and_repetition_guard_are_settings() -> None:
+    settings = load_settings(
+        ["--translation-engine", "ctranslate2", "--no-repetition-guard"],
+        env={"TARJAMA_SUMMARIZATION_ENGINE": "ctranslate2"},
+    )
+    assert (settings.translation_engine, settings.summarization_engine) == ("ctranslate2", "ctranslate2")
+    assert settings.repetition_guard is False
+    assert load_settings([], env={}).repetition_guard is True

@@ -75,7 +75,7 @@ def test_looping_output_is_retranslated_with_ngram_blocking() -> None:
     assert [s.translation for s in document.segments] == ["translated جملة أولى.", "translated جملة ثانية."]
     assert document.text == "translated جملة أولى. translated جملة ثانية."
     assert engine.calls[0].no_repeat_ngram_size == 0
-    assert all(p.no_repeat_ngram_size == 3 and dict(p.extra)["repetition_penalty"] == 1.3 for p in engine.calls[1:])
+    assert all(p.no_repeat_ngram_size == 3 and p.repetition_penalty == 1.3 for p in engine.calls[1:])
     assert result.output_tokens == 2 * (6 + 4)  # both attempts are counted
 
 

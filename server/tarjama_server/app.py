@@ -73,6 +73,8 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
     if settings.torch_threads > 0:
         torch.set_num_threads(settings.torch_threads)
     device = pick_device(settings.device)
+    threads = settings.torch_threads
+    ctranslate2 = {"compute_type": settings.ctranslate2_compute_type, "converted_dir": settings.ctranslate2_dir}
     translation = load_engine(
         resolve_model(
             settings.translation_model,
@@ -85,6 +87,9 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
         split_languages(settings.translation_source_languages),
         split_languages(settings.translation_target_languages),
         device,
+        engine=settings.translation_engine,
+        threads=threads,
+        **ctranslate2,
     )
     summarization = None
     if settings.summarization_enabled:
@@ -101,6 +106,9 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
             languages,
             languages,
             device,
+            engine=settings.summarization_engine,
+            threads=threads,
+            **ctranslate2,
         )
     return translation, summarization
 
@@ -187,7 +195,11 @@ class TarjamaServer:
 
         translator = Translator(
             scheduler(translation),
-            TranslationDefaults(num_beams=settings.num_beams, max_segment_tokens=settings.max_segment_tokens),
+            TranslationDefaults(
+                num_beams=settings.num_beams,
+                max_segment_tokens=settings.max_segment_tokens,
+                repetition_guard=settings.repetition_guard,
+            ),
         )
         summarizer = (
             Summarizer(

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .engines.base import ModelInfo, Task
+from .engines.base import ModelInfo, Seq2SeqEngine, Task
+from .engines.ctranslate2_engine import CTranslate2Engine
 from .engines.transformers_engine import TransformersEngine
 from .errors import ModelUnavailableError
 from .settings import DEFAULT_SUMMARIZATION_MODEL, DEFAULT_TRANSLATION_MODEL
@@ -157,41 +160,82 @@ def pick_device(device: str) -> str:
 _BANNER = "!" * 78
 
 
+ENGINES = ("transformers", "ctranslate2")
+
+
+def _window(tokenizer: Any, config: Any) -> int:
+    """Longest input the model reads: the tokenizer's limit, capped by the position table."""
+    window = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else 512
+    positions = getattr(config, "max_position_embeddings", None)
+    return min(window, positions) if positions else window
+
+
 def load_engine(
     resolved: ResolvedModel,
     task: Task,
     source_languages: tuple[str, ...],
     target_languages: tuple[str, ...],
     device: str,
-) -> TransformersEngine:
-    """``from_pretrained`` the tokenizer and model of ``resolved`` onto ``device``."""
-    import transformers
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    *,
+    engine: str = "transformers",
+    compute_type: str = "auto",
+    converted_dir: str = "",
+    threads: int = 0,
+) -> Seq2SeqEngine:
+    """Load ``resolved`` with the chosen inference ``engine`` onto ``device``.
 
+    transformers: ``from_pretrained`` (half precision on CUDA). ctranslate2: the model is
+    converted once into ``converted_dir`` (keyed by model, revision and compute type), then loaded.
+    """
+    import transformers
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    if engine not in ENGINES:
+        raise ModelUnavailableError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     transformers.utils.logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved.directory)
-        model = AutoModelForSeq2SeqLM.from_pretrained(resolved.directory)
+        config = AutoConfig.from_pretrained(resolved.directory)
     except (OSError, ValueError, ImportError) as error:
         raise ModelUnavailableError(f"cannot load {resolved.ref!r} from {resolved.directory}: {error}") from error
-    model.eval().to(device)
-    window = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else 512
-    positions = getattr(model.config, "max_position_embeddings", None)
-    if positions:
-        window = min(window, positions)
-    info = ModelInfo(
-        id=resolved.ref,
-        task=task,
-        revision=resolved.revision,
-        source_languages=source_languages,
-        target_languages=target_languages,
-        license=resolved.license,
-        engine=f"transformers {transformers.__version__}",
-        device=device,
-        max_input_tokens=window,
-        untrained=resolved.untrained,
-        notice=resolved.notice,
-    )
+
+    def info(engine_label: str) -> ModelInfo:
+        return ModelInfo(
+            id=resolved.ref,
+            task=task,
+            revision=resolved.revision,
+            source_languages=source_languages,
+            target_languages=target_languages,
+            license=resolved.license,
+            engine=engine_label,
+            device=device,
+            max_input_tokens=_window(tokenizer, config),
+            untrained=resolved.untrained,
+            notice=resolved.notice,
+        )
+
+    loaded: Seq2SeqEngine
+    if engine == "ctranslate2":
+        loaded = _load_ctranslate2(resolved, tokenizer, info, device, compute_type, converted_dir, threads)
+    else:
+        import torch
+
+        # Half precision on CUDA: bfloat16 where the GPU has it (mT5 overflows in float16).
+        dtype = (
+            (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if device.startswith("cuda") else None
+        )
+        try:
+            model = AutoModelForSeq2SeqLM.from_pretrained(resolved.directory, dtype=dtype)
+        except (OSError, ValueError, ImportError) as error:
+            raise ModelUnavailableError(f"cannot load {resolved.ref!r} from {resolved.directory}: {error}") from error
+        model.eval().to(device)
+        dtype_label = str(model.dtype).removeprefix("torch.")
+        loaded = TransformersEngine(model, tokenizer, info(f"transformers {transformers.__version__} ({dtype_label})"))
+    _announce(resolved, task, device, loaded.info)
+    return loaded
+
+
+def _announce(resolved: ResolvedModel, task: Task, device: str, info: ModelInfo) -> None:
     if resolved.untrained:
         log.warning(
             "\n%s\n!! %s model %s is UNTRAINED (random weights): its output is noise,\n"
@@ -204,14 +248,121 @@ def load_engine(
     elif resolved.notice:
         log.warning("%s: %s", resolved.ref, resolved.notice)
     log.info(
-        "loaded %s model %s (revision %s) on %s, window %d tokens",
+        "loaded %s model %s (revision %s) on %s with %s, window %d tokens",
         task.value,
         resolved.ref,
         resolved.revision,
         device,
-        window,
+        info.engine,
+        info.max_input_tokens,
     )
-    return TransformersEngine(model, tokenizer, info)
+
+
+# -- CTranslate2 ----------------------------------------------------------------
+
+
+def default_converted_dir() -> Path:
+    """Where converted CTranslate2 models are kept unless --ctranslate2-dir says otherwise."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME) / "tarjama-ctranslate2"
+
+
+def resolve_compute_type(compute_type: str, device: str) -> str:
+    """``auto``: int8 on CPU, int8_float16 on CUDA; any other must be supported there."""
+    import ctranslate2
+
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    if compute_type == "auto":
+        compute_type = "int8_float16" if kind == "cuda" else "int8"
+    supported = ctranslate2.get_supported_compute_types(kind)
+    if compute_type not in supported:
+        raise ModelUnavailableError(
+            f"CTranslate2 compute type {compute_type!r} is not supported on {kind}: "
+            f"choose one of {', '.join(sorted(supported))}"
+        )
+    return compute_type
+
+
+def _fingerprint(directory: Path) -> str:
+    """A local directory has no revision: key its conversion by its files' names, sizes and times."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def converted_model_dir(resolved: ResolvedModel, compute_type: str, root: Path) -> Path:
+    revision = f"local-{_fingerprint(resolved.directory)}" if resolved.revision == "local" else resolved.revision
+    name = re.sub(r"[^\w.-]+", "--", resolved.ref.strip("/."))
+    return root / name / revision / compute_type
+
+
+def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Path:
+    """The CTranslate2 conversion of ``resolved`` in ``compute_type``, made on first use."""
+    import os
+    import shutil
+
+    from ctranslate2.converters import TransformersConverter
+
+    target = converted_model_dir(resolved, compute_type, root)
+    if (target / "model.bin").is_file():
+        return target
+
+    class Converter(TransformersConverter):
+        def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
+            model = super().load_model(model_class, model_name_or_path, **kwargs)
+            # transformers 5 reports every mT5 as tied, XLSum included, whose lm_head is its own;
+            # CTranslate2 would then scale the decoder output as for a tied T5 and change the scores.
+            if model.get_output_embeddings().weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
+                model.config.tie_word_embeddings = False
+            return model
+
+    log.info("converting %s to CTranslate2 (%s) in %s", resolved.ref, compute_type, target)
+    staging = target.with_name(f"{target.name}.converting-{os.getpid()}")
+    try:
+        Converter(str(resolved.directory)).convert(str(staging), quantization=compute_type, force=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, target)  # whole or not at all: another replica may share the cache
+    except OSError:
+        if not (target / "model.bin").is_file():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _load_ctranslate2(
+    resolved: ResolvedModel,
+    tokenizer: Any,
+    info: Callable[[str], ModelInfo],
+    device: str,
+    compute_type: str,
+    converted_dir: str,
+    threads: int,
+) -> CTranslate2Engine:
+    try:
+        import ctranslate2
+    except ImportError as error:
+        raise ModelUnavailableError(
+            "the ctranslate2 engine needs the ctranslate2 package: pip install 'tarjama[server,ctranslate2]'"
+        ) from error
+    compute_type = resolve_compute_type(compute_type, device)
+    model_dir = convert_model(resolved, compute_type, Path(converted_dir) if converted_dir else default_converted_dir())
+    kind, _, index = device.partition(":")
+    translator = ctranslate2.Translator(
+        str(model_dir),
+        device=kind,
+        device_index=int(index or 0),
+        compute_type=compute_type,
+        inter_threads=1,  # one batch at a time, as the scheduler sends them
+        intra_threads=threads,  # 0: CTranslate2's default
+    )
+    return CTranslate2Engine(translator, tokenizer, info(f"ctranslate2 {ctranslate2.__version__} ({compute_type})"))
 
 
 def is_cached(ref: str, revision: str = "", cache_dir: str = "") -> bool:

@@ -3,6 +3,7 @@
 tarjama-models download                      # both default models into the HF cache
 tarjama-models download Helsinki-NLP/opus-mt-ar-en --revision <commit>
 tarjama-models verify                        # load from the cache offline and run one input
+tarjama-models convert                       # convert both for the ctranslate2 engine (int8 on CPU)
 tarjama-models build-tiny ./tiny-models      # UNTRAINED tiny models for offline testing
 """
 
@@ -58,6 +59,15 @@ def _check(ref: str, revision: str, cache_dir: str, offline: bool) -> int:
     return 0
 
 
+def _convert(ref: str, revision: str, cache_dir: str, compute_type: str, device: str, output_dir: str) -> None:
+    from .models import convert_model, default_converted_dir, resolve_compute_type, resolve_model
+
+    resolved = resolve_model(ref, revision, cache_dir=cache_dir, offline=True, flag=f"--{_task_of(ref).value}-model")
+    compute = resolve_compute_type(compute_type, device)
+    converted = convert_model(resolved, compute, Path(output_dir) if output_dir else default_converted_dir())
+    print(f"{ref}: revision {resolved.revision}, CTranslate2 {compute} at {converted}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tarjama-models", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -66,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, help_text in (
         ("download", "download models into the cache and check they load"),
         ("verify", "check cached models load and run, without network"),
+        ("convert", "convert cached models for the ctranslate2 engine, ahead of the server's first start"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument(
@@ -73,6 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         command.add_argument("--revision", default="", help="branch, tag or commit to pin (with one model)")
         command.add_argument("--cache-dir", default="", help="default: the Hugging Face cache (HF_HOME)")
+        if name == "convert":
+            command.add_argument("--compute-type", default="auto", help="auto (int8 on CPU, int8_float16 on CUDA)...")
+            command.add_argument("--device", default="cpu", help="the device the server will run on: cpu or cuda")
+            command.add_argument(
+                "--output-dir",
+                default="",
+                help="default: $HF_HOME/tarjama-ctranslate2 (the server's --ctranslate2-dir)",
+            )
     tiny = commands.add_parser("build-tiny", help="build tiny UNTRAINED models for offline tests and demos")
     tiny.add_argument("out_dir", type=Path)
     tiny.add_argument("--source-text", type=Path, help=f"Arabic training text (default: {SEED_SOURCE} if present)")
@@ -103,7 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = 0
     for ref in args.models:
         try:
-            _check(ref, args.revision, args.cache_dir, offline=args.command == "verify")
+            if args.command == "convert":
+                _convert(ref, args.revision, args.cache_dir, args.compute_type, args.device, args.output_dir)
+            else:
+                _check(ref, args.revision, args.cache_dir, offline=args.command == "verify")
         except ModelUnavailableError as error:
             print(f"{ref}: {error}", file=sys.stderr)
             failed += 1

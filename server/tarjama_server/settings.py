@@ -37,10 +37,23 @@ class Settings:
     cache_dir: str = _setting("", "model cache directory (default: the Hugging Face cache, HF_HOME)")
     offline: bool = _setting(False, "never contact the model hub; load from the cache or local directories only")
     device: str = _setting("auto", "cpu, cuda, cuda:N, or auto (cuda when available)")
+    translation_engine: str = _setting("transformers", "inference engine for translation: transformers or ctranslate2")
+    summarization_engine: str = _setting(
+        "transformers", "inference engine for summarization: transformers or ctranslate2"
+    )
+    ctranslate2_compute_type: str = _setting(
+        "auto", "CTranslate2 weights: auto (int8 on CPU, int8_float16 on CUDA), int8, float16, float32..."
+    )
+    ctranslate2_dir: str = _setting(
+        "", "where models converted for CTranslate2 are kept (default: $HF_HOME/tarjama-ctranslate2)"
+    )
     torch_threads: int = _setting(0, "torch intra-op threads (0 = torch's default: one per core)")
     num_beams: int = _setting(4, "default beam width for translation")
     summary_num_beams: int = _setting(4, "default beam width for summarization")
     max_segment_tokens: int = _setting(256, "longest segment sent to the translation model, in tokens")
+    repetition_guard: bool = _setting(
+        True, "translate a looping output again with n-gram blocking (--no-repetition-guard keeps raw output)"
+    )
     max_batch_size: int = _setting(16, "most segments per model call")
     batch_wait_ms: float = _setting(2.0, "how long a model worker waits for more segments to fill a batch")
     max_queued_jobs: int = _setting(4096, "most segments waiting per model before requests get RESOURCE_EXHAUSTED")

@@ -140,7 +140,7 @@ class Translator:
         """Re-translate a looping output once with n-gram blocking and a repetition penalty."""
         if not self.defaults.repetition_guard or not is_degenerate(generation.text):
             return generation
-        guarded = dataclasses.replace(params, no_repeat_ngram_size=3, extra=(("repetition_penalty", 1.3),))
+        guarded = dataclasses.replace(params, no_repeat_ngram_size=3, repetition_penalty=1.3)
         try:
             (future,) = self.scheduler.submit([source], guarded)
         except OverloadedError:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
@@ -46,7 +47,16 @@ class GenerationParams:
     max_new_tokens_ratio: float = 0.0
     no_repeat_ngram_size: int = 0
     length_penalty: float = 1.0
-    extra: tuple[tuple[str, float], ...] = field(default=())
+    # > 1 penalises tokens already generated (the repetition guard's retry uses it).
+    repetition_penalty: float = 1.0
+
+    def new_token_limit(self, longest_input: int, window: int) -> int:
+        """New tokens one batch may generate: the absolute cap (or the window), tightened
+        by the cap relative to the batch's longest input. Every engine applies the same."""
+        limit = self.max_new_tokens or window
+        if self.max_new_tokens_ratio:
+            limit = min(limit, math.ceil(self.max_new_tokens_ratio * longest_input) + 8)
+        return limit
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -37,19 +36,18 @@ class TransformersEngine:
         if longest > self.info.max_input_tokens:
             # Segmentation guarantees this never happens; refuse rather than truncate.
             raise ValueError(f"input of {longest} tokens exceeds the model window of {self.info.max_input_tokens}")
-        limit = params.max_new_tokens or self.info.max_input_tokens
-        if params.max_new_tokens_ratio:
-            limit = min(limit, math.ceil(params.max_new_tokens_ratio * longest) + 8)
         device = self.model.device
         kwargs: dict[str, Any] = {
             "num_beams": params.num_beams,
-            "max_new_tokens": limit,
-            "length_penalty": params.length_penalty,
-            "early_stopping": True if params.num_beams > 1 else False,
+            "max_new_tokens": params.new_token_limit(longest, self.info.max_input_tokens),
+            "early_stopping": params.num_beams > 1,
         }
+        if params.num_beams > 1:  # transformers ignores (and warns about) it in greedy search
+            kwargs["length_penalty"] = params.length_penalty
         if params.no_repeat_ngram_size:
             kwargs["no_repeat_ngram_size"] = params.no_repeat_ngram_size
-        kwargs.update(dict(params.extra))
+        if params.repetition_penalty != 1.0:
+            kwargs["repetition_penalty"] = params.repetition_penalty
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=encoded["input_ids"].to(device),

@@ -1,0 +1,61 @@
+"""CTranslate2 inference: the same Marian and mT5 models, converted once, run by a
+C++ runtime with int8 weights on CPU (about 4x the tokens per second of fp32
+transformers on 2 cores; see the README) and float16 on CUDA.
+
+The Hugging Face tokenizer stays in charge of text ↔ tokens, so segmentation,
+token counts and decoded text are the same as with ``TransformersEngine``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from .base import Generation, GenerationParams, ModelInfo
+
+
+class CTranslate2Engine:
+    """Runs ``ctranslate2.Translator.translate_batch`` on a converted model directory."""
+
+    def __init__(self, translator: Any, tokenizer: Any, info: ModelInfo) -> None:
+        self.translator = translator
+        self.tokenizer = tokenizer
+        self.info = info
+        # Python tokenizers (sentencepiece-backed Marian) are not thread-safe.
+        self._tokenizer_lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        with self._tokenizer_lock:
+            return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+    def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
+        if not texts:
+            return []
+        with self._tokenizer_lock:
+            sources = [self.tokenizer.convert_ids_to_tokens(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
+        longest = max(len(tokens) for tokens in sources)
+        if longest > self.info.max_input_tokens:
+            # Segmentation guarantees this never happens; refuse rather than truncate.
+            raise ValueError(f"input of {longest} tokens exceeds the model window of {self.info.max_input_tokens}")
+        results = self.translator.translate_batch(
+            sources,
+            beam_size=params.num_beams,
+            max_decoding_length=params.new_token_limit(longest, self.info.max_input_tokens),
+            # As transformers: end-of-sequence may come first (CTranslate2's default forbids it).
+            min_decoding_length=0,
+            length_penalty=params.length_penalty,
+            no_repeat_ngram_size=params.no_repeat_ngram_size,
+            repetition_penalty=params.repetition_penalty,
+            # Counted as an output token, as transformers counts it.
+            return_end_token=True,
+            max_input_length=0,  # lengths were checked above: never truncate
+        )
+        generations = []
+        with self._tokenizer_lock:
+            for tokens, result in zip(sources, results, strict=True):
+                output = result.hypotheses[0]
+                ids = self.tokenizer.convert_tokens_to_ids(output)
+                text = self.tokenizer.decode(ids, skip_special_tokens=True)
+                generations.append(Generation(text=text.strip(), input_tokens=len(tokens), output_tokens=len(output)))
+        return generations
