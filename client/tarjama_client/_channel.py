@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-DEFAULT_TARGET = "localhost:50051"
+DEFAULT_PORT = 50051
+DEFAULT_TARGET = f"localhost:{DEFAULT_PORT}"
 DEFAULT_TIMEOUT = 300.0  # a long article through the summarizer on CPU takes about a minute
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
 ]
+
+
+def normalize_target(target: str) -> str:
+    """``host`` → ``host:50051``; ``host:port`` checked before any dialling. gRPC's own
+    target forms (``dns:///…``, ``ipv4:…``, ``unix:…``) pass through unchanged.
+
+    Without this, gRPC reads ``localhost`` as port 443 and wraps ``:503000`` to another port."""
+    target = target.strip()
+    if not target:
+        raise ValueError("the server address is empty: use host:port, e.g. localhost:50051")
+    if re.match(r"^(dns|ipv4|ipv6|unix|unix-abstract|vsock|xds)://?", target) or target.startswith(("ipv4:", "ipv6:")):
+        return target
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]\s/]+)(?::(\d*))?", target)
+    if not match:
+        raise ValueError(f"{target!r} is not a server address: use host:port, e.g. localhost:50051 or [::1]:50051")
+    host, port = match.group(1), match.group(2)
+    if port is None:
+        return f"{host}:{DEFAULT_PORT}"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{target!r} has no valid port: it must be a number from 1 to 65535")
+    return target
 
 
 @dataclass(frozen=True)
@@ -35,7 +58,13 @@ class ConnectionConfig:
         ca_file: str | None = None,
     ) -> ConnectionConfig:
         roots = Path(ca_file).read_bytes() if ca_file else None
-        return cls(target=target, timeout=timeout, token=token, tls=tls or roots is not None, root_certificates=roots)
+        return cls(
+            target=normalize_target(target),
+            timeout=timeout,
+            token=token,
+            tls=tls or roots is not None,
+            root_certificates=roots,
+        )
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:

@@ -2,9 +2,13 @@
 
 tarjama translate article.txt            # translation on stdout
 tarjama translate --stream - < article.txt
+tarjama translate --stream --json a.txt  # one JSON object per segment, as it arrives
 tarjama summarize --language en article.txt
 tarjama models
 tarjama health --wait 120
+
+Errors are one line on stderr and exit 1 (2 for a bad command line, 130 on Ctrl-C);
+no traceback reaches the user.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .client import TarjamaClient
-from .errors import TarjamaError
-from .types import DecodingOptions
+from .errors import DeadlineExceededError, ServerUnavailableError, TarjamaError
+from .textfiles import UnreadableTextError, decode_text
+from .types import DecodingOptions, TranslateEvent
 
 UNTRAINED_WARNING = (
     "WARNING: the server runs UNTRAINED test models (random weights); this output is noise, "
@@ -27,11 +32,12 @@ UNTRAINED_WARNING = (
 )
 
 
-def _read(path: str) -> str:
+def _read(path: str, encoding: str = "") -> str:
+    """A text file (or stdin for ``-``) in any encoding newsroom files come in."""
     if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
+        return decode_text(sys.stdin.buffer.read(), "standard input", encoding)
+    with open(path, "rb") as handle:
+        return decode_text(handle.read(), path, encoding)
 
 
 def _print_json(value: Any) -> None:
@@ -46,27 +52,58 @@ def _warn_if_untrained(model: str) -> None:
         print(UNTRAINED_WARNING, file=sys.stderr)
 
 
+class _Progress:
+    """A progress bar per text on a terminal (stderr); nothing when stderr is piped."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._bar: Any = None
+
+    def update(self, event: TranslateEvent) -> None:
+        if not self._enabled:
+            return
+        if event.segment_index == 0:
+            self.close()
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=event.total_segments, desc=f"text {event.text_index + 1}", unit="segment", file=sys.stderr
+            )
+        self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _stream(client: TarjamaClient, texts: list[str], args: argparse.Namespace, common: dict[str, Any]) -> None:
+    progress = _Progress(enabled=sys.stderr.isatty())
+    model = ""
+    try:
+        for event in client.stream_translate(texts, **common):
+            model = event.model
+            progress.update(event)
+            if args.json:  # JSON Lines: one object per segment, written as it arrives
+                sys.stdout.write(json.dumps(dataclasses.asdict(event), ensure_ascii=False) + "\n")
+            else:
+                if event.segment_index == 0 and event.text_index > 0:
+                    sys.stdout.write("\n\n")
+                sys.stdout.write(event.segment.separator + event.segment.translation)
+            sys.stdout.flush()
+    finally:
+        progress.close()
+    if not args.json:
+        sys.stdout.write("\n")
+    _warn_if_untrained(model)
+
+
 def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
-    texts = [_read(path) for path in args.files]
+    texts = [_read(path, args.encoding) for path in args.files]
     options = DecodingOptions(num_beams=args.beams, max_new_tokens=args.max_new_tokens)
     common = {"source_language": args.source_language, "target_language": args.target_language, "options": options}
     if args.stream:
-        events = []
-        for event in client.stream_translate(texts, **common):
-            events.append(event)
-            if args.json:
-                continue
-            if event.segment_index == 0 and event.text_index > 0:
-                sys.stdout.write("\n\n")
-            sys.stdout.write(event.segment.separator + event.segment.translation)
-            sys.stdout.flush()
-            print(f"[{event.text_index}] {event.segment_index + 1}/{event.total_segments}", file=sys.stderr)
-        if args.json:
-            _print_json(events)
-        else:
-            sys.stdout.write("\n")
-        if events:
-            _warn_if_untrained(events[0].model)
+        _stream(client, texts, args, common)
         return
     result = client.translate(texts, **common)
     if args.json:
@@ -78,7 +115,7 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
 
 def _summarize(client: TarjamaClient, args: argparse.Namespace) -> None:
     result = client.summarize(
-        _read(args.file),
+        _read(args.file, args.encoding),
         source_language=args.source_language,
         summary_language=args.language,
         max_summary_tokens=args.max_tokens,
@@ -115,12 +152,15 @@ def _health(client: TarjamaClient, args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+ENCODING_HELP = "input encoding, e.g. cp1256 (default: detected: UTF-8/16, Windows-1256, ISO-8859-6...)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tarjama", description="Client for the Tarjama translation service.")
     parser.add_argument(
         "--server",
         default=os.environ.get("TARJAMA_SERVER", "localhost:50051"),
-        help="host:port of the server [env TARJAMA_SERVER] (default: %(default)s)",
+        help="host:port of the server; host alone means port 50051 [env TARJAMA_SERVER] (default: %(default)s)",
     )
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds before a call is abandoned (default: %(default)s)"
@@ -138,10 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--target-language", default="", help="default: en")
     translate.add_argument("--beams", type=int, default=0, help="beam width (0: server default)")
     translate.add_argument("--max-new-tokens", type=int, default=0, help="per-segment cap (0: server default)")
-    translate.add_argument("--stream", action="store_true", help="print segments as they arrive, progress on stderr")
     translate.add_argument(
-        "--json", action="store_true", help="print the full result (segments, offsets, usage) as JSON"
+        "--stream", action="store_true", help="print segments as they arrive (a progress bar on a terminal)"
     )
+    translate.add_argument(
+        "--json",
+        action="store_true",
+        help="print the full result (segments, offsets, usage) as JSON; with --stream, one JSON object per line",
+    )
+    translate.add_argument("--encoding", default="", help=ENCODING_HELP)
     translate.set_defaults(handler=_translate)
 
     summarize = commands.add_parser("summarize", help="summarize a file (or - for stdin)")
@@ -153,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--max-tokens", type=int, default=0, help="summary length cap in tokens (0: model default)")
     summarize.add_argument("--beams", type=int, default=0, help="beam width (0: server default)")
     summarize.add_argument("--json", action="store_true")
+    summarize.add_argument("--encoding", default="", help=ENCODING_HELP)
     summarize.set_defaults(handler=_summarize)
 
     models = commands.add_parser("models", help="list the server's models")
@@ -165,19 +211,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _explain(error: TarjamaError, args: argparse.Namespace) -> str:
+    """The server's message, plus what to check where the raw gRPC text says little."""
+    details = error.details.lower()
+    mode = "TLS" if args.tls or args.ca_file else "plaintext"
+    if isinstance(error, DeadlineExceededError):
+        return f"no answer within --timeout {args.timeout:g} seconds; a long article may need a larger --timeout"
+    if isinstance(error, ServerUnavailableError) and any(
+        sign in details for sign in ("failed to connect", "connection refused", "dns resolution", "handshake", "socket")
+    ):
+        other = "--tls off" if mode == "TLS" else "--tls (if the server serves TLS)"
+        return (
+            f"cannot reach a Tarjama server at {args.server} ({mode}): is it running and listening there? "
+            f"Check --server / TARJAMA_SERVER, and {other}. [{error.details.splitlines()[0][:160]}]"
+        )
+    return str(error)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         with TarjamaClient(
             args.server, timeout=args.timeout, token=args.token, tls=args.tls, ca_file=args.ca_file
         ) as client:
             args.handler(client, args)
-    except TarjamaError as error:
+    except ValueError as error:  # a bad --server, an unreadable input file
         print(f"tarjama: {error}", file=sys.stderr)
+        return 2 if not isinstance(error, UnreadableTextError) else 1
+    except TarjamaError as error:
+        print(f"tarjama: {_explain(error, args)}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (`tarjama translate a.txt | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         print(f"tarjama: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130  # as a shell reports Ctrl-C, without a traceback
     return 0
 
 

@@ -1,0 +1,49 @@
+"""Every Python example in the README, and every `tarjama` command line, runs against a test server."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from tarjama_client.cli import main
+
+from .helpers import SEED_ARTICLE
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+PYTHON_EXAMPLES = re.findall(r"```python\n(.*?)```", README, re.S)
+COMMAND_LINES = [
+    line.split("  #")[0].strip()
+    for block in re.findall(r"```bash\n(.*?)```", README, re.S)
+    for line in block.splitlines()
+    if line.startswith("tarjama ")
+]
+
+
+def test_readme_has_examples() -> None:
+    assert len(PYTHON_EXAMPLES) >= 2 and len(COMMAND_LINES) >= 5
+
+
+@pytest.mark.parametrize("example", PYTHON_EXAMPLES, ids=lambda code: code.splitlines()[-1][:40])
+def test_python_example_runs(example: str, server, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(ROOT)  # examples read seeds/ relative to the checkout
+    exec(compile(example.replace("localhost:50051", server.address), "README.md", "exec"), {"__name__": "__main__"})
+    assert capsys.readouterr().out.strip()
+
+
+@pytest.mark.parametrize("line", COMMAND_LINES)
+def test_command_line_runs(line: str, server, monkeypatch, capsys, tmp_path) -> None:
+    import io
+
+    article = SEED_ARTICLE.read_bytes()
+    (tmp_path / "article.txt").write_bytes(article)
+    (tmp_path / "old.txt").write_bytes(SEED_ARTICLE.read_text(encoding="utf-8").encode("cp1256"))
+    monkeypatch.chdir(tmp_path)
+    command, _, stdin_file = line.partition(" < ")
+    if stdin_file:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO((tmp_path / stdin_file.strip()).read_bytes())))
+    argv = shlex.split(command)[1:]
+    assert main(["--server", server.address, *argv]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.strip()
