@@ -111,6 +111,22 @@ def test_summarize_answers_in_the_asked_language(
     assert ("marian-ar-en" in result.model) == (language == "en")
 
 
+def test_summarize_headline_is_one_sentence(client: TarjamaClient, seed_article: str) -> None:
+    result = client.summarize(seed_article, summary_language="en", style="headline")
+    assert result.style == "headline"
+    assert len(split_sentences(result.summary)) <= 1
+
+
+def test_summary_style_is_checked_on_both_sides(client: TarjamaClient, server: ServerThread) -> None:
+    from tarjama_client.v1 import tarjama_pb2, tarjama_pb2_grpc
+
+    with pytest.raises(InvalidRequestError, match="style 'poem'"):
+        client.summarize("حلب", style="poem")  # refused before sending
+    with grpc.insecure_channel(server.address) as channel, pytest.raises(grpc.RpcError) as raised:
+        tarjama_pb2_grpc.TarjamaServiceStub(channel).Summarize(tarjama_pb2.SummarizeRequest(text="حلب", style=9))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "SummaryStyle" in raised.value.details()
+
+
 def test_summarize_defaults_to_english(client: TarjamaClient, seed_article: str) -> None:
     assert client.summarize(seed_article, max_summary_tokens=8).summary_language == "en"
 

@@ -121,3 +121,40 @@ def test_summarizer_map_reduce_reads_every_chunk() -> None:
     first_round = [text for text in engine.inputs if "فيها" in text]
     assert " ".join(first_round).split() == article.split()  # every word was read, none twice
     assert result.method.startswith("summarize-ar+map-reduce(")
+
+
+class TwoSentenceSummarizer(LoopingEngine):
+    info = info(Task.SUMMARIZATION)
+
+    def answer(self, text: str, params: GenerationParams) -> Generation:
+        return Generation("الجملة الأولى هنا. والجملة الثانية هناك.", 5, 9)
+
+
+def summarize_style(style: str, max_summary_tokens: int = 0) -> tuple[Any, TwoSentenceSummarizer]:
+    engine = TwoSentenceSummarizer()
+    result = with_scheduler(
+        engine,
+        lambda s: Summarizer(s, SummarizationDefaults(), None).summarize(
+            "مقال قصير.", "", "ar", max_summary_tokens=max_summary_tokens, style=style
+        ),
+    )
+    return result, engine
+
+
+def test_summary_styles_set_length_and_headline_keeps_one_sentence() -> None:
+    headline, engine = summarize_style("headline")
+    assert headline.summary == "الجملة الأولى هنا." and headline.style == "headline"
+    assert (engine.calls[-1].max_new_tokens, engine.calls[-1].length_penalty) == (32, 0.6)
+    short, engine = summarize_style("")
+    assert short.summary == "الجملة الأولى هنا. والجملة الثانية هناك." and short.style == "short"
+    assert (engine.calls[-1].max_new_tokens, engine.calls[-1].length_penalty) == (84, 0.6)
+    long, engine = summarize_style("long", max_summary_tokens=120)  # an explicit length wins
+    assert long.style == "long" and (engine.calls[-1].max_new_tokens, engine.calls[-1].length_penalty) == (120, 1.5)
+
+
+def test_unknown_summary_style_is_refused() -> None:
+    import pytest
+    from tarjama_server.errors import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match="style 'poem'"):
+        summarize_style("poem")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .errors import InvalidRequestError
 from .types import (
     DecodingOptions,
     ModelInfo,
@@ -31,15 +32,26 @@ def translate_request(
     )
 
 
+SUMMARY_STYLES = {
+    "": pb.SUMMARY_STYLE_UNSPECIFIED,
+    "headline": pb.SUMMARY_STYLE_HEADLINE,
+    "short": pb.SUMMARY_STYLE_SHORT,
+    "long": pb.SUMMARY_STYLE_LONG,
+}
+
+
 def summarize_request(
-    text: str, source_language: str, summary_language: str, max_summary_tokens: int, num_beams: int
+    text: str, source_language: str, summary_language: str, max_summary_tokens: int, num_beams: int, style: str
 ) -> pb.SummarizeRequest:
+    if style not in SUMMARY_STYLES:
+        raise InvalidRequestError(None, f"style {style!r} is not one of headline, short, long")
     return pb.SummarizeRequest(
         text=text,
         source_language=source_language,
         summary_language=summary_language,
         max_summary_tokens=max_summary_tokens,
         num_beams=num_beams,
+        style=SUMMARY_STYLES[style],
     )
 
 
@@ -88,6 +100,7 @@ def summarize_result(message: pb.SummarizeResponse) -> SummarizeResult:
         usage=usage(message.usage),
         detected_language=message.detected_language,
         method=message.method,
+        style=message.style,
     )
 
 

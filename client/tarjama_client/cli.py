@@ -120,6 +120,7 @@ def _summarize(client: TarjamaClient, args: argparse.Namespace) -> None:
         summary_language=args.language,
         max_summary_tokens=args.max_tokens,
         num_beams=args.beams,
+        style=args.style,
     )
     if args.json:
         _print_json(result)
@@ -197,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--source-language", default="", help="default: detect")
     summarize.add_argument("--max-tokens", type=int, default=0, help="summary length cap in tokens (0: model default)")
     summarize.add_argument("--beams", type=int, default=0, help="beam width (0: server default)")
+    summarize.add_argument(
+        "--style",
+        choices=["headline", "short", "long"],
+        default="",
+        help="one-sentence headline, short (default) or long",
+    )
     summarize.add_argument("--json", action="store_true")
     summarize.add_argument("--encoding", default="", help=ENCODING_HELP)
     summarize.set_defaults(handler=_summarize)

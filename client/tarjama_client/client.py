@@ -94,9 +94,13 @@ class TarjamaClient:
         summary_language: str = "",
         max_summary_tokens: int = 0,
         num_beams: int = 0,
+        style: str = "",
         timeout: float | None = None,
     ) -> SummarizeResult:
-        request = _convert.summarize_request(text, source_language, summary_language, max_summary_tokens, num_beams)
+        """``style``: "headline" (one short sentence), "short" (the default) or "long"."""
+        request = _convert.summarize_request(
+            text, source_language, summary_language, max_summary_tokens, num_beams, style
+        )
         return _convert.summarize_result(self._call(self._stub.Summarize, request, timeout))
 
     def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:

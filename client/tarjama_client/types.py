@@ -57,6 +57,7 @@ class SummarizeResult:
     usage: Usage
     detected_language: str = ""
     method: str = ""
+    style: str = ""
 
     @property
     def untrained(self) -> bool:

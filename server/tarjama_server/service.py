@@ -44,6 +44,12 @@ MAX_NEW_TOKENS = 1024
 SUMMARY_TOKENS_RANGE = (8, 512)
 
 _TASKS = {Task.TRANSLATION: pb.TASK_TRANSLATION, Task.SUMMARIZATION: pb.TASK_SUMMARIZATION}
+_STYLES = {
+    pb.SUMMARY_STYLE_UNSPECIFIED: "",
+    pb.SUMMARY_STYLE_HEADLINE: "headline",
+    pb.SUMMARY_STYLE_SHORT: "short",
+    pb.SUMMARY_STYLE_LONG: "long",
+}
 
 
 def status_for(error: Exception) -> tuple[grpc.StatusCode, str]:
@@ -101,6 +107,7 @@ def _summarize_response(result: SummaryResult) -> pb.SummarizeResponse:
         usage=pb.Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens),
         detected_language=result.detected_language,
         method=result.method,
+        style=result.style,
     )
 
 
@@ -229,12 +236,17 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
             self._check_text("text", request.text)
             _check_range("max_summary_tokens", request.max_summary_tokens, *SUMMARY_TOKENS_RANGE)
             _check_range("num_beams", request.num_beams, 1, MAX_BEAMS)
+            if request.style not in _STYLES:
+                raise InvalidRequestError(
+                    f"style {request.style} is not a SummaryStyle: use HEADLINE, SHORT or LONG (or leave it unset)"
+                )
             result = await summarizer.summarize(
                 request.text,
                 normalize_language(request.source_language, "source_language"),
                 normalize_language(request.summary_language, "summary_language"),
                 request.max_summary_tokens,
                 request.num_beams,
+                _STYLES[request.style],
             )
             return _summarize_response(result)
         raise AssertionError("unreachable: _rpc aborts on error")

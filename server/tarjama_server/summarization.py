@@ -19,10 +19,33 @@ from dataclasses import dataclass
 
 from .batching import BatchScheduler
 from .engines.base import Generation, GenerationParams, ModelInfo
-from .errors import UnsupportedLanguageError
+from .errors import InvalidRequestError, UnsupportedLanguageError
 from .languages import UNDETERMINED, detect_language
-from .segmentation import pack, segment
+from .segmentation import pack, segment, split_sentences
 from .translation import Translator
+
+
+@dataclass(frozen=True)
+class SummaryStyle:
+    """How the final summary is decoded (map steps of a long article always use the card's recipe)."""
+
+    name: str
+    max_tokens: int
+    # Beam scores are divided by length ** length_penalty: above 1 favours longer output.
+    length_penalty: float
+    # Keep the first sentence only.
+    one_sentence: bool = False
+
+
+STYLES = {
+    style.name: style
+    for style in (
+        SummaryStyle("headline", max_tokens=32, length_penalty=0.6, one_sentence=True),
+        SummaryStyle("short", max_tokens=84, length_penalty=0.6),  # the XLSum card's recipe
+        SummaryStyle("long", max_tokens=200, length_penalty=1.5),
+    )
+}
+DEFAULT_STYLE = "short"
 
 
 @dataclass(frozen=True)
@@ -44,6 +67,13 @@ class SummaryResult:
     method: str
     input_tokens: int
     output_tokens: int
+    style: str = DEFAULT_STYLE
+
+
+def first_sentence(text: str) -> str:
+    """A headline is one sentence: the first the summarizer wrote."""
+    sentences = split_sentences(text)
+    return sentences[0].text if sentences else text
 
 
 def normalize_whitespace(text: str) -> str:
@@ -64,12 +94,13 @@ class Summarizer:
     def info(self) -> ModelInfo:
         return self.engine.info
 
-    def _params(self, max_summary_tokens: int, num_beams: int) -> GenerationParams:
+    def _params(self, max_summary_tokens: int, num_beams: int, style: SummaryStyle | None = None) -> GenerationParams:
+        """The card's recipe, or ``style``'s length and length penalty for the final summary."""
         return GenerationParams(
             num_beams=num_beams or self.defaults.num_beams,
-            max_new_tokens=max_summary_tokens or self.defaults.max_summary_tokens,
+            max_new_tokens=max_summary_tokens or (style.max_tokens if style else self.defaults.max_summary_tokens),
             no_repeat_ngram_size=self.defaults.no_repeat_ngram_size,
-            length_penalty=self.defaults.length_penalty,
+            length_penalty=style.length_penalty if style else self.defaults.length_penalty,
         )
 
     def check_languages(self, text: str, source_language: str, summary_language: str) -> tuple[str, str]:
@@ -102,8 +133,17 @@ class Summarizer:
                 future.cancel()
 
     async def summarize(
-        self, text: str, source_language: str, summary_language: str, max_summary_tokens: int = 0, num_beams: int = 0
+        self,
+        text: str,
+        source_language: str,
+        summary_language: str,
+        max_summary_tokens: int = 0,
+        num_beams: int = 0,
+        style: str = "",
     ) -> SummaryResult:
+        recipe = STYLES.get(style or DEFAULT_STYLE)
+        if recipe is None:
+            raise InvalidRequestError(f"style {style!r} is not one of {', '.join(STYLES)}")
         source, target = self.check_languages(text, source_language, summary_language)
         clean = normalize_whitespace(text)
         window = self.info.max_input_tokens
@@ -127,10 +167,10 @@ class Summarizer:
             clean = normalize_whitespace(" ".join(g.text for g in partial))
         summary, models = "", [self.info.label]
         if chunks:
-            (final,) = await self._generate_all(chunks, self._params(max_summary_tokens, num_beams))
+            (final,) = await self._generate_all(chunks, self._params(max_summary_tokens, num_beams, recipe))
             usage_in += final.input_tokens
             usage_out += final.output_tokens
-            summary = final.text
+            summary = first_sentence(final.text) if recipe.one_sentence else final.text
         method = f"summarize-{source}"
         if chunk_counts:
             method += f"+map-reduce({'/'.join(map(str, chunk_counts))} chunks)"
@@ -155,4 +195,5 @@ class Summarizer:
             method=method,
             input_tokens=usage_in,
             output_tokens=usage_out,
+            style=recipe.name,
         )

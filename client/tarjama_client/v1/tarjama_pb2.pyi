@@ -7,11 +7,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class SummaryStyle(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SUMMARY_STYLE_UNSPECIFIED: _ClassVar[SummaryStyle]
+    SUMMARY_STYLE_HEADLINE: _ClassVar[SummaryStyle]
+    SUMMARY_STYLE_SHORT: _ClassVar[SummaryStyle]
+    SUMMARY_STYLE_LONG: _ClassVar[SummaryStyle]
+
 class Task(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TASK_UNSPECIFIED: _ClassVar[Task]
     TASK_TRANSLATION: _ClassVar[Task]
     TASK_SUMMARIZATION: _ClassVar[Task]
+SUMMARY_STYLE_UNSPECIFIED: SummaryStyle
+SUMMARY_STYLE_HEADLINE: SummaryStyle
+SUMMARY_STYLE_SHORT: SummaryStyle
+SUMMARY_STYLE_LONG: SummaryStyle
 TASK_UNSPECIFIED: Task
 TASK_TRANSLATION: Task
 TASK_SUMMARIZATION: Task
@@ -97,34 +108,38 @@ class TranslateEvent(_message.Message):
     def __init__(self, text_index: _Optional[int] = ..., segment_index: _Optional[int] = ..., total_segments: _Optional[int] = ..., segment: _Optional[_Union[Segment, _Mapping]] = ..., detected_language: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
 
 class SummarizeRequest(_message.Message):
-    __slots__ = ("text", "source_language", "summary_language", "max_summary_tokens", "num_beams")
+    __slots__ = ("text", "source_language", "summary_language", "max_summary_tokens", "num_beams", "style")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     MAX_SUMMARY_TOKENS_FIELD_NUMBER: _ClassVar[int]
     NUM_BEAMS_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FIELD_NUMBER: _ClassVar[int]
     text: str
     source_language: str
     summary_language: str
     max_summary_tokens: int
     num_beams: int
-    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., summary_language: _Optional[str] = ..., max_summary_tokens: _Optional[int] = ..., num_beams: _Optional[int] = ...) -> None: ...
+    style: SummaryStyle
+    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., summary_language: _Optional[str] = ..., max_summary_tokens: _Optional[int] = ..., num_beams: _Optional[int] = ..., style: _Optional[_Union[SummaryStyle, str]] = ...) -> None: ...
 
 class SummarizeResponse(_message.Message):
-    __slots__ = ("summary", "summary_language", "model", "usage", "detected_language", "method")
+    __slots__ = ("summary", "summary_language", "model", "usage", "detected_language", "method", "style")
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     DETECTED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FIELD_NUMBER: _ClassVar[int]
     summary: str
     summary_language: str
     model: str
     usage: Usage
     detected_language: str
     method: str
-    def __init__(self, summary: _Optional[str] = ..., summary_language: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., detected_language: _Optional[str] = ..., method: _Optional[str] = ...) -> None: ...
+    style: str
+    def __init__(self, summary: _Optional[str] = ..., summary_language: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., detected_language: _Optional[str] = ..., method: _Optional[str] = ..., style: _Optional[str] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()
