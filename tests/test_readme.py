@@ -18,7 +18,7 @@ COMMAND_LINES = [
     line.split("  #")[0].strip()
     for block in re.findall(r"```bash\n(.*?)```", README, re.S)
     for line in block.splitlines()
-    if line.startswith("tarjama ")
+    if line.startswith(("tarjama ", "tarjama-eval "))
 ]
 
 
@@ -36,14 +36,24 @@ def test_python_example_runs(example: str, server, monkeypatch, capsys) -> None:
 @pytest.mark.parametrize("line", COMMAND_LINES)
 def test_command_line_runs(line: str, server, monkeypatch, capsys, tmp_path) -> None:
     import io
+    import shutil
 
+    from tarjama_client.cli import eval_main
+
+    # The files the examples name.
     article = SEED_ARTICLE.read_bytes()
     (tmp_path / "article.txt").write_bytes(article)
     (tmp_path / "old.txt").write_bytes(SEED_ARTICLE.read_text(encoding="utf-8").encode("cp1256"))
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    (tmp_path / "my-sources.txt").write_text("جملة أولى.\nجملة ثانية.\n", encoding="utf-8")
+    (tmp_path / "my-references.txt").write_text("A first sentence.\nA second sentence.\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    command, _, stdin_file = line.partition(" < ")
+    command, _, stdin_file = line.replace("host:50051", server.address).partition(" < ")
     if stdin_file:
         monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO((tmp_path / stdin_file.strip()).read_bytes())))
-    argv = shlex.split(command)[1:]
-    assert main(["--server", server.address, *argv]) == 0, capsys.readouterr().err
+    program, *argv = shlex.split(command)
+    run = eval_main if program == "tarjama-eval" else lambda args: main(["--server", server.address, *args])
+    if program == "tarjama-eval" and "--server" not in argv:
+        argv += ["--server", server.address]
+    assert run(argv) == 0, capsys.readouterr().err
     assert capsys.readouterr().out.strip()

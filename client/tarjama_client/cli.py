@@ -144,6 +144,30 @@ def _models(client: TarjamaClient, args: argparse.Namespace) -> None:
             print(f"{'':14} NOTE: {model.notice}")
 
 
+def _evaluate(client: TarjamaClient, args: argparse.Namespace) -> None:
+    from .evaluation import evaluate
+
+    try:
+        report = evaluate(
+            client, _read(args.source, args.encoding), _read(args.reference, args.encoding), args.source_language
+        )
+    except RuntimeError as error:  # sacreBLEU missing
+        raise ValueError(str(error)) from None
+    if args.json:
+        _print_json(report)
+    else:
+        print(f"layout: {report.layout}")
+        print(f"corpus BLEU {report.bleu:.1f}  chrF {report.chrf:.1f}  ({report.model})")
+        for index, sentence in enumerate(report.sentences, 1):
+            print(f"{index:4}  BLEU {sentence.bleu:5.1f}  chrF {sentence.chrf:5.1f}  {sentence.hypothesis[:70]}")
+    _warn_if_untrained(report.model)
+
+
+def eval_main(argv: Sequence[str] | None = None) -> int:
+    """``tarjama-eval SOURCE REFERENCE [--server ...]``: the same as ``tarjama eval``."""
+    return main(["eval", *(sys.argv[1:] if argv is None else argv)])
+
+
 def _health(client: TarjamaClient, args: argparse.Namespace) -> None:
     if args.wait:
         client.wait_until_ready(timeout=args.wait)
@@ -156,21 +180,37 @@ def _health(client: TarjamaClient, args: argparse.Namespace) -> None:
 ENCODING_HELP = "input encoding, e.g. cp1256 (default: detected: UTF-8/16, Windows-1256, ISO-8859-6...)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tarjama", description="Client for the Tarjama translation service.")
+def _connection_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """Where and how to connect. Accepted before the command and after it (``tarjama-eval --server X``);
+    after it they carry no defaults, so they only override what was given before."""
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
     parser.add_argument(
         "--server",
-        default=os.environ.get("TARJAMA_SERVER", "localhost:50051"),
-        help="host:port of the server; host alone means port 50051 [env TARJAMA_SERVER] (default: %(default)s)",
+        default=default(os.environ.get("TARJAMA_SERVER", "localhost:50051")),
+        help="host:port of the server; host alone means port 50051 [env TARJAMA_SERVER] (default: localhost:50051)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds before a call is abandoned (default: %(default)s)"
+        "--timeout", type=float, default=default(300.0), help="seconds before a call is abandoned (default: 300)"
     )
     parser.add_argument(
-        "--token", default=os.environ.get("TARJAMA_AUTH_TOKEN", ""), help="bearer token [env TARJAMA_AUTH_TOKEN]"
+        "--token",
+        default=default(os.environ.get("TARJAMA_AUTH_TOKEN", "")),
+        help="bearer token [env TARJAMA_AUTH_TOKEN]",
     )
-    parser.add_argument("--tls", action="store_true", help="connect with TLS (system roots unless --ca-file)")
-    parser.add_argument("--ca-file", help="PEM file of the CA that signed the server certificate (implies --tls)")
+    parser.add_argument(
+        "--tls", action="store_true", default=default(False), help="connect with TLS (system roots unless --ca-file)"
+    )
+    parser.add_argument(
+        "--ca-file", default=default(None), help="PEM file of the CA that signed the server certificate (implies --tls)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tarjama", description="Client for the Tarjama translation service.")
+    _connection_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
     translate = commands.add_parser("translate", help="translate files (or - for stdin)")
@@ -215,6 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
     health = commands.add_parser("health", help="print the server's health; exit 1 unless SERVING")
     health.add_argument("--wait", type=float, default=0.0, help="wait up to this many seconds for SERVING")
     health.set_defaults(handler=_health)
+
+    evaluate = commands.add_parser(
+        "eval", help="score the server's translations against references (BLEU, chrF), as `tarjama-eval`"
+    )
+    evaluate.add_argument("source", metavar="SOURCE", help="source text file")
+    evaluate.add_argument("reference", metavar="REFERENCE", help="reference translation, one sentence per line")
+    evaluate.add_argument("--source-language", default="", help="e.g. ar; default: detect")
+    evaluate.add_argument("--encoding", default="", help=ENCODING_HELP)
+    evaluate.add_argument("--json", action="store_true", help="the full report, per-sentence scores included")
+    evaluate.set_defaults(handler=_evaluate)
+    for command in commands.choices.values():
+        _connection_options(command, defaults=False)
     return parser
 
 
@@ -243,9 +295,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.server, timeout=args.timeout, token=args.token, tls=args.tls, ca_file=args.ca_file
         ) as client:
             args.handler(client, args)
-    except ValueError as error:  # a bad --server, an unreadable input file
+    except UnreadableTextError as error:
         print(f"tarjama: {error}", file=sys.stderr)
-        return 2 if not isinstance(error, UnreadableTextError) else 1
+        return 1
+    except ValueError as error:  # a bad --server, a missing extra
+        print(f"tarjama: {error}", file=sys.stderr)
+        return 2
     except TarjamaError as error:
         print(f"tarjama: {_explain(error, args)}", file=sys.stderr)
         return 1
