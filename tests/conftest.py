@@ -53,16 +53,14 @@ def client(server: ServerThread) -> Iterator[TarjamaClient]:
 
 
 @pytest.fixture(scope="session")
-def looping_marian(tiny_models: TinyModelPaths, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny Marian without its end-of-sequence bias: it never stops on its own, as an
+def looping_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Marian without the end-of-sequence bias: it never stops on its own, as an
     untrained model does, so tests of the length cap see every output run to the cap."""
-    import shutil
+    from tarjama_server.tiny_models import build_tiny_marian
 
-    from transformers import MarianMTModel
-
-    directory = tmp_path_factory.mktemp("looping") / "marian-ar-en"
-    shutil.copytree(tiny_models.translation, directory)
-    model = MarianMTModel.from_pretrained(directory)
-    model.final_logits_bias.zero_()
-    model.save_pretrained(directory)
-    return directory
+    return build_tiny_marian(
+        tmp_path_factory.mktemp("looping") / "marian-ar-en",
+        SEED_ARTICLE.read_text(encoding="utf-8"),
+        SEED_REFERENCE.read_text(encoding="utf-8"),
+        stop="unbiased",
+    )

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 UNTRAINED_MARKER = "UNTRAINED_MODEL"
 # Torch threads to run tiny models with. Their matrices are so small that a second
@@ -110,10 +110,41 @@ def _calibrate_eos_bias(
     return high
 
 
+# Stopping behaviour of an untrained model: "early" (calibrated end-of-sequence bias, for
+# tests), "unbiased" (random weights as they come: they run to the length cap), "never"
+# (end-of-sequence suppressed: every output is exactly as long as allowed, for benchmarks).
+Stop = Literal["early", "unbiased", "never"]
+_NEVER_BIAS = -1e4
+
+TINY_MARIAN = {
+    "d_model": 32, "encoder_layers": 2, "decoder_layers": 2, "encoder_attention_heads": 4,
+    "decoder_attention_heads": 4, "encoder_ffn_dim": 64, "decoder_ffn_dim": 64,
+}  # fmt: skip
+# Helsinki-NLP/opus-mt-ar-en, as in its config.json: 76.8 M parameters, vocabulary 62,834.
+OPUS_MT_AR_EN = {
+    "d_model": 512, "encoder_layers": 6, "decoder_layers": 6, "encoder_attention_heads": 8,
+    "decoder_attention_heads": 8, "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048, "vocab_size": 62834,
+}  # fmt: skip
+TINY_MT5 = {"d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_decoder_layers": 2, "num_heads": 4}
+# csebuetnlp/mT5_multilingual_XLSum (mT5-base): about 580 M parameters, vocabulary 250,112.
+MT5_BASE = {
+    "d_model": 768, "d_kv": 64, "d_ff": 2048, "num_layers": 12, "num_decoder_layers": 12, "num_heads": 12,
+    "vocab_size": 250112,
+}  # fmt: skip
+
+
 def build_tiny_marian(
-    out_dir: Path, source_text: str, target_text: str, vocab_size: int = 400, *, eos_bias: bool = True
+    out_dir: Path,
+    source_text: str,
+    target_text: str,
+    vocab_size: int = 400,
+    *,
+    stop: Stop = "early",
+    architecture: dict[str, int] | None = None,
 ) -> Path:
-    """A MarianMT model + MarianTokenizer laid out like Helsinki-NLP/opus-mt-*."""
+    """A MarianMT model + MarianTokenizer laid out like Helsinki-NLP/opus-mt-*, tiny unless
+    ``architecture`` says otherwise (``OPUS_MT_AR_EN``: the real sizes, for benchmarks; a
+    ``vocab_size`` there pads the vocabulary with unused pieces, <pad> still last)."""
     import sentencepiece as spm
     import torch
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
@@ -131,6 +162,9 @@ def build_tiny_marian(
                 piece = processor.id_to_piece(piece_id)
                 if piece not in vocab and piece not in ("<s>", "</s>", "<unk>", "<pad>"):
                     vocab[piece] = len(vocab)
+        sizes = {**TINY_MARIAN, **(architecture or {})}
+        while len(vocab) < sizes.pop("vocab_size", 0) - 1:
+            vocab[f"<unused{len(vocab)}>"] = len(vocab)
         vocab["<pad>"] = len(vocab)
         (work_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
         tokenizer = MarianTokenizer(
@@ -144,13 +178,7 @@ def build_tiny_marian(
     pad_id = vocab["<pad>"]
     config = MarianConfig(
         vocab_size=len(vocab),
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        **sizes,
         activation_function="swish",
         max_position_embeddings=512,
         pad_token_id=pad_id,
@@ -162,23 +190,29 @@ def build_tiny_marian(
     )
     torch.manual_seed(0)
     model = MarianMTModel(config).eval()
-    if eos_bias:
-        # Marian adds final_logits_bias to every step's logits: a bias on </s> makes it stop.
-        def set_bias(bias: float) -> None:
-            with torch.no_grad():
-                model.final_logits_bias.zero_()
-                model.final_logits_bias[0, config.eos_token_id] = bias
 
+    # Marian adds final_logits_bias to every step's logits: a bias on </s> makes it stop.
+    def set_bias(bias: float) -> None:
+        with torch.no_grad():
+            model.final_logits_bias.zero_()
+            model.final_logits_bias[0, config.eos_token_id] = bias
+
+    if stop == "early":
         _calibrate_eos_bias(model, tokenizer, _calibration_sentences(source_text), set_bias)
+    elif stop == "never":
+        set_bias(_NEVER_BIAS)
     model.save_pretrained(out_dir)
     (out_dir / UNTRAINED_MARKER).write_text(_MARKER_TEXT)
     return out_dir
 
 
-def build_tiny_mt5(out_dir: Path, text: str, vocab_size: int = 600) -> Path:
+def build_tiny_mt5(
+    out_dir: Path, text: str, vocab_size: int = 600, *, stop: Stop = "early", architecture: dict[str, int] | None = None
+) -> Path:
     """An MT5ForConditionalGeneration laid out like csebuetnlp/mT5_multilingual_XLSum:
     a bare SentencePiece ``spiece.model`` and a T5 tokenizer config, no ``tokenizer.json``,
-    so loading it takes the same conversion path as the real checkpoint."""
+    so loading it takes the same conversion path as the real checkpoint. Tiny unless
+    ``architecture`` says otherwise (``MT5_BASE``: the real sizes, for benchmarks)."""
     import torch
     from transformers import AutoTokenizer, MT5Config, MT5ForConditionalGeneration
 
@@ -191,14 +225,9 @@ def build_tiny_mt5(out_dir: Path, text: str, vocab_size: int = 600) -> Path:
         json.dumps({"tokenizer_class": "T5Tokenizer", "extra_ids": 100, **special})  # no model_max_length, as in XLSum
     )
     tokenizer = AutoTokenizer.from_pretrained(out_dir)
+    sizes = {"vocab_size": len(tokenizer), **TINY_MT5, **(architecture or {})}
     config = MT5Config(
-        vocab_size=len(tokenizer),
-        d_model=32,
-        d_kv=8,
-        d_ff=64,
-        num_layers=2,
-        num_decoder_layers=2,
-        num_heads=4,
+        **sizes,
         feed_forward_proj="gated-gelu",
         tie_word_embeddings=False,
         decoder_start_token_id=0,
@@ -224,10 +253,15 @@ def build_tiny_mt5(out_dir: Path, text: str, vocab_size: int = 600) -> Path:
         with torch.no_grad():
             model.lm_head.weight[config.eos_token_id, constant_dim] = bias
 
-    # With the summarizer's decoding (the XLSum card's), which the pipeline always uses.
-    _calibrate_eos_bias(
-        model, tokenizer, _calibration_sentences(text), set_bias, no_repeat_ngram_size=2, length_penalty=0.6
-    )
+    if stop == "early":
+        # With the summarizer's decoding (the XLSum card's), which the pipeline always uses.
+        _calibrate_eos_bias(
+            model, tokenizer, _calibration_sentences(text), set_bias, no_repeat_ngram_size=2, length_penalty=0.6
+        )
+    elif stop == "never":
+        set_bias(_NEVER_BIAS)
+    else:
+        set_bias(0.0)
     model.save_pretrained(out_dir)
     # As in XLSum's config.json (transformers overrides it on load; see above).
     config_file = out_dir / "config.json"
