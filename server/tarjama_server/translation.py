@@ -170,17 +170,19 @@ class Translator:
     @staticmethod
     def _span_languages(text: str, spans: list[Span]) -> list[str]:
         """The language of each span's line (a span never crosses a line break)."""
-        by_line: dict[str, str] = {}  # repeated lines are identified once
+        by_text: dict[str, str] = {}  # a repeated line is identified once
         languages: list[str] = []
         line_iter = lines(text)
-        line_start, line_end = next(line_iter)
+        line_end = -1
+        language = UNDETERMINED
         for span in spans:
-            while span.start >= line_end:
+            if span.start >= line_end:  # the first span of a new line: identify the line once
                 line_start, line_end = next(line_iter)
-            line = text[line_start:line_end]
-            if line not in by_line:
-                by_line[line] = detect_language(line)
-            languages.append(by_line[line])
+                while span.start >= line_end:
+                    line_start, line_end = next(line_iter)
+                line = text[line_start:line_end]
+                language = by_text.get(line) or by_text.setdefault(line, detect_language(line))
+            languages.append(language)
         return languages
 
     @property
