@@ -326,20 +326,25 @@ class DecodeErrorInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         if handler is None or handler.request_streaming:
             return handler
         method = handler_call_details.method
         deserializer = _lenient(handler.request_deserializer)
+        behavior: Any = handler.unary_unary or handler.unary_stream  # async callables under grpc.aio
         if handler.unary_unary:
-            return handler._replace(
-                request_deserializer=deserializer, unary_unary=_checked_unary(method, handler.unary_unary)
+            return grpc.unary_unary_rpc_method_handler(
+                _checked_unary(method, behavior),
+                request_deserializer=deserializer,
+                response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
-            return handler._replace(
-                request_deserializer=deserializer, unary_stream=_checked_stream(method, handler.unary_stream)
+            return grpc.unary_stream_rpc_method_handler(
+                _checked_stream(method, behavior),
+                request_deserializer=deserializer,
+                response_serializer=handler.response_serializer,
             )
         return handler
