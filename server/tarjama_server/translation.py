@@ -64,10 +64,6 @@ class DocumentPlan:
     model_inputs: list[str | None]
     trailing: str = ""
 
-    @property
-    def passthrough(self) -> bool:
-        return all(text is None for text in self.model_inputs)
-
 
 @dataclass(frozen=True)
 class DocumentTranslation:
