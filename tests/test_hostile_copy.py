@@ -6,6 +6,7 @@ fault-injecting engine. Tiny random models: structure only, never wording."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import threading
@@ -18,7 +19,7 @@ import grpc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tarjama_client import DecodingOptions, InvalidRequestError, TarjamaClient, TarjamaError
+from tarjama_client import DecodingOptions, InvalidRequestError, OverloadedError, TarjamaClient, TarjamaError
 from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_server.app import load_engines
 from tarjama_server.batching import BatchScheduler
@@ -268,8 +269,10 @@ def test_one_bad_request_does_not_fail_the_others_in_its_batch(models_dir) -> No
         ServerThread(settings, loader).start() as running,
         TarjamaClient(running.address, timeout=120) as client,
         ThreadPoolExecutor(3) as pool,
+        contextlib.ExitStack() as stack,
     ):
         engine = wrapped[0]
+        stack.callback(engine.release.set)  # even when an assertion fails: the server must stop at once
         first = pool.submit(client.translate, "الجملة الأولى.", options=FAST)
         assert engine.entered.wait(60)  # the first batch is held in the engine
         good = pool.submit(client.translate, "جملة سليمة تماما.", options=FAST)
@@ -287,6 +290,39 @@ def test_one_bad_request_does_not_fail_the_others_in_its_batch(models_dir) -> No
         assert raised.value.code == grpc.StatusCode.INTERNAL
         assert re.search(r"request id [0-9a-f]{12}", raised.value.details)
         assert client.translate("نعم.", options=FAST).translations  # still serving
+
+
+def test_busy_queue_gets_resource_exhausted_and_a_request_that_never_fits_invalid_argument(models_dir) -> None:
+    wrapped: list[PoisonedTranslation] = []
+
+    def loader(settings):
+        translation, summarization = load_engines(settings)
+        wrapped.append(PoisonedTranslation(translation))
+        return wrapped[0], summarization
+
+    settings = tiny_settings(models_dir, summarization_model="none", num_beams=1, max_queued_jobs=3)
+    with (
+        ServerThread(settings, loader).start() as running,
+        TarjamaClient(running.address, timeout=120) as client,
+        ThreadPoolExecutor(2) as pool,
+        contextlib.ExitStack() as stack,
+    ):
+        engine = wrapped[0]
+        stack.callback(engine.release.set)  # even when an assertion fails: the server must stop at once
+        held = pool.submit(client.translate, "الجملة الأولى.", options=FAST)
+        assert engine.entered.wait(60)  # the engine is busy with the first request
+        queued = pool.submit(client.translate, "جملة. جملة. جملة.", options=FAST)  # 3 jobs: the queue is full
+        (scheduler,) = [s for s in running.server._schedulers if s.engine is engine]
+        deadline = time.monotonic() + 60
+        while scheduler.queued < 3:
+            assert time.monotonic() < deadline, "the request was never queued"
+            time.sleep(0.01)
+        with pytest.raises(OverloadedError, match="queue is full"):
+            client.translate("نعم.", options=FAST)  # fits an empty queue: busy now, retry later
+        with pytest.raises(InvalidRequestError, match="max_queued_jobs=3"):
+            client.translate("جملة أولى. جملة ثانية. جملة ثالثة. جملة رابعة.", options=FAST)  # 4 jobs never fit 3
+        engine.release.set()
+        assert held.result(timeout=120).translations and queued.result(timeout=120).translations
 
 
 # -- the splitter and the rebuild, as properties --------------------------------------------
