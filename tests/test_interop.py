@@ -30,7 +30,7 @@ def test_node_client_from_proto_only(server: ServerThread) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["segments"] == 20
-    assert report["offsets_match"] and report["text_rebuilds"]
+    assert report["offsets_match"] and report["text_rebuilds"] and report["passthrough_exact"]
     assert report["detected_language"] == "ar"
     assert report["empty_status"] == "INVALID_ARGUMENT" and "texts is empty" in report["empty_details"]
     assert report["summary_language"] == "ar"

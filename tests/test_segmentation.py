@@ -7,7 +7,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tarjama_server.segmentation import Span, pack, rebuild, segment, split_sentences
+from tarjama_server.segmentation import Span, pack, rebuild, segment, split_sentences, trailing_whitespace
 
 
 def words(text: str) -> int:
@@ -95,13 +95,11 @@ def test_no_final_punctuation_keeps_the_tail() -> None:
     assert texts("عنوان بلا نقطة") == ["عنوان بلا نقطة"]
 
 
-def test_paragraph_and_line_breaks_are_recorded_as_separators() -> None:
-    text = "العنوان\n\nالفقرة الأولى. جملة ثانية.\nسطر جديد\n\n\nالفقرة الأخيرة"
+def test_separators_are_the_exact_source_whitespace() -> None:
+    text = "  العنوان\r\n\r\nالفقرة الأولى. جملة ثانية.\u2028سطر جديد\n\n\n\tالفقرة الأخيرة \n"
     spans = split_sentences(text)
-    assert [s.separator for s in spans] == ["", "\n\n", " ", "\n", "\n\n"]
-    assert rebuild([s.separator for s in spans], [s.text for s in spans]) == (
-        "العنوان\n\nالفقرة الأولى. جملة ثانية.\nسطر جديد\n\nالفقرة الأخيرة"
-    )
+    assert [s.separator for s in spans] == ["  ", "\r\n\r\n", " ", "\u2028", "\n\n\n\t"]
+    assert rebuild([s.separator for s in spans], [s.text for s in spans], trailing_whitespace(text, spans)) == text
 
 
 def test_whitespace_only_text_has_no_segments() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import grpc
+
 from .errors import InvalidRequestError
 from .types import (
     DecodingOptions,
@@ -20,12 +22,28 @@ from .v1 import tarjama_pb2 as pb
 _TASK_NAMES = {pb.TASK_TRANSLATION: "translation", pb.TASK_SUMMARIZATION: "summarization"}
 
 
+def check_text(name: str, text: str) -> None:
+    """Refuse text that cannot be sent as UTF-8 (lone surrogates, e.g. from a bad
+    decode with errors="surrogateescape") before it reaches protobuf."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidRequestError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"{name} is not valid Unicode text: {error.object[error.start : error.end]!r} at index {error.start} "
+            "(a lone surrogate) cannot be encoded as UTF-8; fix how the text was decoded",
+        ) from None
+
+
 def translate_request(
     texts: str | Sequence[str], source_language: str, target_language: str, options: DecodingOptions | None
 ) -> pb.TranslateRequest:
     options = options or DecodingOptions()
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    for index, text in enumerate(texts):
+        check_text(f"texts[{index}]", text)
     return pb.TranslateRequest(
-        texts=[texts] if isinstance(texts, str) else list(texts),
+        texts=texts,
         source_language=source_language,
         target_language=target_language,
         options=pb.DecodingOptions(num_beams=options.num_beams, max_new_tokens=options.max_new_tokens),
@@ -43,6 +61,7 @@ SUMMARY_STYLES = {
 def summarize_request(
     text: str, source_language: str, summary_language: str, max_summary_tokens: int, num_beams: int, style: str
 ) -> pb.SummarizeRequest:
+    check_text("text", text)
     if style not in SUMMARY_STYLES:
         raise InvalidRequestError(None, f"style {style!r} is not one of headline, short, long")
     return pb.SummarizeRequest(
@@ -66,6 +85,8 @@ def segment(message: pb.Segment) -> Segment:
         source_start=message.source_start,
         source_end=message.source_end,
         separator=message.separator,
+        detected_language=message.detected_language,
+        trailing=message.trailing,
     )
 
 
@@ -118,6 +139,7 @@ def model_infos(message: pb.ListModelsResponse) -> list[ModelInfo]:
             untrained=m.untrained,
             max_input_tokens=m.max_input_tokens,
             notice=m.notice,
+            max_output_tokens=m.max_output_tokens,
         )
         for m in message.models
     ]

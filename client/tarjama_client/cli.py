@@ -89,7 +89,7 @@ def _stream(client: TarjamaClient, texts: list[str], args: argparse.Namespace, c
             else:
                 if event.segment_index == 0 and event.text_index > 0:
                     sys.stdout.write("\n\n")
-                sys.stdout.write(event.segment.separator + event.segment.translation)
+                sys.stdout.write(event.segment.separator + event.segment.translation + event.segment.trailing)
             sys.stdout.flush()
     finally:
         progress.close()

@@ -18,6 +18,10 @@ class Segment:
     source_start: int
     source_end: int
     separator: str = ""
+    # The language of this segment's paragraph; translation == source when not translated.
+    detected_language: str = ""
+    # The text's trailing whitespace, on its last segment only.
+    trailing: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class ModelInfo:
     untrained: bool = False
     max_input_tokens: int = 0
     notice: str = ""
+    max_output_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from . import metrics
 from .batching import BatchScheduler
 from .engines.base import Seq2SeqEngine, Task
 from .errors import ModelUnavailableError
-from .service import LoadedModels, TarjamaServicer
+from .service import DecodeErrorInterceptor, LoadedModels, TarjamaServicer
 from .settings import Settings, load_settings, split_languages
 from .summarization import SummarizationDefaults, Summarizer
 from .translation import TranslationDefaults, Translator
@@ -131,7 +131,10 @@ class TarjamaServer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         self._schedulers: list[BatchScheduler] = []
         self._metrics_server: Any = None
-        interceptors = [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
+        interceptors: list[grpc.aio.ServerInterceptor] = (
+            [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
+        )
+        interceptors.append(DecodeErrorInterceptor())  # after auth: no token, no parsing
         self.server = grpc.aio.server(
             interceptors=interceptors,
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from . import metrics
 from .engines.base import Generation, GenerationParams, Seq2SeqEngine
-from .errors import NotReadyError, OverloadedError
+from .errors import InvalidRequestError, NotReadyError, OverloadedError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,11 @@ class BatchScheduler:
         Cancelling a future withdraws its job if it has not started."""
         if self._worker is None:
             raise NotReadyError("the model worker is not running")
+        if len(texts) > self._max_queued:  # would never fit, however long the caller waits
+            raise InvalidRequestError(
+                f"this request needs {len(texts)} {self._task_label} jobs (segments), more than this server's "
+                f"queue holds at all (max_queued_jobs={self._max_queued}): send shorter or fewer texts per request"
+            )
         if len(self._pending) + len(texts) > self._max_queued:
             raise OverloadedError(
                 f"the {self._task_label} queue is full ({len(self._pending)} of {self._max_queued} jobs queued, "
@@ -132,10 +137,8 @@ class BatchScheduler:
                     self._executor, self.engine.generate, [job.text for job in batch], batch[0].params
                 )
             except Exception as error:
-                log.exception("%s batch of %d failed", self._task_label, len(batch))
-                for job in batch:
-                    if not job.future.done():
-                        job.future.set_exception(error)
+                log.exception("%s batch of %d failed; retrying its jobs one by one", self._task_label, len(batch))
+                await self._run_one_by_one(batch, error)
                 continue
             metrics.BATCH_SIZE.labels(self._task_label).observe(len(batch))
             metrics.BATCH_SECONDS.labels(self._task_label).observe(time.perf_counter() - started)
@@ -144,3 +147,24 @@ class BatchScheduler:
                 metrics.TOKENS.labels(self._task_label, "output").inc(result.output_tokens)
                 if not job.future.done():
                     job.future.set_result(result)
+
+    async def _run_one_by_one(self, batch: list[_Job], batch_error: Exception) -> None:
+        """After a batch failed: run each of its jobs alone, so that only a job that
+        fails again (the bad input) fails its request, and the others still succeed."""
+        loop = asyncio.get_running_loop()
+        if len(batch) == 1:
+            if not batch[0].future.done():
+                batch[0].future.set_exception(batch_error)
+            return
+        for job in batch:
+            if job.future.done():
+                continue  # withdrawn meanwhile
+            try:
+                (result,) = await loop.run_in_executor(self._executor, self.engine.generate, [job.text], job.params)
+            except Exception as error:
+                log.exception("%s job failed on its own", self._task_label)
+                if not job.future.done():
+                    job.future.set_exception(error)
+                continue
+            if not job.future.done():
+                job.future.set_result(result)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .engines.base import ModelInfo, Seq2SeqEngine, Task
+from .engines.base import MAX_OUTPUT_TOKENS, ModelInfo, Seq2SeqEngine, Task
 from .engines.ctranslate2_engine import CTranslate2Engine
 from .engines.transformers_engine import TransformersEngine
 from .errors import ModelUnavailableError
@@ -170,6 +170,13 @@ def _window(tokenizer: Any, config: Any) -> int:
     return min(window, positions) if positions else window
 
 
+def _max_output(config: Any) -> int:
+    """Most new tokens the decoder can generate: its position table (the start token takes
+    one, the last generated token none), or the server's cap for relative positions (mT5)."""
+    positions = getattr(config, "max_position_embeddings", None)
+    return min(positions, MAX_OUTPUT_TOKENS) if positions else MAX_OUTPUT_TOKENS
+
+
 def load_engine(
     resolved: ResolvedModel,
     task: Task,
@@ -210,6 +217,7 @@ def load_engine(
             engine=engine_label,
             device=device,
             max_input_tokens=_window(tokenizer, config),
+            max_output_tokens=_max_output(config),
             untrained=resolved.untrained,
             notice=resolved.notice,
         )

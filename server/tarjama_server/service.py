@@ -7,15 +7,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from . import metrics
-from .engines.base import ModelInfo, Task
+from .engines.base import MAX_OUTPUT_TOKENS, ModelInfo, Task
 from .errors import (
     FeatureDisabledError,
     InvalidRequestError,
@@ -40,7 +42,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
 )
 
 MAX_BEAMS = 16
-MAX_NEW_TOKENS = 1024
+MAX_NEW_TOKENS = MAX_OUTPUT_TOKENS
 SUMMARY_TOKENS_RANGE = (8, 512)
 
 _TASKS = {Task.TRANSLATION: pb.TASK_TRANSLATION, Task.SUMMARIZATION: pb.TASK_SUMMARIZATION}
@@ -52,11 +54,14 @@ _STYLES = {
 }
 
 
-def status_for(error: Exception) -> tuple[grpc.StatusCode, str]:
+def status_for(error: Exception, request_id: str = "") -> tuple[grpc.StatusCode, str]:
     for error_type, code in STATUS_BY_ERROR:
         if isinstance(error, error_type):
             return code, str(error)
-    return grpc.StatusCode.INTERNAL, f"internal error ({type(error).__name__}); the server log has the details"
+    return (
+        grpc.StatusCode.INTERNAL,
+        f"internal error ({type(error).__name__}), request id {request_id}; the server log has the details",
+    )
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ def _segment_pb(segment: TranslatedSegment) -> pb.Segment:
         source_start=segment.start,
         source_end=segment.end,
         separator=segment.separator,
+        detected_language=segment.detected_language,
+        trailing=segment.trailing,
     )
 
 
@@ -124,6 +131,7 @@ def _model_info_pb(info: ModelInfo) -> pb.ModelInfo:
         untrained=info.untrained,
         max_input_tokens=info.max_input_tokens,
         notice=info.notice,
+        max_output_tokens=info.max_output_tokens,
     )
 
 
@@ -148,7 +156,7 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
                 "split the document into several texts or requests"
             )
 
-    def _translate_args(self, request: pb.TranslateRequest) -> tuple[list[str], str, str, int, int]:
+    def _translate_args(self, request: pb.TranslateRequest, info: ModelInfo) -> tuple[list[str], str, str, int, int]:
         texts = list(request.texts)
         if not texts:
             raise InvalidRequestError("texts is empty: send at least one text to translate")
@@ -160,7 +168,8 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
         for index, text in enumerate(texts):
             self._check_text(f"texts[{index}]", text)
         _check_range("options.num_beams", request.options.num_beams, 1, MAX_BEAMS)
-        _check_range("options.max_new_tokens", request.options.max_new_tokens, 1, MAX_NEW_TOKENS)
+        # The model's own limit (its decoder positions), as ListModels reports it.
+        _check_range("options.max_new_tokens", request.options.max_new_tokens, 1, info.max_output_tokens)
         return (
             texts,
             normalize_language(request.source_language, "source_language"),
@@ -190,9 +199,10 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
 
     @staticmethod
     def _report(method: str, error: Exception) -> tuple[grpc.StatusCode, str]:
-        code, message = status_for(error)
+        request_id = uuid.uuid4().hex[:12]
+        code, message = status_for(error, request_id)
         if code == grpc.StatusCode.INTERNAL:
-            log.exception("%s failed", method, exc_info=error)
+            log.exception("%s failed, request id %s", method, request_id, exc_info=error)
         else:
             log.info("%s: %s: %s", method, code.name, message)
         return code, message
@@ -202,7 +212,7 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
         async with self._rpc("Translate", context):
             translator = self._loaded().translator
-            texts, source, target, beams, max_new = self._translate_args(request)
+            texts, source, target, beams, max_new = self._translate_args(request, translator.info)
             result = await translator.translate_texts(texts, source, target, translator.params(beams, max_new))
             return _translate_response(result)
         raise AssertionError("unreachable: _rpc aborts on error")
@@ -212,7 +222,7 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     ) -> AsyncIterator[pb.TranslateEvent]:
         async with self._rpc("StreamTranslate", context):
             translator = self._loaded().translator
-            texts, source, target, beams, max_new = self._translate_args(request)
+            texts, source, target, beams, max_new = self._translate_args(request, translator.info)
             plans = await asyncio.to_thread(translator.plan, texts, source, target)
             model = translator.info.label
             async for plan, segment in translator.stream(plans, translator.params(beams, max_new)):
@@ -234,7 +244,9 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
                     "summarization is disabled on this server (started with --summarization-model none)"
                 )
             self._check_text("text", request.text)
-            _check_range("max_summary_tokens", request.max_summary_tokens, *SUMMARY_TOKENS_RANGE)
+            low, high = SUMMARY_TOKENS_RANGE
+            high = min(high, summarizer.info.max_output_tokens)
+            _check_range("max_summary_tokens", request.max_summary_tokens, low, high)
             _check_range("num_beams", request.num_beams, 1, MAX_BEAMS)
             if request.style not in _STYLES:
                 raise InvalidRequestError(
@@ -258,3 +270,81 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
             infos = self.models.infos if self.models else []
             return pb.ListModelsResponse(models=[_model_info_pb(info) for info in infos])
         raise AssertionError("unreachable: _rpc aborts on error")
+
+
+class _Undecodable:
+    """Stands for a request message that could not be parsed (invalid UTF-8 in a string)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _lenient(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data) if deserializer else data
+        except Exception as error:  # protobuf's DecodeError, whatever the implementation
+            return _Undecodable(error)
+
+    return deserialize
+
+
+_UNDECODABLE_MESSAGE = (
+    "the request could not be decoded: every string field must be valid UTF-8 (check the text's encoding)"
+)
+
+
+async def _refuse_undecodable(method: str, request: _Undecodable, context: grpc.aio.ServicerContext) -> None:
+    log.info("%s: INVALID_ARGUMENT: undecodable request: %s", method, request.error)
+    metrics.REQUESTS.labels(method.rsplit("/", 1)[-1], grpc.StatusCode.INVALID_ARGUMENT.name).inc()
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _UNDECODABLE_MESSAGE)
+
+
+def _checked_unary(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def checked(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(request, _Undecodable):
+            await _refuse_undecodable(method, request, context)
+        return await behavior(request, context)
+
+    return checked
+
+
+def _checked_stream(method: str, behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+    async def checked(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        if isinstance(request, _Undecodable):
+            await _refuse_undecodable(method, request, context)
+        async for response in behavior(request, context):
+            yield response
+
+    return checked
+
+
+class DecodeErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Answer a request that cannot be parsed (invalid UTF-8 in a string field) with
+    INVALID_ARGUMENT. grpc would otherwise reply UNKNOWN before any servicer code runs:
+    parsing happens in the method handler's deserializer, so this wraps it."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.request_streaming:
+            return handler
+        method = handler_call_details.method
+        deserializer = _lenient(handler.request_deserializer)
+        behavior: Any = handler.unary_unary or handler.unary_stream  # async callables under grpc.aio
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                _checked_unary(method, behavior),
+                request_deserializer=deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                _checked_stream(method, behavior),
+                request_deserializer=deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler

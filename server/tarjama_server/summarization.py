@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from .batching import BatchScheduler
 from .engines.base import Generation, GenerationParams, ModelInfo
 from .errors import InvalidRequestError, UnsupportedLanguageError
-from .languages import UNDETERMINED, detect_language
+from .languages import UNDETERMINED, detect_document_language
+from .normalization import normalize_for_model
 from .segmentation import pack, segment, split_sentences
 from .translation import Translator
 
@@ -106,7 +107,7 @@ class Summarizer:
     def check_languages(self, text: str, source_language: str, summary_language: str) -> tuple[str, str]:
         """(source, summary) languages, or UnsupportedLanguageError saying what is possible."""
         languages = self.info.source_languages
-        source = source_language or detect_language(text)
+        source = source_language or detect_document_language(text)
         if source == UNDETERMINED:
             source = languages[0]
         if source not in languages:
@@ -144,8 +145,9 @@ class Summarizer:
         recipe = STYLES.get(style or DEFAULT_STYLE)
         if recipe is None:
             raise InvalidRequestError(f"style {style!r} is not one of {', '.join(STYLES)}")
-        source, target = self.check_languages(text, source_language, summary_language)
-        clean = normalize_whitespace(text)
+        # Identification reads every paragraph: CPU work, off the event loop.
+        source, target = await asyncio.to_thread(self.check_languages, text, source_language, summary_language)
+        clean = normalize_whitespace(normalize_for_model(text))
         window = self.info.max_input_tokens
         count = self.engine.count_tokens
         map_params = self._params(0, num_beams)

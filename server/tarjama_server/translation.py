@@ -11,9 +11,13 @@ from . import metrics
 from .batching import BatchScheduler
 from .engines.base import Generation, GenerationParams, ModelInfo
 from .errors import InvalidRequestError, OverloadedError, UnsupportedLanguageError
-from .languages import UNDETERMINED, detect_language
+from .languages import UNDETERMINED, detect_language, language_name, warm_up
+from .normalization import normalize_for_model
 from .repetition import is_degenerate
-from .segmentation import Span, rebuild, segment
+from .segmentation import LINE_BREAKS, Span, lines, rebuild, segment, trailing_whitespace
+
+# A model's output never adds line breaks: the document keeps its own.
+_NO_LINE_BREAKS = dict.fromkeys(map(ord, LINE_BREAKS), " ")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,10 @@ class TranslatedSegment:
     separator: str
     input_tokens: int
     output_tokens: int
+    # The language of this segment's paragraph (or the request's source_language).
+    detected_language: str = ""
+    # The document's trailing whitespace, on its last segment only.
+    trailing: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,11 +54,15 @@ class DocumentPlan:
     """A document cut into segments, ready to translate."""
 
     text_index: int
+    # The language that was translated, or the main language of a text passed through.
     source_language: str
     spans: list[Span]
-    # Detected as already in the target language (a caption like "(AFP)"):
-    # returned as is rather than sent through the model.
-    passthrough: bool = False
+    # Per span: its paragraph's language, and what the model reads (None: passed
+    # through unchanged, being in the target language, in no language, or in an
+    # untranslatable language inside a mostly translatable document).
+    languages: list[str]
+    model_inputs: list[str | None]
+    trailing: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,7 @@ class Translator:
         self.scheduler = scheduler
         self.engine = scheduler.engine
         self.defaults = defaults
+        warm_up()  # load the language identifier at start-up, not on the first request
 
     @property
     def info(self) -> ModelInfo:
@@ -92,36 +105,81 @@ class Translator:
         )
 
     def plan(self, texts: Sequence[str], source_language: str, target_language: str) -> list[DocumentPlan]:
-        """Check languages and segment every text. CPU work (tokenizer calls): run it off the loop."""
+        """Check languages and segment every text. CPU work (tokenizer calls): run it off the loop.
+
+        With ``source_language`` set, every segment is read as that language (the same
+        as the target: passed through). Without, each paragraph (line) is identified on
+        its own: the target language and text without letters pass through unchanged,
+        the model's source languages are translated, and other languages pass through
+        flagged when the translatable paragraphs outweigh them, else the request is refused."""
         target = target_language or "en"
         if target not in self.info.target_languages:
             raise UnsupportedLanguageError(
                 f"target_language {target!r} is not supported: the loaded model translates {self._pair_text()}"
             )
-        plans = []
-        for index, text in enumerate(texts):
-            source = source_language
-            passthrough = False
-            if not source:
-                detected = detect_language(text)
-                # Text without letters (numbers, symbols) goes through the model as is.
-                source = self.info.source_languages[0] if detected == UNDETERMINED else detected
-                passthrough = source == target
-                if not passthrough and not self.supports(source, target):
-                    raise UnsupportedLanguageError(
-                        f"texts[{index}] looks like {source!r} text, but the loaded model translates "
-                        f"{self._pair_text()}; set source_language if the detection is wrong"
-                    )
-            elif not self.supports(source, target):
-                raise UnsupportedLanguageError(
-                    f"language pair {source} → {target} is not supported: "
-                    f"the loaded model translates {self._pair_text()}"
-                )
-            spans = segment(text, self.engine.count_tokens, self.max_segment_tokens)
-            if not spans:
-                raise InvalidRequestError(f"texts[{index}] is empty: send text with at least one non-space character")
-            plans.append(DocumentPlan(text_index=index, source_language=source, spans=spans, passthrough=passthrough))
-        return plans
+        if source_language and source_language != target and not self.supports(source_language, target):
+            raise UnsupportedLanguageError(
+                f"language pair {source_language} → {target} is not supported: "
+                f"the loaded model translates {self._pair_text()}"
+            )
+        return [self._plan_text(index, text, source_language, target) for index, text in enumerate(texts)]
+
+    def _count_model_tokens(self, text: str) -> int:
+        return self.engine.count_tokens(normalize_for_model(text))
+
+    def _plan_text(self, index: int, text: str, source_language: str, target: str) -> DocumentPlan:
+        spans = segment(text, self._count_model_tokens, self.max_segment_tokens)
+        if not spans:
+            raise InvalidRequestError(f"texts[{index}] is empty: send text with at least one non-space character")
+        languages = [source_language] * len(spans) if source_language else self._span_languages(text, spans)
+        translated = [language != target and self.supports(language, target) for language in languages]
+        size: dict[str, int] = {}
+        for span, language in zip(spans, languages, strict=True):
+            size[language] = size.get(language, 0) + len(span.text)
+        translatable = sum(n for language, n in size.items() if self.supports(language, target))
+        foreign = {
+            language: n
+            for language, n in size.items()
+            if language not in (target, UNDETERMINED) and not self.supports(language, target)
+        }
+        if foreign and sum(foreign.values()) >= translatable:
+            main = max(foreign, key=lambda language: foreign[language])
+            raise UnsupportedLanguageError(
+                f"texts[{index}] looks like {language_name(main)} ({main!r}) text, but the loaded model translates "
+                f"{self._pair_text()}; set source_language if the detection is wrong"
+            )
+        model_inputs: list[str | None] = []
+        for span, translate in zip(spans, translated, strict=True):
+            model_input = normalize_for_model(span.text).strip() if translate else ""
+            model_inputs.append(model_input or None)  # nothing left for the model: pass through
+        used = [language for language, text in zip(languages, model_inputs, strict=True) if text is not None]
+        main_language = used[0] if used else max(size, key=lambda language: size[language])
+        return DocumentPlan(
+            text_index=index,
+            source_language=main_language,
+            spans=spans,
+            languages=languages,
+            model_inputs=model_inputs,
+            trailing=trailing_whitespace(text, spans),
+        )
+
+    @staticmethod
+    def _span_languages(text: str, spans: list[Span]) -> list[str]:
+        """The language of each span's line (a span never crosses a line break)."""
+        by_text: dict[str, str] = {}  # a repeated line is identified once
+        languages: list[str] = []
+        line_iter = lines(text)
+        line_end = -1
+        language = UNDETERMINED
+        for span in spans:
+            if span.start >= line_end:  # the first span of a new line: identify the line once
+                line_start, line_end = next(line_iter)
+                while span.start >= line_end:
+                    line_start, line_end = next(line_iter)
+                line = text[line_start:line_end]
+                language = by_text.get(line) or by_text.setdefault(line, detect_language(line))
+            languages.append(language)
+        return languages
 
     @property
     def max_segment_tokens(self) -> int:
@@ -130,11 +188,11 @@ class Translator:
     def submit(
         self, plans: Sequence[DocumentPlan], params: GenerationParams
     ) -> list[list[asyncio.Future[Generation] | None]]:
-        """Queue every segment of every document at once (so they share batches).
-        Pass-through documents need no model: their segments get ``None``."""
-        flat = [span.text for plan in plans if not plan.passthrough for span in plan.spans]
+        """Queue every translated segment of every document at once (so they share
+        batches). Segments passed through need no model: they get ``None``."""
+        flat = [text for plan in plans for text in plan.model_inputs if text is not None]
         futures = iter(self.scheduler.submit(flat, params))
-        return [[None if plan.passthrough else next(futures) for _ in plan.spans] for plan in plans]
+        return [[None if text is None else next(futures) for text in plan.model_inputs] for plan in plans]
 
     async def _guarded(self, source: str, generation: Generation, params: GenerationParams) -> Generation:
         """Re-translate a looping output once with n-gram blocking and a repetition penalty."""
@@ -154,11 +212,12 @@ class Translator:
         )
 
     async def _finish(
-        self, span: Span, future: asyncio.Future[Generation] | None, params: GenerationParams
+        self, span: Span, model_input: str | None, future: asyncio.Future[Generation] | None, params: GenerationParams
     ) -> Generation:
-        if future is None:  # pass-through: already in the target language
+        if future is None or model_input is None:  # passed through unchanged
             return Generation(text=span.text, input_tokens=0, output_tokens=0)
-        return await self._guarded(span.text, await future, params)
+        generation = await self._guarded(model_input, await future, params)
+        return dataclasses.replace(generation, text=generation.text.translate(_NO_LINE_BREAKS).strip())
 
     async def stream(
         self, plans: Sequence[DocumentPlan], params: GenerationParams
@@ -169,8 +228,8 @@ class Translator:
         # soon as their first attempt finishes and share batches with each other.
         tasks = [
             [
-                asyncio.ensure_future(self._finish(span, future, params))
-                for span, future in zip(plan.spans, futures, strict=True)
+                asyncio.ensure_future(self._finish(span, model_input, future, params))
+                for span, model_input, future in zip(plan.spans, plan.model_inputs, futures, strict=True)
             ]
             for plan, futures in zip(plans, grouped, strict=True)
         ]
@@ -178,6 +237,10 @@ class Translator:
             for plan, pending in zip(plans, tasks, strict=True):
                 for index, (span, task) in enumerate(zip(plan.spans, pending, strict=True)):
                     generation = await task
+                    translated = plan.model_inputs[index] is not None
+                    separator = span.separator
+                    if translated and not separator and span.sentence_start and index:
+                        separator = " "  # "جملة.جملة": translated sentences still need a space between them
                     yield (
                         plan,
                         TranslatedSegment(
@@ -186,9 +249,11 @@ class Translator:
                             translation=generation.text,
                             start=span.start,
                             end=span.end,
-                            separator=span.separator,
+                            separator=separator,
                             input_tokens=generation.input_tokens,
                             output_tokens=generation.output_tokens,
+                            detected_language=plan.languages[index],
+                            trailing=plan.trailing if index == len(plan.spans) - 1 else "",
                         ),
                     )
         finally:
@@ -206,7 +271,9 @@ class Translator:
         documents = [
             DocumentTranslation(
                 text=rebuild(
-                    [s.separator for s in segments[plan.text_index]], [s.translation for s in segments[plan.text_index]]
+                    [s.separator for s in segments[plan.text_index]],
+                    [s.translation for s in segments[plan.text_index]],
+                    plan.trailing,
                 ),
                 segments=segments[plan.text_index],
                 detected_language=plan.source_language,

@@ -24,7 +24,11 @@ const call = (method, request) => new Promise((resolve) => {
   report.segments = translation.segments.length;
   report.offsets_match = translation.segments.every(
     (s) => codePoints.slice(s.source_start, s.source_end).join('') === s.source);
-  report.text_rebuilds = translation.text === translation.segments.map((s) => s.separator + s.translation).join('');
+  report.text_rebuilds = translation.text === translation.segments.map(
+    (s) => s.separator + s.translation + s.trailing).join('');
+  const english = '  (AFP) Photo: Reuters\r\n\r\n\r\nYahoo!Inc reported profits.\u2028\t';
+  const passed = await call('Translate', { texts: [english] });
+  report.passthrough_exact = passed.response.translations[0].text === english;
   report.detected_language = translation.detected_language;
   const empty = await call('Translate', { texts: [] });
   report.empty_status = grpc.status[empty.error.code];

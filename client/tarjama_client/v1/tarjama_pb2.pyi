@@ -48,18 +48,22 @@ class TranslateRequest(_message.Message):
     def __init__(self, texts: _Optional[_Iterable[str]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., options: _Optional[_Union[DecodingOptions, _Mapping]] = ...) -> None: ...
 
 class Segment(_message.Message):
-    __slots__ = ("source", "translation", "source_start", "source_end", "separator")
+    __slots__ = ("source", "translation", "source_start", "source_end", "separator", "detected_language", "trailing")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TRANSLATION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_START_FIELD_NUMBER: _ClassVar[int]
     SOURCE_END_FIELD_NUMBER: _ClassVar[int]
     SEPARATOR_FIELD_NUMBER: _ClassVar[int]
+    DETECTED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TRAILING_FIELD_NUMBER: _ClassVar[int]
     source: str
     translation: str
     source_start: int
     source_end: int
     separator: str
-    def __init__(self, source: _Optional[str] = ..., translation: _Optional[str] = ..., source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., separator: _Optional[str] = ...) -> None: ...
+    detected_language: str
+    trailing: str
+    def __init__(self, source: _Optional[str] = ..., translation: _Optional[str] = ..., source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., separator: _Optional[str] = ..., detected_language: _Optional[str] = ..., trailing: _Optional[str] = ...) -> None: ...
 
 class Usage(_message.Message):
     __slots__ = ("input_tokens", "output_tokens")
@@ -146,7 +150,7 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("id", "task", "source_languages", "target_languages", "revision", "license", "engine", "device", "untrained", "max_input_tokens", "notice")
+    __slots__ = ("id", "task", "source_languages", "target_languages", "revision", "license", "engine", "device", "untrained", "max_input_tokens", "notice", "max_output_tokens")
     ID_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGES_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +162,7 @@ class ModelInfo(_message.Message):
     UNTRAINED_FIELD_NUMBER: _ClassVar[int]
     MAX_INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     NOTICE_FIELD_NUMBER: _ClassVar[int]
+    MAX_OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     id: str
     task: Task
     source_languages: _containers.RepeatedScalarFieldContainer[str]
@@ -169,7 +174,8 @@ class ModelInfo(_message.Message):
     untrained: bool
     max_input_tokens: int
     notice: str
-    def __init__(self, id: _Optional[str] = ..., task: _Optional[_Union[Task, str]] = ..., source_languages: _Optional[_Iterable[str]] = ..., target_languages: _Optional[_Iterable[str]] = ..., revision: _Optional[str] = ..., license: _Optional[str] = ..., engine: _Optional[str] = ..., device: _Optional[str] = ..., untrained: _Optional[bool] = ..., max_input_tokens: _Optional[int] = ..., notice: _Optional[str] = ...) -> None: ...
+    max_output_tokens: int
+    def __init__(self, id: _Optional[str] = ..., task: _Optional[_Union[Task, str]] = ..., source_languages: _Optional[_Iterable[str]] = ..., target_languages: _Optional[_Iterable[str]] = ..., revision: _Optional[str] = ..., license: _Optional[str] = ..., engine: _Optional[str] = ..., device: _Optional[str] = ..., untrained: _Optional[bool] = ..., max_input_tokens: _Optional[int] = ..., notice: _Optional[str] = ..., max_output_tokens: _Optional[int] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models",)

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+# The most new tokens any request may ask for (models with a decoder position
+# table allow fewer: ModelInfo.max_output_tokens).
+MAX_OUTPUT_TOKENS = 1024
+
 
 class Task(Enum):
     TRANSLATION = "translation"
@@ -27,6 +31,9 @@ class ModelInfo:
     max_input_tokens: int
     untrained: bool = False
     notice: str = ""
+    # Most tokens the model can generate for one input: its decoder's position
+    # limit (less the start token), or the server's cap for models without one.
+    max_output_tokens: int = MAX_OUTPUT_TOKENS
 
     @property
     def label(self) -> str:
@@ -50,13 +57,15 @@ class GenerationParams:
     # > 1 penalises tokens already generated (the repetition guard's retry uses it).
     repetition_penalty: float = 1.0
 
-    def new_token_limit(self, longest_input: int, window: int) -> int:
+    def new_token_limit(self, longest_input: int, info: ModelInfo) -> int:
         """New tokens one batch may generate: the absolute cap (or the window), tightened
-        by the cap relative to the batch's longest input. Every engine applies the same."""
-        limit = self.max_new_tokens or window
+        by the cap relative to the batch's longest input, and never past the decoder's
+        positions (past them generation fails, failing the whole batch). Every engine
+        applies the same."""
+        limit = self.max_new_tokens or info.max_input_tokens
         if self.max_new_tokens_ratio:
             limit = min(limit, math.ceil(self.max_new_tokens_ratio * longest_input) + 8)
-        return limit
+        return min(limit, info.max_output_tokens)
 
 
 @dataclass(frozen=True)

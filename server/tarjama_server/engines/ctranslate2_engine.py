@@ -41,7 +41,7 @@ class CTranslate2Engine:
         results = self.translator.translate_batch(
             sources,
             beam_size=params.num_beams,
-            max_decoding_length=params.new_token_limit(longest, self.info.max_input_tokens),
+            max_decoding_length=params.new_token_limit(longest, self.info),
             # As transformers: end-of-sequence may come first (CTranslate2's default forbids it).
             min_decoding_length=0,
             length_penalty=params.length_penalty,

@@ -39,7 +39,7 @@ class TransformersEngine:
         device = self.model.device
         kwargs: dict[str, Any] = {
             "num_beams": params.num_beams,
-            "max_new_tokens": params.new_token_limit(longest, self.info.max_input_tokens),
+            "max_new_tokens": params.new_token_limit(longest, self.info),
             "early_stopping": params.num_beams > 1,
         }
         if params.num_beams > 1:  # transformers ignores (and warns about) it in greedy search
