@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import grpc
 
@@ -36,17 +36,26 @@ def check_text(name: str, text: str) -> None:
 
 
 def translate_request(
-    texts: str | Sequence[str], source_language: str, target_language: str, options: DecodingOptions | None
+    texts: str | Sequence[str],
+    source_language: str,
+    target_language: str,
+    options: DecodingOptions | None,
+    mime_type: str = "",
+    glossary: Mapping[str, str] | None = None,
 ) -> pb.TranslateRequest:
     options = options or DecodingOptions()
     texts = [texts] if isinstance(texts, str) else list(texts)
     for index, text in enumerate(texts):
         check_text(f"texts[{index}]", text)
+    for term, rendering in (glossary or {}).items():
+        check_text(f"glossary term {term[:20]!r}", term + rendering)
     return pb.TranslateRequest(
         texts=texts,
         source_language=source_language,
         target_language=target_language,
         options=pb.DecodingOptions(num_beams=options.num_beams, max_new_tokens=options.max_new_tokens),
+        mime_type=mime_type,
+        glossary=dict(glossary or {}),
     )
 
 
@@ -87,6 +96,7 @@ def segment(message: pb.Segment) -> Segment:
         separator=message.separator,
         detected_language=message.detected_language,
         trailing=message.trailing,
+        glossary_missing=list(message.glossary_missing),
     )
 
 

@@ -8,7 +8,7 @@ async with AsyncTarjamaClient("localhost:50051") as client:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -59,9 +59,11 @@ class AsyncTarjamaClient:
         source_language: str = "",
         target_language: str = "",
         options: DecodingOptions | None = None,
+        mime_type: str = "",
+        glossary: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> TranslateResult:
-        request = _convert.translate_request(texts, source_language, target_language, options)
+        request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
         return _convert.translate_result(await self._call(self._stub.Translate, request, timeout))
 
     async def stream_translate(
@@ -71,9 +73,11 @@ class AsyncTarjamaClient:
         source_language: str = "",
         target_language: str = "",
         options: DecodingOptions | None = None,
+        mime_type: str = "",
+        glossary: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> AsyncIterator[TranslateEvent]:
-        request = _convert.translate_request(texts, source_language, target_language, options)
+        request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
         call = self._stub.StreamTranslate(
             request, timeout=timeout or self.config.timeout, metadata=self.config.metadata
         )

@@ -98,10 +98,39 @@ def _stream(client: TarjamaClient, texts: list[str], args: argparse.Namespace, c
     _warn_if_untrained(model)
 
 
+def _read_glossary(path: str, encoding: str) -> dict[str, str]:
+    """A glossary file: a JSON object, or one ``term<TAB>rendering`` a line (# starts a comment)."""
+    text = _read(path, encoding)
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UnreadableTextError(f"{path}: not valid JSON ({error})") from None
+        if not all(isinstance(key, str) and isinstance(value, str) for key, value in data.items()):
+            raise UnreadableTextError(f"{path}: the JSON object must map strings to strings")
+        return data
+    glossary = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        term, tab, rendering = line.partition("\t")
+        if not tab:
+            raise UnreadableTextError(f"{path}:{number}: write 'term<TAB>rendering'")
+        glossary[term.strip()] = rendering.strip()
+    return glossary
+
+
 def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
     texts = [_read(path, args.encoding) for path in args.files]
     options = DecodingOptions(num_beams=args.beams, max_new_tokens=args.max_new_tokens)
-    common = {"source_language": args.source_language, "target_language": args.target_language, "options": options}
+    html = args.html or all(path.lower().endswith((".html", ".htm")) for path in args.files)
+    common = {
+        "source_language": args.source_language,
+        "target_language": args.target_language,
+        "options": options,
+        "mime_type": "text/html" if html else "",
+        "glossary": _read_glossary(args.glossary, args.encoding) if args.glossary else None,
+    }
     if args.stream:
         _stream(client, texts, args, common)
         return
@@ -228,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the full result (segments, offsets, usage) as JSON; with --stream, one JSON object per line",
     )
     translate.add_argument("--encoding", default="", help=ENCODING_HELP)
+    translate.add_argument(
+        "--html", action="store_true", help="the input is HTML: keep its markup (the default for .html/.htm files)"
+    )
+    translate.add_argument(
+        "--glossary", metavar="FILE", help="required renderings: 'term<TAB>rendering' lines, or a JSON object"
+    )
     translate.set_defaults(handler=_translate)
 
     summarize = commands.add_parser("summarize", help="summarize a file (or - for stdin)")

@@ -9,7 +9,7 @@ with TarjamaClient("localhost:50051") as client:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -60,10 +60,14 @@ class TarjamaClient:
         source_language: str = "",
         target_language: str = "",
         options: DecodingOptions | None = None,
+        mime_type: str = "",
+        glossary: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> TranslateResult:
-        """Translate one text or several (headline, body, captions); one result per text."""
-        request = _convert.translate_request(texts, source_language, target_language, options)
+        """Translate one text or several (headline, body, captions); one result per text.
+        ``mime_type="text/html"`` translates HTML and keeps its markup; ``glossary`` maps source
+        terms to the renderings the translation must use."""
+        request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
         return _convert.translate_result(self._call(self._stub.Translate, request, timeout))
 
     def stream_translate(
@@ -73,10 +77,12 @@ class TarjamaClient:
         source_language: str = "",
         target_language: str = "",
         options: DecodingOptions | None = None,
+        mime_type: str = "",
+        glossary: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Iterator[TranslateEvent]:
         """Segments in order, as they are translated."""
-        request = _convert.translate_request(texts, source_language, target_language, options)
+        request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
         stream = self._call(self._stub.StreamTranslate, request, timeout)
         try:
             for event in stream:

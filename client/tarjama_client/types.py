@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Segment:
     detected_language: str = ""
     # The text's trailing whitespace, on its last segment only.
     trailing: str = ""
+    # Glossary terms found in this segment whose rendering the translation lacks.
+    glossary_missing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ word or two off.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -111,6 +112,12 @@ class Attribute:
     start: int
     end: int
     text: str
+
+    def html_range(self, plain_start: int, plain_end: int) -> tuple[int, int]:
+        """Source offsets of ``text[plain_start:plain_end]``; the whole value when entities make them differ."""
+        if self.end - self.start == len(self.text):
+            return self.start + plain_start, self.start + plain_end
+        return self.start, self.end
 
 
 @dataclass
@@ -360,21 +367,25 @@ def render_block(
 
 def rebuild(
     document: HtmlDocument,
-    block_translations: list[str],
-    attribute_translations: list[str],
-    phrases: list[dict[int, str]],
+    block_translations: Sequence[str | None],
+    attribute_translations: Sequence[str | None],
+    phrases: Sequence[dict[int, str]],
 ) -> str:
-    """The document with every block and translatable attribute replaced, the rest byte for byte."""
+    """The document with every block and translatable attribute replaced, the rest byte for
+    byte. A ``None`` translation (text passed through) keeps that block or value as it was."""
     attributes = {
         attribute.start: (attribute.end, translation)
         for attribute, translation in zip(document.attributes, attribute_translations, strict=True)
+        if translation is not None
     }
     out, position = [], 0
     for block, translation, block_phrases in zip(document.blocks, block_translations, phrases, strict=True):
-        out += [
-            _with_attributes(document, position, block.start, attributes),
-            render_block(document, block, translation, block_phrases, attributes),
-        ]
+        rewritten = (
+            _with_attributes(document, block.start, block.end, attributes)
+            if translation is None
+            else render_block(document, block, translation, block_phrases, attributes)
+        )
+        out += [_with_attributes(document, position, block.start, attributes), rewritten]
         position = block.end
     out.append(_with_attributes(document, position, len(document.source), attributes))
     return "".join(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -25,6 +26,7 @@ from .errors import (
     OverloadedError,
     UnsupportedLanguageError,
 )
+from .glossary import Glossary
 from .languages import normalize_language
 from .settings import Settings
 from .summarization import Summarizer, SummaryResult
@@ -74,6 +76,19 @@ class LoadedModels:
         return [self.translator.info] + ([self.summarizer.info] if self.summarizer else [])
 
 
+@dataclass(frozen=True)
+class TranslateArgs:
+    """A TranslateRequest, checked and converted."""
+
+    texts: list[str]
+    source_language: str
+    target_language: str
+    num_beams: int
+    max_new_tokens: int
+    html: bool
+    glossary: Glossary | None
+
+
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     if value != 0 and not low <= value <= high:
         raise InvalidRequestError(f"{name} must be 0 (server default) or between {low} and {high}, got {value}")
@@ -88,6 +103,7 @@ def _segment_pb(segment: TranslatedSegment) -> pb.Segment:
         separator=segment.separator,
         detected_language=segment.detected_language,
         trailing=segment.trailing,
+        glossary_missing=list(segment.glossary_missing),
     )
 
 
@@ -156,7 +172,7 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
                 "split the document into several texts or requests"
             )
 
-    def _translate_args(self, request: pb.TranslateRequest, info: ModelInfo) -> tuple[list[str], str, str, int, int]:
+    def _translate_args(self, request: pb.TranslateRequest, info: ModelInfo) -> TranslateArgs:
         texts = list(request.texts)
         if not texts:
             raise InvalidRequestError("texts is empty: send at least one text to translate")
@@ -170,12 +186,17 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
         _check_range("options.num_beams", request.options.num_beams, 1, MAX_BEAMS)
         # The model's own limit (its decoder positions), as ListModels reports it.
         _check_range("options.max_new_tokens", request.options.max_new_tokens, 1, info.max_output_tokens)
-        return (
-            texts,
-            normalize_language(request.source_language, "source_language"),
-            normalize_language(request.target_language, "target_language"),
-            request.options.num_beams,
-            request.options.max_new_tokens,
+        mime_type = request.mime_type.split(";")[0].strip().lower()  # "text/html; charset=utf-8"
+        if mime_type not in ("", "text/plain", "text/html"):
+            raise InvalidRequestError(f"mime_type {request.mime_type!r} is not supported: use text/plain or text/html")
+        return TranslateArgs(
+            texts=texts,
+            source_language=normalize_language(request.source_language, "source_language"),
+            target_language=normalize_language(request.target_language, "target_language"),
+            num_beams=request.options.num_beams,
+            max_new_tokens=request.options.max_new_tokens,
+            html=mime_type == "text/html",
+            glossary=Glossary.checked(dict(request.glossary)) if request.glossary else None,
         )
 
     # -- plumbing ----------------------------------------------------------------
@@ -212,8 +233,15 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
         async with self._rpc("Translate", context):
             translator = self._loaded().translator
-            texts, source, target, beams, max_new = self._translate_args(request, translator.info)
-            result = await translator.translate_texts(texts, source, target, translator.params(beams, max_new))
+            args = self._translate_args(request, translator.info)
+            result = await translator.translate_texts(
+                args.texts,
+                args.source_language,
+                args.target_language,
+                translator.params(args.num_beams, args.max_new_tokens),
+                html=args.html,
+                glossary=args.glossary,
+            )
             return _translate_response(result)
         raise AssertionError("unreachable: _rpc aborts on error")
 
@@ -222,14 +250,20 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     ) -> AsyncIterator[pb.TranslateEvent]:
         async with self._rpc("StreamTranslate", context):
             translator = self._loaded().translator
-            texts, source, target, beams, max_new = self._translate_args(request, translator.info)
-            plans = await asyncio.to_thread(translator.plan, texts, source, target)
+            args = self._translate_args(request, translator.info)
+            plans = await asyncio.to_thread(
+                functools.partial(translator.plan, html=args.html, glossary=args.glossary),
+                args.texts,
+                args.source_language,
+                args.target_language,
+            )
             model = translator.info.label
-            async for plan, segment in translator.stream(plans, translator.params(beams, max_new)):
+            params = translator.params(args.num_beams, args.max_new_tokens)
+            async for plan, segment in translator.stream(plans, params):
                 yield pb.TranslateEvent(
                     text_index=plan.text_index,
                     segment_index=segment.index,
-                    total_segments=len(plan.spans),
+                    total_segments=plan.segment_count,
                     segment=_segment_pb(segment),
                     detected_language=plan.source_language,
                     model=model,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 
-from . import metrics
+from . import markup, metrics
 from .batching import BatchScheduler
 from .engines.base import Generation, GenerationParams, ModelInfo
 from .errors import InvalidRequestError, OverloadedError, UnsupportedLanguageError
+from .glossary import Glossary, TermMatch
 from .languages import UNDETERMINED, detect_language, language_name, warm_up
 from .normalization import normalize_for_model
 from .repetition import is_degenerate
@@ -47,6 +49,18 @@ class TranslatedSegment:
     detected_language: str = ""
     # The document's trailing whitespace, on its last segment only.
     trailing: str = ""
+    # Glossary terms found in this segment whose rendering the translation lacks.
+    glossary_missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HtmlLayout:
+    """Where each span of an HTML document's plan comes from: ("block", i, 0),
+    ("attribute", j, 0) or ("phrase", i, pair): an inline element's own text,
+    translated only to place its tags (see ``markup``), never a segment."""
+
+    document: markup.HtmlDocument
+    roles: list[tuple[str, int, int]]
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,16 @@ class DocumentPlan:
     languages: list[str]
     model_inputs: list[str | None]
     trailing: str = ""
+    # Per span: the glossary terms injected into its model input (empty without a glossary).
+    glossary_matches: list[list[TermMatch]] = field(default_factory=list)
+    html: HtmlLayout | None = None
+
+    def is_segment(self, index: int) -> bool:
+        return self.html is None or self.html.roles[index][0] != "phrase"
+
+    @property
+    def segment_count(self) -> int:
+        return sum(map(self.is_segment, range(len(self.spans))))
 
 
 @dataclass(frozen=True)
@@ -104,8 +128,18 @@ class Translator:
             max_new_tokens_ratio=0.0 if max_new_tokens else self.defaults.max_new_tokens_ratio,
         )
 
-    def plan(self, texts: Sequence[str], source_language: str, target_language: str) -> list[DocumentPlan]:
+    def plan(
+        self,
+        texts: Sequence[str],
+        source_language: str,
+        target_language: str,
+        *,
+        html: bool = False,
+        glossary: Glossary | None = None,
+    ) -> list[DocumentPlan]:
         """Check languages and segment every text. CPU work (tokenizer calls): run it off the loop.
+        ``html``: the texts are HTML documents (see ``markup``). ``glossary``: its terms are
+        put into the model inputs (see ``glossary``).
 
         With ``source_language`` set, every segment is read as that language (the same
         as the target: passed through). Without, each paragraph (line) is identified on
@@ -122,12 +156,15 @@ class Translator:
                 f"language pair {source_language} → {target} is not supported: "
                 f"the loaded model translates {self._pair_text()}"
             )
-        return [self._plan_text(index, text, source_language, target) for index, text in enumerate(texts)]
+        plan_one = self._plan_html if html else self._plan_text
+        return [plan_one(index, text, source_language, target, glossary) for index, text in enumerate(texts)]
 
     def _count_model_tokens(self, text: str) -> int:
         return self.engine.count_tokens(normalize_for_model(text))
 
-    def _plan_text(self, index: int, text: str, source_language: str, target: str) -> DocumentPlan:
+    def _plan_text(
+        self, index: int, text: str, source_language: str, target: str, glossary: Glossary | None = None
+    ) -> DocumentPlan:
         spans = segment(text, self._count_model_tokens, self.max_segment_tokens)
         if not spans:
             raise InvalidRequestError(f"texts[{index}] is empty: send text with at least one non-space character")
@@ -149,9 +186,18 @@ class Translator:
                 f"{self._pair_text()}; set source_language if the detection is wrong"
             )
         model_inputs: list[str | None] = []
+        glossary_matches: list[list[TermMatch]] = []
         for span, translate in zip(spans, translated, strict=True):
             model_input = normalize_for_model(span.text).strip() if translate else ""
+            matches: list[TermMatch] = []
+            if model_input and glossary:
+                injected, matches = glossary.inject(model_input)
+                if self.engine.count_tokens(injected) <= self.info.max_input_tokens:
+                    model_input = injected
+                else:  # renderings longer than the window allows: translate the span as written
+                    matches = []
             model_inputs.append(model_input or None)  # nothing left for the model: pass through
+            glossary_matches.append(matches)
         used = [language for language, text in zip(languages, model_inputs, strict=True) if text is not None]
         main_language = used[0] if used else max(size, key=lambda language: size[language])
         return DocumentPlan(
@@ -161,6 +207,43 @@ class Translator:
             languages=languages,
             model_inputs=model_inputs,
             trailing=trailing_whitespace(text, spans),
+            glossary_matches=glossary_matches,
+        )
+
+    def _plan_html(
+        self, index: int, text: str, source_language: str, target: str, glossary: Glossary | None = None
+    ) -> DocumentPlan:
+        """An HTML document as one plan: the spans of its blocks, translatable attributes and
+        inline-element phrases, with offsets into the HTML source (see ``markup``)."""
+        document = markup.parse(text)
+        parts: list[tuple[tuple[str, int, int], str, Callable[[int, int], tuple[int, int]]]] = []
+        for block_index, block in enumerate(document.blocks):
+            parts.append((("block", block_index, 0), block.text, block.html_range))
+            for pair, phrase in markup.phrase_texts(block).items():
+                parts.append((("phrase", block_index, pair), phrase, block.html_range))
+        for attribute_index, attribute in enumerate(document.attributes):
+            parts.append((("attribute", attribute_index, 0), attribute.text, attribute.html_range))
+        if not parts:
+            raise InvalidRequestError(f"texts[{index}] (text/html) holds no text to translate, only markup")
+        spans: list[Span] = []
+        roles: list[tuple[str, int, int]] = []
+        plans: list[DocumentPlan] = []
+        for role, part, html_range in parts:
+            part_plan = self._plan_text(index, part, source_language, target, glossary)
+            plans.append(part_plan)
+            for span in part_plan.spans:
+                start, end = html_range(span.start, span.end)
+                spans.append(dataclasses.replace(span, start=start, end=end, text=text[start:end]))
+                roles.append(role)
+        used = [plan.source_language for plan in plans if any(t is not None for t in plan.model_inputs)]
+        return DocumentPlan(
+            text_index=index,
+            source_language=used[0] if used else plans[0].source_language,
+            spans=spans,
+            languages=[language for plan in plans for language in plan.languages],
+            model_inputs=[model_input for plan in plans for model_input in plan.model_inputs],
+            glossary_matches=[matches for plan in plans for matches in plan.glossary_matches],
+            html=HtmlLayout(document, roles),
         )
 
     @staticmethod
@@ -220,9 +303,10 @@ class Translator:
         return dataclasses.replace(generation, text=generation.text.translate(_NO_LINE_BREAKS).strip())
 
     async def stream(
-        self, plans: Sequence[DocumentPlan], params: GenerationParams
+        self, plans: Sequence[DocumentPlan], params: GenerationParams, *, with_phrases: bool = False
     ) -> AsyncIterator[tuple[DocumentPlan, TranslatedSegment]]:
-        """Segments in document order, each as soon as it and those before it are done."""
+        """Segments in document order, each as soon as it and those before it are done.
+        ``index`` counts segments only; HTML phrases come too (index -1) when ``with_phrases``."""
         grouped = self.submit(plans, params)
         # One task per segment, started now, so repetition retries are queued as
         # soon as their first attempt finishes and share batches with each other.
@@ -235,16 +319,22 @@ class Translator:
         ]
         try:
             for plan, pending in zip(plans, tasks, strict=True):
+                segment_index = 0
+                last = max((i for i in range(len(plan.spans)) if plan.is_segment(i)), default=-1)
                 for index, (span, task) in enumerate(zip(plan.spans, pending, strict=True)):
                     generation = await task
+                    is_segment = plan.is_segment(index)
+                    if not (is_segment or with_phrases):
+                        continue
                     translated = plan.model_inputs[index] is not None
                     separator = span.separator
                     if translated and not separator and span.sentence_start and index:
                         separator = " "  # "جملة.جملة": translated sentences still need a space between them
+                    matches = plan.glossary_matches[index] if plan.glossary_matches else []
                     yield (
                         plan,
                         TranslatedSegment(
-                            index=index,
+                            index=segment_index if is_segment else -1,
                             source=span.text,
                             translation=generation.text,
                             start=span.start,
@@ -253,9 +343,11 @@ class Translator:
                             input_tokens=generation.input_tokens,
                             output_tokens=generation.output_tokens,
                             detected_language=plan.languages[index],
-                            trailing=plan.trailing if index == len(plan.spans) - 1 else "",
+                            trailing=plan.trailing if index == last else "",
+                            glossary_missing=tuple(Glossary.missing(generation.text, matches)),
                         ),
                     )
+                    segment_index += is_segment
         finally:
             # The caller went away (deadline, cancel, error): withdraw what is still queued.
             # Queued futures are cancelled too: a task cancelled before it first runs never awaits its own.
@@ -265,22 +357,19 @@ class Translator:
                         waiting.cancel()
 
     async def translate(self, plans: Sequence[DocumentPlan], params: GenerationParams) -> TranslationResult:
-        segments: dict[int, list[TranslatedSegment]] = {plan.text_index: [] for plan in plans}
-        async for plan, translated in self.stream(plans, params):
-            segments[plan.text_index].append(translated)
-        documents = [
-            DocumentTranslation(
-                text=rebuild(
-                    [s.separator for s in segments[plan.text_index]],
-                    [s.translation for s in segments[plan.text_index]],
-                    plan.trailing,
-                ),
-                segments=segments[plan.text_index],
-                detected_language=plan.source_language,
-            )
-            for plan in plans
-        ]
-        every = [s for plan in plans for s in segments[plan.text_index]]
+        pieces: dict[int, list[TranslatedSegment]] = {plan.text_index: [] for plan in plans}
+        async for plan, piece in self.stream(plans, params, with_phrases=True):
+            pieces[plan.text_index].append(piece)
+        documents = []
+        for plan in plans:
+            done = pieces[plan.text_index]
+            if plan.html is not None:
+                text = _rebuild_html(plan.html, done, plan.model_inputs)
+            else:
+                text = rebuild([s.separator for s in done], [s.translation for s in done], plan.trailing)
+            segments = [s for s in done if s.index >= 0]
+            documents.append(DocumentTranslation(text, segments, plan.source_language))
+        every = [s for plan in plans for s in pieces[plan.text_index]]
         return TranslationResult(
             documents=documents,
             model=self.info.label,
@@ -289,7 +378,42 @@ class Translator:
         )
 
     async def translate_texts(
-        self, texts: Sequence[str], source_language: str, target_language: str, params: GenerationParams
+        self,
+        texts: Sequence[str],
+        source_language: str,
+        target_language: str,
+        params: GenerationParams,
+        *,
+        html: bool = False,
+        glossary: Glossary | None = None,
     ) -> TranslationResult:
-        plans = await asyncio.to_thread(self.plan, texts, source_language, target_language)
+        plans = await asyncio.to_thread(
+            functools.partial(self.plan, html=html, glossary=glossary), texts, source_language, target_language
+        )
         return await self.translate(plans, params)
+
+
+def _rebuild_html(layout: HtmlLayout, pieces: list[TranslatedSegment], model_inputs: list[str | None]) -> str:
+    """The HTML document with its blocks and attributes translated; a block or attribute
+    whose every span passed through (English, say) stays byte for byte as it was."""
+    blocks = layout.document.blocks
+    block_pieces: list[list[tuple[TranslatedSegment, bool]]] = [[] for _ in blocks]
+    attribute_pieces: list[list[tuple[TranslatedSegment, bool]]] = [[] for _ in layout.document.attributes]
+    phrases: list[dict[int, str]] = [{} for _ in blocks]
+    for (kind, index, pair), piece, model_input in zip(layout.roles, pieces, model_inputs, strict=True):
+        if kind == "phrase":
+            phrases[index][pair] = piece.translation
+        else:
+            (block_pieces if kind == "block" else attribute_pieces)[index].append((piece, model_input is not None))
+
+    def joined(group: list[tuple[TranslatedSegment, bool]]) -> str | None:
+        if not any(translated for _, translated in group):
+            return None
+        return rebuild([piece.separator for piece, _ in group], [piece.translation for piece, _ in group]).strip()
+
+    return markup.rebuild(
+        layout.document,
+        [joined(group) for group in block_pieces],
+        [joined(group) for group in attribute_pieces],
+        phrases,
+    )

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tarjama/v1/tarjama.proto\x12\ntarjama.v1\"<\n\x0f\x44\x65\x63odingOptions\x12\x11\n\tnum_beams\x18\x01 \x01(\x05\x12\x16\n\x0emax_new_tokens\x18\x02 \x01(\x05\"\x81\x01\n\x10TranslateRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x17\n\x0ftarget_language\x18\x03 \x01(\t\x12,\n\x07options\x18\x04 \x01(\x0b\x32\x1b.tarjama.v1.DecodingOptions\"\x98\x01\n\x07Segment\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0btranslation\x18\x02 \x01(\t\x12\x14\n\x0csource_start\x18\x03 \x01(\x05\x12\x12\n\nsource_end\x18\x04 \x01(\x05\x12\x11\n\tseparator\x18\x05 \x01(\t\x12\x19\n\x11\x64\x65tected_language\x18\x06 \x01(\t\x12\x10\n\x08trailing\x18\x07 \x01(\t\"4\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x05\x12\x15\n\routput_tokens\x18\x02 \x01(\x05\"]\n\x0bTranslation\x12\x0c\n\x04text\x18\x01 \x01(\t\x12%\n\x08segments\x18\x02 \x03(\x0b\x32\x13.tarjama.v1.Segment\x12\x19\n\x11\x64\x65tected_language\x18\x03 \x01(\t\"s\n\x11TranslateResponse\x12-\n\x0ctranslations\x18\x01 \x03(\x0b\x32\x17.tarjama.v1.Translation\x12\r\n\x05model\x18\x02 \x01(\t\x12 \n\x05usage\x18\x03 \x01(\x0b\x32\x11.tarjama.v1.Usage\"\xc5\x01\n\x0eTranslateEvent\x12\x12\n\ntext_index\x18\x01 \x01(\x05\x12\x15\n\rsegment_index\x18\x02 \x01(\x05\x12\x16\n\x0etotal_segments\x18\x03 \x01(\x05\x12$\n\x07segment\x18\x04 \x01(\x0b\x32\x13.tarjama.v1.Segment\x12\x19\n\x11\x64\x65tected_language\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12 \n\x05usage\x18\x07 \x01(\x0b\x32\x11.tarjama.v1.Usage\"\xab\x01\n\x10SummarizeRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x18\n\x10summary_language\x18\x03 \x01(\t\x12\x1a\n\x12max_summary_tokens\x18\x04 \x01(\x05\x12\x11\n\tnum_beams\x18\x05 \x01(\x05\x12\'\n\x05style\x18\x06 \x01(\x0e\x32\x18.tarjama.v1.SummaryStyle\"\xa9\x01\n\x11SummarizeResponse\x12\x0f\n\x07summary\x18\x01 \x01(\t\x12\x18\n\x10summary_language\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12 \n\x05usage\x18\x04 \x01(\x0b\x32\x11.tarjama.v1.Usage\x12\x19\n\x11\x64\x65tected_language\x18\x05 \x01(\t\x12\x0e\n\x06method\x18\x06 \x01(\t\x12\r\n\x05style\x18\x07 \x01(\t\"\x13\n\x11ListModelsRequest\"\x86\x02\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1e\n\x04task\x18\x02 \x01(\x0e\x32\x10.tarjama.v1.Task\x12\x18\n\x10source_languages\x18\x03 \x03(\t\x12\x18\n\x10target_languages\x18\x04 \x03(\t\x12\x10\n\x08revision\x18\x05 \x01(\t\x12\x0f\n\x07license\x18\x06 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x08 \x01(\t\x12\x11\n\tuntrained\x18\t \x01(\x08\x12\x18\n\x10max_input_tokens\x18\n \x01(\x05\x12\x0e\n\x06notice\x18\x0b \x01(\t\x12\x19\n\x11max_output_tokens\x18\x0c \x01(\x05\";\n\x12ListModelsResponse\x12%\n\x06models\x18\x01 \x03(\x0b\x32\x15.tarjama.v1.ModelInfo*z\n\x0cSummaryStyle\x12\x1d\n\x19SUMMARY_STYLE_UNSPECIFIED\x10\x00\x12\x1a\n\x16SUMMARY_STYLE_HEADLINE\x10\x01\x12\x17\n\x13SUMMARY_STYLE_SHORT\x10\x02\x12\x16\n\x12SUMMARY_STYLE_LONG\x10\x03*J\n\x04Task\x12\x14\n\x10TASK_UNSPECIFIED\x10\x00\x12\x14\n\x10TASK_TRANSLATION\x10\x01\x12\x16\n\x12TASK_SUMMARIZATION\x10\x02\x32\xc0\x02\n\x0eTarjamaService\x12H\n\tTranslate\x12\x1c.tarjama.v1.TranslateRequest\x1a\x1d.tarjama.v1.TranslateResponse\x12M\n\x0fStreamTranslate\x12\x1c.tarjama.v1.TranslateRequest\x1a\x1a.tarjama.v1.TranslateEvent0\x01\x12H\n\tSummarize\x12\x1c.tarjama.v1.SummarizeRequest\x1a\x1d.tarjama.v1.SummarizeResponse\x12K\n\nListModels\x12\x1d.tarjama.v1.ListModelsRequest\x1a\x1e.tarjama.v1.ListModelsResponseBW\n\x0eorg.tarjama.v1P\x01Z6github.com/tarjama/tarjama/gen/go/tarjama/v1;tarjamav1\xaa\x02\nTarjama.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tarjama/v1/tarjama.proto\x12\ntarjama.v1\"<\n\x0f\x44\x65\x63odingOptions\x12\x11\n\tnum_beams\x18\x01 \x01(\x05\x12\x16\n\x0emax_new_tokens\x18\x02 \x01(\x05\"\x83\x02\n\x10TranslateRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x17\n\x0ftarget_language\x18\x03 \x01(\t\x12,\n\x07options\x18\x04 \x01(\x0b\x32\x1b.tarjama.v1.DecodingOptions\x12\x11\n\tmime_type\x18\x05 \x01(\t\x12<\n\x08glossary\x18\x06 \x03(\x0b\x32*.tarjama.v1.TranslateRequest.GlossaryEntry\x1a/\n\rGlossaryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb2\x01\n\x07Segment\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0btranslation\x18\x02 \x01(\t\x12\x14\n\x0csource_start\x18\x03 \x01(\x05\x12\x12\n\nsource_end\x18\x04 \x01(\x05\x12\x11\n\tseparator\x18\x05 \x01(\t\x12\x19\n\x11\x64\x65tected_language\x18\x06 \x01(\t\x12\x10\n\x08trailing\x18\x07 \x01(\t\x12\x18\n\x10glossary_missing\x18\x08 \x03(\t\"4\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x05\x12\x15\n\routput_tokens\x18\x02 \x01(\x05\"]\n\x0bTranslation\x12\x0c\n\x04text\x18\x01 \x01(\t\x12%\n\x08segments\x18\x02 \x03(\x0b\x32\x13.tarjama.v1.Segment\x12\x19\n\x11\x64\x65tected_language\x18\x03 \x01(\t\"s\n\x11TranslateResponse\x12-\n\x0ctranslations\x18\x01 \x03(\x0b\x32\x17.tarjama.v1.Translation\x12\r\n\x05model\x18\x02 \x01(\t\x12 \n\x05usage\x18\x03 \x01(\x0b\x32\x11.tarjama.v1.Usage\"\xc5\x01\n\x0eTranslateEvent\x12\x12\n\ntext_index\x18\x01 \x01(\x05\x12\x15\n\rsegment_index\x18\x02 \x01(\x05\x12\x16\n\x0etotal_segments\x18\x03 \x01(\x05\x12$\n\x07segment\x18\x04 \x01(\x0b\x32\x13.tarjama.v1.Segment\x12\x19\n\x11\x64\x65tected_language\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12 \n\x05usage\x18\x07 \x01(\x0b\x32\x11.tarjama.v1.Usage\"\xab\x01\n\x10SummarizeRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x18\n\x10summary_language\x18\x03 \x01(\t\x12\x1a\n\x12max_summary_tokens\x18\x04 \x01(\x05\x12\x11\n\tnum_beams\x18\x05 \x01(\x05\x12\'\n\x05style\x18\x06 \x01(\x0e\x32\x18.tarjama.v1.SummaryStyle\"\xa9\x01\n\x11SummarizeResponse\x12\x0f\n\x07summary\x18\x01 \x01(\t\x12\x18\n\x10summary_language\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12 \n\x05usage\x18\x04 \x01(\x0b\x32\x11.tarjama.v1.Usage\x12\x19\n\x11\x64\x65tected_language\x18\x05 \x01(\t\x12\x0e\n\x06method\x18\x06 \x01(\t\x12\r\n\x05style\x18\x07 \x01(\t\"\x13\n\x11ListModelsRequest\"\x86\x02\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1e\n\x04task\x18\x02 \x01(\x0e\x32\x10.tarjama.v1.Task\x12\x18\n\x10source_languages\x18\x03 \x03(\t\x12\x18\n\x10target_languages\x18\x04 \x03(\t\x12\x10\n\x08revision\x18\x05 \x01(\t\x12\x0f\n\x07license\x18\x06 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x08 \x01(\t\x12\x11\n\tuntrained\x18\t \x01(\x08\x12\x18\n\x10max_input_tokens\x18\n \x01(\x05\x12\x0e\n\x06notice\x18\x0b \x01(\t\x12\x19\n\x11max_output_tokens\x18\x0c \x01(\x05\";\n\x12ListModelsResponse\x12%\n\x06models\x18\x01 \x03(\x0b\x32\x15.tarjama.v1.ModelInfo*z\n\x0cSummaryStyle\x12\x1d\n\x19SUMMARY_STYLE_UNSPECIFIED\x10\x00\x12\x1a\n\x16SUMMARY_STYLE_HEADLINE\x10\x01\x12\x17\n\x13SUMMARY_STYLE_SHORT\x10\x02\x12\x16\n\x12SUMMARY_STYLE_LONG\x10\x03*J\n\x04Task\x12\x14\n\x10TASK_UNSPECIFIED\x10\x00\x12\x14\n\x10TASK_TRANSLATION\x10\x01\x12\x16\n\x12TASK_SUMMARIZATION\x10\x02\x32\xc0\x02\n\x0eTarjamaService\x12H\n\tTranslate\x12\x1c.tarjama.v1.TranslateRequest\x1a\x1d.tarjama.v1.TranslateResponse\x12M\n\x0fStreamTranslate\x12\x1c.tarjama.v1.TranslateRequest\x1a\x1a.tarjama.v1.TranslateEvent0\x01\x12H\n\tSummarize\x12\x1c.tarjama.v1.SummarizeRequest\x1a\x1d.tarjama.v1.SummarizeResponse\x12K\n\nListModels\x12\x1d.tarjama.v1.ListModelsRequest\x1a\x1e.tarjama.v1.ListModelsResponseBW\n\x0eorg.tarjama.v1P\x01Z6github.com/tarjama/tarjama/gen/go/tarjama/v1;tarjamav1\xaa\x02\nTarjama.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,34 +32,38 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tarjama.v1.tarjama_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\016org.tarjama.v1P\001Z6github.com/tarjama/tarjama/gen/go/tarjama/v1;tarjamav1\252\002\nTarjama.V1'
-  _globals['_SUMMARYSTYLE']._serialized_start=1548
-  _globals['_SUMMARYSTYLE']._serialized_end=1670
-  _globals['_TASK']._serialized_start=1672
-  _globals['_TASK']._serialized_end=1746
+  _globals['_TRANSLATEREQUEST_GLOSSARYENTRY']._loaded_options = None
+  _globals['_TRANSLATEREQUEST_GLOSSARYENTRY']._serialized_options = b'8\001'
+  _globals['_SUMMARYSTYLE']._serialized_start=1704
+  _globals['_SUMMARYSTYLE']._serialized_end=1826
+  _globals['_TASK']._serialized_start=1828
+  _globals['_TASK']._serialized_end=1902
   _globals['_DECODINGOPTIONS']._serialized_start=40
   _globals['_DECODINGOPTIONS']._serialized_end=100
   _globals['_TRANSLATEREQUEST']._serialized_start=103
-  _globals['_TRANSLATEREQUEST']._serialized_end=232
-  _globals['_SEGMENT']._serialized_start=235
-  _globals['_SEGMENT']._serialized_end=387
-  _globals['_USAGE']._serialized_start=389
-  _globals['_USAGE']._serialized_end=441
-  _globals['_TRANSLATION']._serialized_start=443
-  _globals['_TRANSLATION']._serialized_end=536
-  _globals['_TRANSLATERESPONSE']._serialized_start=538
-  _globals['_TRANSLATERESPONSE']._serialized_end=653
-  _globals['_TRANSLATEEVENT']._serialized_start=656
-  _globals['_TRANSLATEEVENT']._serialized_end=853
-  _globals['_SUMMARIZEREQUEST']._serialized_start=856
-  _globals['_SUMMARIZEREQUEST']._serialized_end=1027
-  _globals['_SUMMARIZERESPONSE']._serialized_start=1030
-  _globals['_SUMMARIZERESPONSE']._serialized_end=1199
-  _globals['_LISTMODELSREQUEST']._serialized_start=1201
-  _globals['_LISTMODELSREQUEST']._serialized_end=1220
-  _globals['_MODELINFO']._serialized_start=1223
-  _globals['_MODELINFO']._serialized_end=1485
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1487
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1546
-  _globals['_TARJAMASERVICE']._serialized_start=1749
-  _globals['_TARJAMASERVICE']._serialized_end=2069
+  _globals['_TRANSLATEREQUEST']._serialized_end=362
+  _globals['_TRANSLATEREQUEST_GLOSSARYENTRY']._serialized_start=315
+  _globals['_TRANSLATEREQUEST_GLOSSARYENTRY']._serialized_end=362
+  _globals['_SEGMENT']._serialized_start=365
+  _globals['_SEGMENT']._serialized_end=543
+  _globals['_USAGE']._serialized_start=545
+  _globals['_USAGE']._serialized_end=597
+  _globals['_TRANSLATION']._serialized_start=599
+  _globals['_TRANSLATION']._serialized_end=692
+  _globals['_TRANSLATERESPONSE']._serialized_start=694
+  _globals['_TRANSLATERESPONSE']._serialized_end=809
+  _globals['_TRANSLATEEVENT']._serialized_start=812
+  _globals['_TRANSLATEEVENT']._serialized_end=1009
+  _globals['_SUMMARIZEREQUEST']._serialized_start=1012
+  _globals['_SUMMARIZEREQUEST']._serialized_end=1183
+  _globals['_SUMMARIZERESPONSE']._serialized_start=1186
+  _globals['_SUMMARIZERESPONSE']._serialized_end=1355
+  _globals['_LISTMODELSREQUEST']._serialized_start=1357
+  _globals['_LISTMODELSREQUEST']._serialized_end=1376
+  _globals['_MODELINFO']._serialized_start=1379
+  _globals['_MODELINFO']._serialized_end=1641
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1643
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1702
+  _globals['_TARJAMASERVICE']._serialized_start=1905
+  _globals['_TARJAMASERVICE']._serialized_end=2225
 # @@protoc_insertion_point(module_scope)

@@ -36,19 +36,30 @@ class DecodingOptions(_message.Message):
     def __init__(self, num_beams: _Optional[int] = ..., max_new_tokens: _Optional[int] = ...) -> None: ...
 
 class TranslateRequest(_message.Message):
-    __slots__ = ("texts", "source_language", "target_language", "options")
+    __slots__ = ("texts", "source_language", "target_language", "options", "mime_type", "glossary")
+    class GlossaryEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     TEXTS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    GLOSSARY_FIELD_NUMBER: _ClassVar[int]
     texts: _containers.RepeatedScalarFieldContainer[str]
     source_language: str
     target_language: str
     options: DecodingOptions
-    def __init__(self, texts: _Optional[_Iterable[str]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., options: _Optional[_Union[DecodingOptions, _Mapping]] = ...) -> None: ...
+    mime_type: str
+    glossary: _containers.ScalarMap[str, str]
+    def __init__(self, texts: _Optional[_Iterable[str]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., options: _Optional[_Union[DecodingOptions, _Mapping]] = ..., mime_type: _Optional[str] = ..., glossary: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Segment(_message.Message):
-    __slots__ = ("source", "translation", "source_start", "source_end", "separator", "detected_language", "trailing")
+    __slots__ = ("source", "translation", "source_start", "source_end", "separator", "detected_language", "trailing", "glossary_missing")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TRANSLATION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_START_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +67,7 @@ class Segment(_message.Message):
     SEPARATOR_FIELD_NUMBER: _ClassVar[int]
     DETECTED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     TRAILING_FIELD_NUMBER: _ClassVar[int]
+    GLOSSARY_MISSING_FIELD_NUMBER: _ClassVar[int]
     source: str
     translation: str
     source_start: int
@@ -63,7 +75,8 @@ class Segment(_message.Message):
     separator: str
     detected_language: str
     trailing: str
-    def __init__(self, source: _Optional[str] = ..., translation: _Optional[str] = ..., source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., separator: _Optional[str] = ..., detected_language: _Optional[str] = ..., trailing: _Optional[str] = ...) -> None: ...
+    glossary_missing: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, source: _Optional[str] = ..., translation: _Optional[str] = ..., source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., separator: _Optional[str] = ..., detected_language: _Optional[str] = ..., trailing: _Optional[str] = ..., glossary_missing: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Usage(_message.Message):
     __slots__ = ("input_tokens", "output_tokens")
