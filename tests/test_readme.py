@@ -47,6 +47,8 @@ def test_command_line_runs(line: str, server, monkeypatch, capsys, tmp_path) -> 
     shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
     (tmp_path / "my-sources.txt").write_text("جملة أولى.\nجملة ثانية.\n", encoding="utf-8")
     (tmp_path / "my-references.txt").write_text("A first sentence.\nA second sentence.\n", encoding="utf-8")
+    (tmp_path / "body.html").write_text("<p>حلب تحت سيطرة <b>النظام</b></p>", encoding="utf-8")
+    (tmp_path / "names.tsv").write_text("الأونروا\tUNRWA\nحلب\tAleppo\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     command, _, stdin_file = line.replace("host:50051", server.address).partition(" < ")
     if stdin_file:
