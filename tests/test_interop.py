@@ -36,3 +36,5 @@ def test_node_client_from_proto_only(server: ServerThread) -> None:
     assert report["summary_language"] == "ar"
     assert report["tasks"] == ["TASK_TRANSLATION", "TASK_SUMMARIZATION"]
     assert report["stream"] == [[i, 20] for i in range(20)]
+    assert report["html_tags_kept"] and report["html_english_kept"]
+    assert report["html_segments"] == ["ar", "en", "ar"]  # heading, English paragraph, alt text

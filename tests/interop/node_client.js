@@ -37,6 +37,14 @@ const call = (method, request) => new Promise((resolve) => {
   report.summary_language = summary.response.summary_language;
   const models = await call('ListModels', {});
   report.tasks = models.response.models.map((m) => m.task);
+  const html = '<h1>حلب تحت سيطرة <b>النظام</b></h1>\n<p lang="en">Reporting by <a href="/r">Reuters</a></p>'
+    + '<img src="x.png" alt="صورة">';
+  const page = await call('Translate', { texts: [html], mime_type: 'text/html', glossary: { 'حلب': 'Aleppo' } });
+  const tags = (doc) => (doc.match(/<[^>]*>/g) || []).filter((t) => !t.startsWith('<img'));
+  const htmlOut = page.response.translations[0].text;
+  report.html_tags_kept = JSON.stringify(tags(htmlOut)) === JSON.stringify(tags(html));
+  report.html_english_kept = htmlOut.includes('<p lang="en">Reporting by <a href="/r">Reuters</a></p>');
+  report.html_segments = page.response.translations[0].segments.map((s) => s.detected_language);
   report.stream = await new Promise((resolve) => {
     const events = [];
     const stream = client.StreamTranslate({ texts: [text] });
