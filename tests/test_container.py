@@ -1,0 +1,88 @@
+"""What the image relies on, checked without a Docker engine: the HEALTHCHECK script
+(follows TARJAMA_PORT, speaks TLS when the server does) and a clean exit on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tarjama_client import TarjamaClient
+
+from .helpers import ServerThread, tiny_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+HEALTHCHECK = ROOT / "scripts" / "healthcheck.sh"
+VENV_BIN = Path(sys.executable).parent
+
+
+def healthcheck(**env: str) -> subprocess.CompletedProcess[str]:
+    # Only what the image sets: the venv on PATH plus the given TARJAMA_* / HEALTHCHECK_* variables.
+    environment = {"PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(["sh", str(HEALTHCHECK)], env=environment, capture_output=True, text=True, timeout=120)
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_healthcheck_follows_the_configured_port(models_dir) -> None:
+    with ServerThread(tiny_settings(models_dir, summarization_model="none")).start() as running:
+        answered = healthcheck(TARJAMA_PORT=str(running.port))
+        assert answered.returncode == 0, answered.stderr
+        assert answered.stdout.strip() == "SERVING"
+        assert healthcheck(TARJAMA_PORT=str(unused_port())).returncode == 1
+
+
+def test_healthcheck_speaks_tls(models_dir, tmp_path) -> None:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed: cannot make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    # A certificate for a service name, not for localhost, as in production.
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=tarjama.example",
+         "-addext", "subjectAltName=DNS:tarjama.example", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    settings = tiny_settings(models_dir, summarization_model="none", tls_cert=str(cert), tls_key=str(key))
+    with ServerThread(settings).start() as running:
+        tls = {"TARJAMA_PORT": str(running.port), "TARJAMA_TLS_CERT": str(cert)}
+        assert healthcheck(**tls).returncode == 1  # the certificate does not name localhost
+        answered = healthcheck(**tls, HEALTHCHECK_SERVER_NAME="tarjama.example")
+        assert answered.returncode == 0, answered.stderr
+        assert answered.stdout.strip() == "SERVING"
+        assert healthcheck(TARJAMA_PORT=str(running.port)).returncode == 1  # plaintext to a TLS port
+
+
+def test_sigterm_stops_the_server_cleanly(models_dir) -> None:
+    port = unused_port()
+    server = subprocess.Popen(
+        [
+            str(VENV_BIN / "tarjama-server"),
+            f"--port={port}",
+            "--metrics-port=0",
+            f"--translation-model={models_dir / 'marian-ar-en'}",
+            "--summarization-model=none",
+            "--offline",
+            "--device=cpu",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with TarjamaClient(f"127.0.0.1:{port}", timeout=60) as client:
+            client.wait_until_ready(timeout=120)
+        server.send_signal(signal.SIGTERM)
+        _, log = server.communicate(timeout=120)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0, log
+    assert "shutting down" in log
