@@ -41,10 +41,20 @@ def copy_tokenizer(tiny_dir: Path, out_dir: Path) -> None:
             shutil.copy2(path, out_dir / path.name)
 
 
+def suppress_unknown_ids(model_dir: Path, tokenizer_size: int, vocab_size: int) -> None:
+    """Random weights pick any of the model's ids, but the tiny tokenizer knows only the
+    first ``tokenizer_size``: forbid the rest, as ``generate`` reads generation_config.json."""
+    from transformers import GenerationConfig
+
+    generation = GenerationConfig.from_pretrained(model_dir)
+    generation.suppress_tokens = list(range(tokenizer_size, vocab_size))
+    generation.save_pretrained(model_dir)
+
+
 def build_fullsize(work_dir: Path) -> tuple[Path, Path]:
     import torch
     from tarjama_server.tiny_models import build_tiny_models
-    from transformers import MarianConfig, MarianMTModel, MT5Config, MT5ForConditionalGeneration
+    from transformers import AutoTokenizer, MarianConfig, MarianMTModel, MT5Config, MT5ForConditionalGeneration
 
     marian_dir, mt5_dir = work_dir / "opus-mt-ar-en-random", work_dir / "mt5-base-random"
     if (marian_dir / "model.safetensors").is_file() and (mt5_dir / "model.safetensors").is_file():
@@ -74,6 +84,7 @@ def build_fullsize(work_dir: Path) -> tuple[Path, Path]:
     )
     MarianMTModel(marian).save_pretrained(marian_dir)
     copy_tokenizer(tiny.translation, marian_dir)
+    suppress_unknown_ids(marian_dir, tiny_marian.vocab_size, marian.vocab_size)
 
     mt5 = MT5Config(
         vocab_size=250112,
@@ -91,6 +102,7 @@ def build_fullsize(work_dir: Path) -> tuple[Path, Path]:
     )
     MT5ForConditionalGeneration(mt5).save_pretrained(mt5_dir)
     copy_tokenizer(tiny.summarization, mt5_dir)
+    suppress_unknown_ids(mt5_dir, len(AutoTokenizer.from_pretrained(mt5_dir)), mt5.vocab_size)
     return marian_dir, mt5_dir
 
 
