@@ -24,21 +24,6 @@ COPY client client
 COPY server server
 RUN PIP_EXTRA_INDEX_URL="$TORCH_INDEX_URL" bash scripts/install.sh /opt/venv --extra=ctranslate2
 
-# ---- models: fetched while the build has network, pinned by revision, in a cache of their own
-FROM build AS models
-ARG TRANSLATION_MODEL=Helsinki-NLP/opus-mt-ar-en
-ARG TRANSLATION_REVISION=main
-ARG SUMMARIZATION_MODEL=csebuetnlp/mT5_multilingual_XLSum
-ARG SUMMARIZATION_REVISION=main
-RUN /opt/venv/bin/tarjama-models download "$TRANSLATION_MODEL" \
-        --revision "$TRANSLATION_REVISION" --cache-dir /opt/tarjama/models/hub \
-    && if [ "$SUMMARIZATION_MODEL" != "none" ]; then \
-        /opt/venv/bin/tarjama-models download "$SUMMARIZATION_MODEL" \
-            --revision "$SUMMARIZATION_REVISION" --cache-dir /opt/tarjama/models/hub; \
-    fi \
-    && rm -rf /opt/tarjama/models/hub/.locks \
-    && chmod -R a+rX,go-w /opt/tarjama/models
-
 # ---- no-models: the runtime, without models; mount a filled cache at /models
 FROM ${PYTHON_IMAGE} AS no-models
 ARG TRANSLATION_MODEL=Helsinki-NLP/opus-mt-ar-en
@@ -76,6 +61,22 @@ WORKDIR /home/tarjama
 HEALTHCHECK --interval=30s --timeout=10s --start-period=600s --retries=3 \
     CMD ["sh", "/usr/local/bin/tarjama-healthcheck"]
 ENTRYPOINT ["tini", "--", "tarjama-server"]
+
+# ---- models: fetched while the build has network, pinned by revision, in a cache of their own
+# (after no-models, so even the legacy builder skips it for --target no-models)
+FROM build AS models
+ARG TRANSLATION_MODEL=Helsinki-NLP/opus-mt-ar-en
+ARG TRANSLATION_REVISION=main
+ARG SUMMARIZATION_MODEL=csebuetnlp/mT5_multilingual_XLSum
+ARG SUMMARIZATION_REVISION=main
+RUN /opt/venv/bin/tarjama-models download "$TRANSLATION_MODEL" \
+        --revision "$TRANSLATION_REVISION" --cache-dir /opt/tarjama/models/hub \
+    && if [ "$SUMMARIZATION_MODEL" != "none" ]; then \
+        /opt/venv/bin/tarjama-models download "$SUMMARIZATION_MODEL" \
+            --revision "$SUMMARIZATION_REVISION" --cache-dir /opt/tarjama/models/hub; \
+    fi \
+    && rm -rf /opt/tarjama/models/hub/.locks \
+    && chmod -R a+rX,go-w /opt/tarjama/models
 
 # ---- with-models (the default): the models baked in under /opt/tarjama/models, outside the
 # /models volume so a mounted cache never hides them, and verified offline as the runtime user.
