@@ -67,3 +67,22 @@ def test_default_policy_follows_the_target(target: str, policy: str) -> None:
 def test_unknown_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="round_robin"):
         ConnectionConfig.create("localhost:1", load_balancing="random")
+
+
+def test_cli_passes_the_policy_on(two_servers, capsys, monkeypatch) -> None:
+    from tarjama_client import cli
+
+    chosen = []
+    real_client = cli.TarjamaClient
+
+    def recording_client(*args, **kwargs):
+        chosen.append(kwargs["load_balancing"])
+        return real_client(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "TarjamaClient", recording_client)
+    first, second = two_servers
+    target = f"ipv4:127.0.0.1:{first.port},127.0.0.1:{second.port}"
+    assert cli.main(["--server", target, "--load-balancing", "pick_first", "health"]) == 0
+    assert cli.main(["--server", target, "health"]) == 0
+    assert chosen == ["pick_first", ""]  # "" = the default for the target: round_robin for ipv4:
+    assert capsys.readouterr().out.split() == ["SERVING", "SERVING"]
