@@ -5,7 +5,7 @@ saved with ``save_pretrained``:
 
 * opus-mt-ar-en (MarianMT): d_model 512, 6+6 layers, 8 heads, FFN 2048, vocab 62834;
 * mT5_multilingual_XLSum (mT5-base): d_model 768, 12+12 layers, 12 heads, d_ff 2048,
-  gated-gelu, vocab 250112, untied embeddings;
+  gated-gelu, vocab 250112, an output layer of its own (not tied to the embeddings);
 
 with the tokenizers of the tiny models (``tarjama-models build-tiny``), starts
 ``tarjama-server`` on them, and reads ``/proc/PID/status``: VmRSS once the models
@@ -100,7 +100,11 @@ def build_fullsize(work_dir: Path) -> tuple[Path, Path]:
         pad_token_id=0,
         eos_token_id=1,
     )
-    MT5ForConditionalGeneration(mt5).save_pretrained(mt5_dir)
+    summarizer = MT5ForConditionalGeneration(mt5)
+    # XLSum has its own output layer. transformers 5 forces MT5Config.tie_word_embeddings=True and
+    # unties only when the checkpoint carries a different lm_head, so save one (as tiny_models.py does).
+    summarizer.lm_head.weight = torch.nn.Parameter(torch.randn_like(summarizer.shared.weight))
+    summarizer.save_pretrained(mt5_dir)
     copy_tokenizer(tiny.summarization, mt5_dir)
     suppress_unknown_ids(mt5_dir, len(AutoTokenizer.from_pretrained(mt5_dir)), mt5.vocab_size)
     return marian_dir, mt5_dir
@@ -135,7 +139,10 @@ def main() -> int:
 
     started = time.monotonic()
     marian_dir, mt5_dir = build_fullsize(args.work_dir)
-    print(f"models ready in {time.monotonic() - started:.0f} s: {marian_dir}, {mt5_dir}")
+    for directory in (marian_dir, mt5_dir):
+        size = (directory / "model.safetensors").stat().st_size
+        print(f"{directory.name}: model.safetensors {size / 2**20:.0f} MiB")
+    print(f"models ready in {time.monotonic() - started:.0f} s")
     port = free_port()
     command = [
         str(Path(sys.executable).with_name("tarjama-server")),
