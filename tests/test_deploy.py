@@ -19,7 +19,13 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_server import metrics
 from tarjama_server.app import SERVICE_NAME
 from tarjama_server.engines.base import Task
-from tarjama_server.settings import ENV_PREFIX, Settings, load_settings
+from tarjama_server.settings import (
+    DEFAULT_SUMMARIZATION_MODEL,
+    DEFAULT_TRANSLATION_MODEL,
+    ENV_PREFIX,
+    Settings,
+    load_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -296,6 +302,16 @@ def test_dockerfile_env_ports_and_volume() -> None:
     # The baked models must not sit under the volume, or a mounted cache would hide them.
     assert not env["TARJAMA_CACHE_DIR"].startswith(env["HF_HOME"].rstrip("/") + "/")
     assert dockerfile_stages()[-1] == "with-models"  # the default build bakes the models
+
+
+def test_dockerfile_model_arguments_default_to_the_servers_models() -> None:
+    defaults = {}
+    for op, args in dockerfile_instructions():
+        if op == "ARG" and "=" in args:
+            name, value = args.split("=", 1)
+            assert defaults.setdefault(name, value) == value, f"ARG {name} has two defaults"
+    assert defaults["TRANSLATION_MODEL"] == DEFAULT_TRANSLATION_MODEL
+    assert defaults["SUMMARIZATION_MODEL"] == DEFAULT_SUMMARIZATION_MODEL
 
 
 def test_dockerfile_installs_with_the_ci_script_and_runs_under_tini() -> None:
