@@ -304,6 +304,12 @@ def test_dockerfile_env_ports_and_volume() -> None:
     assert dockerfile_stages()[-1] == "with-models"  # the default build bakes the models
 
 
+def test_healthcheck_reads_real_settings() -> None:
+    script = (ROOT / "scripts" / "healthcheck.sh").read_text()
+    named = set(re.findall(r"\bTARJAMA_[A-Z0-9_]*[A-Z0-9]\b", script))
+    assert {"TARJAMA_PORT", "TARJAMA_TLS_CERT"} <= named <= SETTING_ENV_NAMES
+
+
 def test_dockerfile_model_arguments_default_to_the_servers_models() -> None:
     defaults = {}
     for op, args in dockerfile_instructions():
