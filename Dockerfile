@@ -11,7 +11,7 @@
 # The virtual environment is installed by scripts/install.sh, the same script CI runs.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# ---- build: the virtual environment (CPU torch from the CPU wheel index, plus CTranslate2)
+# ---- build: the virtual environment (CPU torch from the CPU wheel index; CTranslate2 comes with it)
 FROM ${PYTHON_IMAGE} AS build
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PIP_NO_CACHE_DIR=1 \
@@ -22,7 +22,7 @@ COPY pyproject.toml README.md constraints.txt ./
 COPY scripts/install.sh scripts/install.sh
 COPY client client
 COPY server server
-RUN PIP_EXTRA_INDEX_URL="$TORCH_INDEX_URL" bash scripts/install.sh /opt/venv --extra=ctranslate2
+RUN PIP_EXTRA_INDEX_URL="$TORCH_INDEX_URL" bash scripts/install.sh /opt/venv
 
 # ---- no-models: the runtime, without models; mount a filled cache at /models
 FROM ${PYTHON_IMAGE} AS no-models
@@ -63,26 +63,36 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=600s --retries=3 \
 ENTRYPOINT ["tini", "--", "tarjama-server"]
 
 # ---- models: fetched while the build has network, pinned by revision, in a cache of their own
-# (after no-models, so even the legacy builder skips it for --target no-models)
+# (after no-models, so even the legacy builder skips it for --target no-models), and converted
+# for the ctranslate2 engine on CPU (int8) unless CTRANSLATE2_CONVERT=0.
 FROM build AS models
 ARG TRANSLATION_MODEL=Helsinki-NLP/opus-mt-ar-en
 ARG TRANSLATION_REVISION=main
 ARG SUMMARIZATION_MODEL=csebuetnlp/mT5_multilingual_XLSum
 ARG SUMMARIZATION_REVISION=main
-RUN /opt/venv/bin/tarjama-models download "$TRANSLATION_MODEL" \
-        --revision "$TRANSLATION_REVISION" --cache-dir /opt/tarjama/models/hub \
-    && if [ "$SUMMARIZATION_MODEL" != "none" ]; then \
-        /opt/venv/bin/tarjama-models download "$SUMMARIZATION_MODEL" \
-            --revision "$SUMMARIZATION_REVISION" --cache-dir /opt/tarjama/models/hub; \
-    fi \
-    && rm -rf /opt/tarjama/models/hub/.locks \
-    && chmod -R a+rX,go-w /opt/tarjama/models
+ARG CTRANSLATE2_CONVERT=1
+ENV PATH=/opt/venv/bin:$PATH
+RUN set -e; \
+    fetch() { \
+        if [ "$1" = "none" ]; then return 0; fi; \
+        tarjama-models download "$1" --revision "$2" --cache-dir /opt/tarjama/models/hub; \
+        if [ "$CTRANSLATE2_CONVERT" = "1" ]; then \
+            tarjama-models convert "$1" --revision "$2" --cache-dir /opt/tarjama/models/hub \
+                --device cpu --output-dir /opt/tarjama/models/ctranslate2; \
+        fi; \
+    }; \
+    fetch "$TRANSLATION_MODEL" "$TRANSLATION_REVISION"; \
+    fetch "$SUMMARIZATION_MODEL" "$SUMMARIZATION_REVISION"; \
+    mkdir -p /opt/tarjama/models/ctranslate2; \
+    rm -rf /opt/tarjama/models/hub/.locks; \
+    chmod -R a+rX,go-w /opt/tarjama/models
 
 # ---- with-models (the default): the models baked in under /opt/tarjama/models, outside the
 # /models volume so a mounted cache never hides them, and verified offline as the runtime user.
 FROM no-models AS with-models
 COPY --from=models /opt/tarjama/models /opt/tarjama/models
-ENV TARJAMA_CACHE_DIR=/opt/tarjama/models/hub
+ENV TARJAMA_CACHE_DIR=/opt/tarjama/models/hub \
+    TARJAMA_CTRANSLATE2_DIR=/opt/tarjama/models/ctranslate2
 RUN tarjama-models verify "$TARJAMA_TRANSLATION_MODEL" \
         --revision "$TARJAMA_TRANSLATION_REVISION" --cache-dir "$TARJAMA_CACHE_DIR" \
     && if [ "$TARJAMA_SUMMARIZATION_MODEL" != "none" ]; then \

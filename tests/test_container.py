@@ -1,9 +1,11 @@
 """What the image relies on, checked without a Docker engine: the HEALTHCHECK script
-(follows TARJAMA_PORT, speaks TLS when the server does) and a clean exit on SIGTERM."""
+(follows TARJAMA_PORT, speaks TLS when the server does), a clean exit on SIGTERM, and the
+Dockerfile's model steps (download, convert, verify), run here on tiny local models."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -86,3 +88,55 @@ def test_sigterm_stops_the_server_cleanly(models_dir) -> None:
             server.kill()
     assert server.returncode == 0, log
     assert "shutting down" in log
+
+
+def stage_run(stage: str) -> str:
+    """The RUN command of a Dockerfile stage, as the shell gets it."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    body = text[text.index(f" AS {stage}\n") :]
+    body = body[: body.find("\nFROM ")] if "\nFROM " in body else body
+    (command,) = [line[4:] for line in body.splitlines() if line.startswith("RUN ")]
+    return command
+
+
+def test_the_images_model_steps_bake_convert_and_verify(models_dir, tmp_path) -> None:
+    baked = tmp_path / "opt-tarjama-models"
+    env = {
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "HF_HOME": str(tmp_path / "hf-home"),
+        "TRANSLATION_MODEL": str(models_dir / "marian-ar-en"),
+        "TRANSLATION_REVISION": "main",
+        "SUMMARIZATION_MODEL": str(models_dir / "mt5-summarizer"),
+        "SUMMARIZATION_REVISION": "main",
+        "CTRANSLATE2_CONVERT": "1",
+    }
+
+    def run(stage: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        command = stage_run(stage).replace("/opt/tarjama/models", str(baked))
+        return subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command], env={**env, **extra}, capture_output=True, text=True, timeout=600
+        )
+
+    baking = run("models")
+    assert baking.returncode == 0, baking.stderr[-2000:]
+    converted = sorted(path.parent.relative_to(baked) for path in baked.glob("ctranslate2/**/int8/model.bin"))
+    assert len(converted) == 2, converted
+    runtime = {f"TARJAMA_{name}": env[name] for name in ("TRANSLATION_MODEL", "TRANSLATION_REVISION")}
+    runtime |= {f"TARJAMA_{name}": env[name] for name in ("SUMMARIZATION_MODEL", "SUMMARIZATION_REVISION")}
+    verifying = run("with-models", HF_HUB_OFFLINE="1", TARJAMA_CACHE_DIR=str(baked / "hub"), **runtime)
+    assert verifying.returncode == 0, verifying.stderr[-2000:]
+    assert run("models", TRANSLATION_MODEL=str(tmp_path / "missing")).returncode != 0
+
+    # The server's ctranslate2 engine finds the baked conversion and converts nothing more.
+    before = sorted(baked.rglob("*"))
+    settings = tiny_settings(
+        models_dir,
+        summarization_model="none",
+        translation_engine="ctranslate2",
+        ctranslate2_dir=str(baked / "ctranslate2"),
+    )
+    with ServerThread(settings).start() as running, TarjamaClient(running.address, timeout=60) as client:
+        assert client.translate("حلب.").translations[0].segments
+        assert "ctranslate2" in client.list_models()[0].engine.lower()
+    assert sorted(baked.rglob("*")) == before

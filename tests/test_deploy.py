@@ -300,7 +300,8 @@ def test_dockerfile_env_ports_and_volume() -> None:
     volumes = [args for op, args in dockerfile_instructions() if op == "VOLUME"]
     assert volumes == [f'["{env["HF_HOME"]}"]']
     # The baked models must not sit under the volume, or a mounted cache would hide them.
-    assert not env["TARJAMA_CACHE_DIR"].startswith(env["HF_HOME"].rstrip("/") + "/")
+    for baked in ("TARJAMA_CACHE_DIR", "TARJAMA_CTRANSLATE2_DIR"):
+        assert not env[baked].startswith(env["HF_HOME"].rstrip("/") + "/"), baked
     assert dockerfile_stages()[-1] == "with-models"  # the default build bakes the models
 
 
