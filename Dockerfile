@@ -1,47 +1,101 @@
-# Tarjama gRPC server, CPU image.
+# syntax=docker/dockerfile:1
+# Tarjama gRPC server. Two images from one file (docs/operations.md has the details):
 #
-#   docker build -t tarjama .                                   # models mounted at run time
-#   docker build --build-arg DOWNLOAD_MODELS=1 -t tarjama .     # models baked into the image
-#   docker run -p 50051:50051 -p 9464:9464 -v hf-cache:/models tarjama
+#   docker build -t tarjama .                           # default: models baked in, verified offline (air-gapped)
+#   docker build --target no-models -t tarjama:slim .   # no models: fill the /models volume instead
+#   docker build --build-arg TRANSLATION_REVISION=<commit> --build-arg SUMMARIZATION_REVISION=<commit> -t tarjama .
+#   docker build --build-arg SUMMARIZATION_MODEL=none -t tarjama .   # no non-commercial summarizer
+#   docker build --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128 -t tarjama:gpu .  # CUDA torch
+#   docker run -p 50051:50051 -p 9464:9464 tarjama
 #
-# Installs with scripts/install.sh, the same script CI runs.
-FROM python:3.11-slim-bookworm
+# The virtual environment is installed by scripts/install.sh, the same script CI runs.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
+# ---- build: the virtual environment (CPU torch from the CPU wheel index; CTranslate2 comes with it)
+FROM ${PYTHON_IMAGE} AS build
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-ARG DOWNLOAD_MODELS=0
-ARG TRANSLATION_MODEL=Helsinki-NLP/opus-mt-ar-en
-ARG SUMMARIZATION_MODEL=csebuetnlp/mT5_multilingual_XLSum
-
-ENV PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    HF_HOME=/models \
-    PATH=/opt/venv/bin:$PATH
-
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 COPY pyproject.toml README.md constraints.txt ./
 COPY scripts/install.sh scripts/install.sh
 COPY client client
 COPY server server
-COPY proto proto
-RUN PIP_EXTRA_INDEX_URL="$TORCH_INDEX_URL" bash scripts/install.sh /opt/venv \
+RUN PIP_EXTRA_INDEX_URL="$TORCH_INDEX_URL" bash scripts/install.sh /opt/venv
+
+# ---- no-models: the runtime, without models; mount a filled cache at /models
+FROM ${PYTHON_IMAGE} AS no-models
+ARG TRANSLATION_MODEL=Helsinki-NLP/opus-mt-ar-en
+ARG TRANSLATION_REVISION=main
+ARG SUMMARIZATION_MODEL=csebuetnlp/mT5_multilingual_XLSum
+ARG SUMMARIZATION_REVISION=main
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# tini is PID 1: it passes SIGTERM on to the server, which drains, and it reaps children.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini=0.19.* \
+    && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 tarjama \
-    && mkdir -p /models && chown tarjama:tarjama /models
-
-USER 10001
-RUN if [ "$DOWNLOAD_MODELS" = "1" ]; then \
-        tarjama-models download "$TRANSLATION_MODEL" "$SUMMARIZATION_MODEL"; \
-    fi
-
-ENV TARJAMA_HOST=0.0.0.0 \
+    && mkdir -p /models \
+    && chown tarjama:tarjama /models
+COPY --from=build /opt/venv /opt/venv
+COPY scripts/healthcheck.sh /usr/local/bin/tarjama-healthcheck
+# HF_HOME=/models: the volume, the writable Hugging Face cache. HF_HUB_OFFLINE=1: the
+# server never calls the hub at run time (override it only to run `tarjama-models download`).
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HF_HOME=/models \
+    HF_HUB_OFFLINE=1 \
+    TARJAMA_HOST=0.0.0.0 \
     TARJAMA_PORT=50051 \
     TARJAMA_METRICS_PORT=9464 \
     TARJAMA_TRANSLATION_MODEL=$TRANSLATION_MODEL \
-    TARJAMA_SUMMARIZATION_MODEL=$SUMMARIZATION_MODEL
+    TARJAMA_TRANSLATION_REVISION=$TRANSLATION_REVISION \
+    TARJAMA_SUMMARIZATION_MODEL=$SUMMARIZATION_MODEL \
+    TARJAMA_SUMMARIZATION_REVISION=$SUMMARIZATION_REVISION
 EXPOSE 50051 9464
 VOLUME ["/models"]
+USER 10001
 WORKDIR /home/tarjama
-HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 \
-    CMD ["tarjama", "--timeout", "5", "health"]
-ENTRYPOINT ["tarjama-server"]
+# Follows TARJAMA_PORT and TLS (TARJAMA_TLS_CERT); see scripts/healthcheck.sh.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=600s --retries=3 \
+    CMD ["sh", "/usr/local/bin/tarjama-healthcheck"]
+ENTRYPOINT ["tini", "--", "tarjama-server"]
+
+# ---- models: fetched while the build has network, pinned by revision, in a cache of their own
+# (after no-models, so even the legacy builder skips it for --target no-models), and converted
+# for the ctranslate2 engine on CPU (int8) unless CTRANSLATE2_CONVERT=0.
+FROM build AS models
+ARG TRANSLATION_MODEL=Helsinki-NLP/opus-mt-ar-en
+ARG TRANSLATION_REVISION=main
+ARG SUMMARIZATION_MODEL=csebuetnlp/mT5_multilingual_XLSum
+ARG SUMMARIZATION_REVISION=main
+ARG CTRANSLATE2_CONVERT=1
+ENV PATH=/opt/venv/bin:$PATH
+RUN set -e; \
+    fetch() { \
+        if [ "$1" = "none" ]; then return 0; fi; \
+        tarjama-models download "$1" --revision "$2" --cache-dir /opt/tarjama/models/hub; \
+        if [ "$CTRANSLATE2_CONVERT" = "1" ]; then \
+            tarjama-models convert "$1" --revision "$2" --cache-dir /opt/tarjama/models/hub \
+                --device cpu --output-dir /opt/tarjama/models/ctranslate2; \
+        fi; \
+    }; \
+    fetch "$TRANSLATION_MODEL" "$TRANSLATION_REVISION"; \
+    fetch "$SUMMARIZATION_MODEL" "$SUMMARIZATION_REVISION"; \
+    mkdir -p /opt/tarjama/models/ctranslate2; \
+    rm -rf /opt/tarjama/models/hub/.locks; \
+    chmod -R a+rX,go-w /opt/tarjama/models
+
+# ---- with-models (the default): the models baked in under /opt/tarjama/models, outside the
+# /models volume so a mounted cache never hides them, and verified offline as the runtime user.
+FROM no-models AS with-models
+COPY --from=models /opt/tarjama/models /opt/tarjama/models
+ENV TARJAMA_CACHE_DIR=/opt/tarjama/models/hub \
+    TARJAMA_CTRANSLATE2_DIR=/opt/tarjama/models/ctranslate2
+RUN tarjama-models verify "$TARJAMA_TRANSLATION_MODEL" \
+        --revision "$TARJAMA_TRANSLATION_REVISION" --cache-dir "$TARJAMA_CACHE_DIR" \
+    && if [ "$TARJAMA_SUMMARIZATION_MODEL" != "none" ]; then \
+        tarjama-models verify "$TARJAMA_SUMMARIZATION_MODEL" \
+            --revision "$TARJAMA_SUMMARIZATION_REVISION" --cache-dir "$TARJAMA_CACHE_DIR"; \
+    fi

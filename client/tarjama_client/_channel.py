@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,15 @@ CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
 ]
+LOAD_BALANCING_POLICIES = ("pick_first", "round_robin")
+# Schemes whose resolver can return several addresses (a headless Kubernetes Service
+# behind dns:///, or an ipv4:a,b list). Naming one means "spread the calls", and gRPC
+# keeps connections open, so without round_robin every call would go to one address.
+_MULTI_ADDRESS_SCHEMES = ("dns:", "ipv4:", "ipv6:")
+
+
+def default_load_balancing(target: str) -> str:
+    return "round_robin" if target.startswith(_MULTI_ADDRESS_SCHEMES) else "pick_first"
 
 
 def normalize_target(target: str) -> str:
@@ -46,6 +56,8 @@ class ConnectionConfig:
     token: str = ""
     tls: bool = False
     root_certificates: bytes | None = None
+    load_balancing: str = "pick_first"
+    tls_server_name: str = ""
 
     @classmethod
     def create(
@@ -56,23 +68,44 @@ class ConnectionConfig:
         token: str = "",
         tls: bool = False,
         ca_file: str | None = None,
+        load_balancing: str = "",
+        tls_server_name: str = "",
     ) -> ConnectionConfig:
+        """``load_balancing``: "pick_first", "round_robin", or "" for round_robin on
+        ``dns:``/``ipv4:``/``ipv6:`` targets and pick_first otherwise. ``tls_server_name``:
+        the name to check the server certificate against, when it differs from the target's host."""
+        target = normalize_target(target)
+        policy = load_balancing or default_load_balancing(target)
+        if policy not in LOAD_BALANCING_POLICIES:
+            raise ValueError(f"load_balancing must be one of {', '.join(LOAD_BALANCING_POLICIES)}, not {policy!r}")
         roots = Path(ca_file).read_bytes() if ca_file else None
         return cls(
-            target=normalize_target(target),
+            target=target,
             timeout=timeout,
             token=token,
-            tls=tls or roots is not None,
+            tls=tls or roots is not None or bool(tls_server_name),
             root_certificates=roots,
+            load_balancing=policy,
+            tls_server_name=tls_server_name,
         )
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
+    def service_config(self) -> dict[str, Any]:
+        """The gRPC service config the channel starts with."""
+        return {"loadBalancingConfig": [{self.load_balancing: {}}]}
+
+    def channel_options(self) -> list[tuple[str, Any]]:
+        options = [*CHANNEL_OPTIONS, ("grpc.service_config", json.dumps(self.service_config()))]
+        if self.tls_server_name:
+            options.append(("grpc.ssl_target_name_override", self.tls_server_name))
+        return options
+
     def open_channel(self, api: Any) -> Any:
         """A channel from ``api``: the ``grpc`` module (sync) or ``grpc.aio``; both take the same arguments."""
         if self.tls:
             credentials = grpc.ssl_channel_credentials(root_certificates=self.root_certificates)
-            return api.secure_channel(self.target, credentials, options=CHANNEL_OPTIONS)
-        return api.insecure_channel(self.target, options=CHANNEL_OPTIONS)
+            return api.secure_channel(self.target, credentials, options=self.channel_options())
+        return api.insecure_channel(self.target, options=self.channel_options())

@@ -31,8 +31,21 @@ class AsyncTarjamaClient:
         token: str = "",
         tls: bool = False,
         ca_file: str | None = None,
+        load_balancing: str = "",
+        tls_server_name: str = "",
     ) -> None:
-        self.config = ConnectionConfig.create(target, timeout=timeout, token=token, tls=tls, ca_file=ca_file)
+        """``load_balancing``: "round_robin" spreads calls over every address the target
+        resolves to (default for ``dns:///`` targets, e.g. a headless Kubernetes Service);
+        "pick_first" uses one connection (default for ``host:port``)."""
+        self.config = ConnectionConfig.create(
+            target,
+            timeout=timeout,
+            token=token,
+            tls=tls,
+            ca_file=ca_file,
+            load_balancing=load_balancing,
+            tls_server_name=tls_server_name,
+        )
         self._channel = self.config.open_channel(grpc.aio)
         self._stub = pb_grpc.TarjamaServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)

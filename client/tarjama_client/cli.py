@@ -236,6 +236,19 @@ def _connection_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
         "--ca-file", default=default(None), help="PEM file of the CA that signed the server certificate (implies --tls)"
     )
 
+    parser.add_argument(
+        "--tls-server-name",
+        default=default(""),
+        help="name the server certificate must carry, if not the --server host",
+    )
+    parser.add_argument(
+        "--load-balancing",
+        choices=("pick_first", "round_robin"),
+        default=default(""),
+        help="round_robin spreads calls over every address of the target "
+        "(default for dns:///name:port, e.g. a headless Kubernetes Service); pick_first uses one",
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tarjama", description="Client for the Tarjama translation service.")
@@ -327,7 +340,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with TarjamaClient(
-            args.server, timeout=args.timeout, token=args.token, tls=args.tls, ca_file=args.ca_file
+            args.server,
+            timeout=args.timeout,
+            token=args.token,
+            tls=args.tls,
+            ca_file=args.ca_file,
+            load_balancing=args.load_balancing,
+            tls_server_name=args.tls_server_name,
         ) as client:
             args.handler(client, args)
     except UnreadableTextError as error:

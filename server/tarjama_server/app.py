@@ -135,13 +135,17 @@ class TarjamaServer:
             [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
         )
         interceptors.append(DecodeErrorInterceptor())  # after auth: no token, no parsing
+        options: list[tuple[str, int]] = [
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ]
+        if settings.max_connection_age_seconds > 0:
+            # GOAWAY after this age; with no max_connection_age_grace, calls in flight run to the end.
+            options.append(("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)))
         self.server = grpc.aio.server(
             interceptors=interceptors,
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
-            options=[
-                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                ("grpc.max_send_message_length", 64 * 1024 * 1024),
-            ],
+            options=options,
         )
         pb_grpc.add_TarjamaServiceServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -60,6 +60,11 @@ class Settings:
     max_texts: int = _setting(64, "most texts in one TranslateRequest")
     max_text_chars: int = _setting(200_000, "longest text accepted, in characters")
     max_concurrent_rpcs: int = _setting(256, "most RPCs in flight; more get RESOURCE_EXHAUSTED from gRPC")
+    max_connection_age_seconds: float = _setting(
+        0.0,
+        "ask clients to reconnect after this long (0 = never), so round-robin clients re-resolve DNS and "
+        "reach new replicas; calls in flight finish first",
+    )
     metrics_port: int = _setting(9464, "Prometheus /metrics port (0 disables)")
     auth_token: str = _setting("", "if set, every call except health must send 'authorization: Bearer <token>'")
     tls_cert: str = _setting("", "PEM certificate chain file; with --tls-key serves TLS")
