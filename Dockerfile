@@ -72,17 +72,16 @@ ARG SUMMARIZATION_MODEL=csebuetnlp/mT5_multilingual_XLSum
 ARG SUMMARIZATION_REVISION=main
 ARG CTRANSLATE2_CONVERT=1
 ENV PATH=/opt/venv/bin:$PATH
+# One tarjama-models process for both models: torch and transformers are imported once.
+# $models and $convert are word lists on purpose.
+# hadolint ignore=SC2086
 RUN set -e; \
-    fetch() { \
-        if [ "$1" = "none" ]; then return 0; fi; \
-        tarjama-models download "$1" --revision "$2" --cache-dir /opt/tarjama/models/hub; \
-        if [ "$CTRANSLATE2_CONVERT" = "1" ]; then \
-            tarjama-models convert "$1" --revision "$2" --cache-dir /opt/tarjama/models/hub \
-                --device cpu --output-dir /opt/tarjama/models/ctranslate2; \
-        fi; \
-    }; \
-    fetch "$TRANSLATION_MODEL" "$TRANSLATION_REVISION"; \
-    fetch "$SUMMARIZATION_MODEL" "$SUMMARIZATION_REVISION"; \
+    models="$TRANSLATION_MODEL@$TRANSLATION_REVISION"; \
+    if [ "$SUMMARIZATION_MODEL" != "none" ]; then models="$models $SUMMARIZATION_MODEL@$SUMMARIZATION_REVISION"; fi; \
+    convert=""; \
+    if [ "$CTRANSLATE2_CONVERT" = "1" ]; then convert="--convert"; fi; \
+    tarjama-models download $models $convert --cache-dir /opt/tarjama/models/hub \
+        --device cpu --output-dir /opt/tarjama/models/ctranslate2; \
     mkdir -p /opt/tarjama/models/ctranslate2; \
     rm -rf /opt/tarjama/models/hub/.locks; \
     chmod -R a+rX,go-w /opt/tarjama/models
@@ -93,9 +92,9 @@ FROM no-models AS with-models
 COPY --from=models /opt/tarjama/models /opt/tarjama/models
 ENV TARJAMA_CACHE_DIR=/opt/tarjama/models/hub \
     TARJAMA_CTRANSLATE2_DIR=/opt/tarjama/models/ctranslate2
-RUN tarjama-models verify "$TARJAMA_TRANSLATION_MODEL" \
-        --revision "$TARJAMA_TRANSLATION_REVISION" --cache-dir "$TARJAMA_CACHE_DIR" \
-    && if [ "$TARJAMA_SUMMARIZATION_MODEL" != "none" ]; then \
-        tarjama-models verify "$TARJAMA_SUMMARIZATION_MODEL" \
-            --revision "$TARJAMA_SUMMARIZATION_REVISION" --cache-dir "$TARJAMA_CACHE_DIR"; \
-    fi
+# hadolint ignore=SC2086
+RUN models="$TARJAMA_TRANSLATION_MODEL@$TARJAMA_TRANSLATION_REVISION"; \
+    if [ "$TARJAMA_SUMMARIZATION_MODEL" != "none" ]; then \
+        models="$models $TARJAMA_SUMMARIZATION_MODEL@$TARJAMA_SUMMARIZATION_REVISION"; \
+    fi; \
+    tarjama-models verify $models --cache-dir "$TARJAMA_CACHE_DIR"

@@ -2,6 +2,7 @@
 
 tarjama-models download                      # both default models into the HF cache
 tarjama-models download Helsinki-NLP/opus-mt-ar-en --revision <commit>
+tarjama-models download MODEL@REVISION MODEL@REVISION --convert   # pin each; convert for ctranslate2 too
 tarjama-models verify                        # load from the cache offline and run one input
 tarjama-models convert                       # convert both for the ctranslate2 engine (int8 on CPU)
 tarjama-models build-tiny ./tiny-models      # UNTRAINED tiny models for offline testing
@@ -44,6 +45,14 @@ def _task_of(ref: str) -> Task:
     return Task.SUMMARIZATION if "mt5" in lowered or "sum" in lowered else Task.TRANSLATION
 
 
+def _split_revision(model: str, revision: str) -> tuple[str, str]:
+    """``ID@REVISION`` → (ID, REVISION); a plain ID takes ``revision``. Paths with an @ stay whole."""
+    ref, at, pinned = model.rpartition("@")
+    if at and ref and "/" not in pinned and not Path(model).exists():
+        return ref, pinned
+    return model, revision
+
+
 def _check(ref: str, revision: str, cache_dir: str, offline: bool) -> int:
     from .models import load_engine, resolve_model
 
@@ -80,11 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument(
-            "models", nargs="*", default=DEFAULT_MODELS, help="hub ids or local dirs (default: both defaults)"
+            "models",
+            nargs="*",
+            default=DEFAULT_MODELS,
+            help="hub ids or local dirs, each optionally ID@REVISION (default: both defaults)",
         )
         command.add_argument("--revision", default="", help="branch, tag or commit to pin (with one model)")
         command.add_argument("--cache-dir", default="", help="default: the Hugging Face cache (HF_HOME)")
-        if name == "convert":
+        if name == "download":
+            command.add_argument("--convert", action="store_true", help="also convert each for the ctranslate2 engine")
+        if name in ("download", "convert"):
             command.add_argument("--compute-type", default="auto", help="auto (int8 on CPU, int8_float16 on CUDA)...")
             command.add_argument("--device", default="cpu", help="the device the server will run on: cpu or cuda")
             command.add_argument(
@@ -118,14 +132,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     if args.revision and len(args.models) != 1:
-        parser.error("--revision pins one model: name exactly one")
+        parser.error("--revision pins one model: name exactly one (or write each as ID@REVISION)")
     failed = 0
-    for ref in args.models:
+    # One process for every model: the heavy imports are paid once (the Docker build runs this).
+    for model in args.models:
+        ref, revision = _split_revision(model, args.revision)
         try:
-            if args.command == "convert":
-                _convert(ref, args.revision, args.cache_dir, args.compute_type, args.device, args.output_dir)
-            else:
-                _check(ref, args.revision, args.cache_dir, offline=args.command == "verify")
+            if args.command != "convert":
+                _check(ref, revision, args.cache_dir, offline=args.command == "verify")
+            if args.command == "convert" or (args.command == "download" and args.convert):
+                _convert(ref, revision, args.cache_dir, args.compute_type, args.device, args.output_dir)
         except ModelUnavailableError as error:
             print(f"{ref}: {error}", file=sys.stderr)
             failed += 1
