@@ -5,7 +5,8 @@ work already queued ahead of it and its own work will take, from throughput it
 measures as it runs (tokens a second, a moving average), and refuses the request
 at once (``OverloadedError`` with a retry hint) when it could not finish before
 its deadline, or within ``max_queue_seconds`` when it has none. The queue is
-bounded in seconds of work, not in job count.
+bounded in seconds of work; a job-count cap (``max_queued_jobs``) stays only as
+a memory guard. ``_fits`` is where a token budget per batch plugs in.
 
 An accepted request queues its segments as jobs on its ticket. One worker per
 model builds each batch from the tickets in arrival order:
