@@ -1,4 +1,8 @@
-"""The batch scheduler, tested directly with a recording engine."""
+"""The request scheduler, tested directly with a recording engine.
+
+Order is made deterministic by gating: the engine blocks on a threading.Event
+inside its first batch, the test waits (in a thread) until that batch has
+started, queues what it wants, then opens the gate. No sleeps."""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tarjama_server.batching import BatchScheduler
+from tarjama_server.batching import BatchScheduler, RequestStats, SchedulerLimits
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
-from tarjama_server.errors import OverloadedError
+from tarjama_server.errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
 
 INFO = ModelInfo("fake", Task.TRANSLATION, "local", ("ar",), ("en",), "none", "fake", "cpu", 512)
+PARAMS = GenerationParams(num_beams=1)
 
 
 class RecordingEngine:
@@ -22,14 +27,16 @@ class RecordingEngine:
         self.batches: list[list[str]] = []
         self.gate = threading.Event()
         self.gate.set()
+        self.started = threading.Event()  # set when a batch enters generate
 
     def count_tokens(self, text: str) -> int:
         return len(text.split()) + 1
 
     def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
-        self.gate.wait(10)
+        self.started.set()
+        assert self.gate.wait(30), "the test never opened the gate"
         self.batches.append(list(texts))
-        return [Generation(text.upper(), 1, 1) for text in texts]
+        return [Generation(text.upper(), 2, 3) for text in texts]
 
 
 @pytest.fixture
@@ -38,69 +45,159 @@ def executor():
         yield pool
 
 
-async def test_concurrent_requests_share_batches_and_keep_order(executor) -> None:
-    engine = RecordingEngine()
-    engine.gate.clear()  # hold the first batch so the others queue up behind it
-    scheduler = BatchScheduler(engine, executor, max_batch_size=8, max_queued=100)
+def make(engine: RecordingEngine, executor, **limits: float) -> BatchScheduler:
+    scheduler = BatchScheduler(engine, executor, SchedulerLimits(**limits), tokens_per_second=1e6)
     scheduler.start()
-    params = GenerationParams(num_beams=1)
-    first = scheduler.submit(["a"], params)
-    await asyncio.sleep(0.05)
-    second = scheduler.submit(["b", "c"], params)
-    third = scheduler.submit(["d", "e", "f"], params)
+    return scheduler
+
+
+async def hold_first_batch(scheduler: BatchScheduler, engine: RecordingEngine) -> list[asyncio.Future[Generation]]:
+    """Start a one-job batch and keep it in the engine until ``engine.gate`` opens."""
+    engine.gate.clear()
+    engine.started.clear()
+    blocker = scheduler.admit(1, None).submit(["x"], PARAMS)
+    assert await asyncio.to_thread(engine.started.wait, 30)
+    return blocker
+
+
+def texts(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(count)]
+
+
+async def test_requests_share_batches_in_arrival_order(executor) -> None:
+    engine = RecordingEngine()
+    scheduler = make(engine, executor, max_batch_size=8)
+    blocker = await hold_first_batch(scheduler, engine)
+    first = scheduler.admit(2, None).submit(["b", "c"], PARAMS)
+    second = scheduler.admit(3, None).submit(["d", "e", "f"], PARAMS)
     engine.gate.set()
-    results = await asyncio.gather(*first, *second, *third)
-    assert [r.text for r in results] == ["A", "B", "C", "D", "E", "F"]
-    assert engine.batches == [["a"], ["b", "c", "d", "e", "f"]]
+    results = await asyncio.gather(*blocker, *first, *second)
+    assert [r.text for r in results] == ["X", "B", "C", "D", "E", "F"]
+    assert engine.batches == [["x"], ["b", "c", "d", "e", "f"]]
     await scheduler.stop()
 
 
 async def test_jobs_are_only_batched_with_equal_params(executor) -> None:
     engine = RecordingEngine()
-    engine.gate.clear()
-    scheduler = BatchScheduler(engine, executor, max_batch_size=8, max_queued=100)
-    scheduler.start()
-    blocker = scheduler.submit(["x"], GenerationParams(num_beams=1))
-    await asyncio.sleep(0.05)
-    greedy = scheduler.submit(["a", "b"], GenerationParams(num_beams=1))
-    beams = scheduler.submit(["c"], GenerationParams(num_beams=4))
+    scheduler = make(engine, executor, max_batch_size=8)
+    blocker = await hold_first_batch(scheduler, engine)
+    greedy = scheduler.admit(2, None).submit(["a", "b"], PARAMS)
+    beams = scheduler.admit(1, None).submit(["c"], GenerationParams(num_beams=4))
     engine.gate.set()
     await asyncio.gather(*blocker, *greedy, *beams)
     assert engine.batches == [["x"], ["a", "b"], ["c"]]
     await scheduler.stop()
 
 
-async def test_full_queue_refuses_the_whole_request(executor) -> None:
+async def test_earlier_request_goes_first_and_a_short_one_is_not_stuck_behind_a_long_one(executor) -> None:
     engine = RecordingEngine()
-    engine.gate.clear()
-    scheduler = BatchScheduler(engine, executor, max_batch_size=1, max_queued=3)
-    scheduler.start()
-    params = GenerationParams(num_beams=1)
-    accepted = scheduler.submit(["a", "b", "c"], params)
-    with pytest.raises(OverloadedError, match="queue is full"):
-        scheduler.submit(["d", "e"], params)
-    await asyncio.sleep(0.05)  # the worker took "a": one slot is free again
-    assert scheduler.queued == 2
+    scheduler = make(engine, executor, max_batch_size=8, request_share=0.5)
+    blocker = await hold_first_batch(scheduler, engine)
+    long = scheduler.admit(20, None).submit(texts("L", 20), PARAMS)
+    short = scheduler.admit(2, None).submit(["s0", "s1"], PARAMS)
     engine.gate.set()
-    assert [r.text for r in await asyncio.gather(*accepted)] == ["A", "B", "C"]
+    await asyncio.gather(*blocker, *long, *short)
+    # The long request takes its share (4 of 8), the short one comes along in the same
+    # batch, and the long one fills what is left.
+    assert engine.batches[1] == ["L0", "L1", "L2", "L3", "s0", "s1", "L4", "L5"]
+    assert engine.batches[2:] == [texts("L", 20)[6:14], texts("L", 20)[14:]]
+    await scheduler.stop()
+
+
+async def test_a_retry_keeps_its_request_place_and_its_segment_order(executor) -> None:
+    engine = RecordingEngine()
+    scheduler = make(engine, executor, max_batch_size=2, request_share=1.0)
+    blocker = await hold_first_batch(scheduler, engine)
+    first = scheduler.admit(4, None)
+    first_jobs = first.submit(["a0", "a1", "a2"], PARAMS)
+    later = scheduler.admit(2, None).submit(["b0", "b1"], PARAMS)
+    retry = first.submit(["a0 again"], PARAMS, orders=[0])  # as the repetition guard does for segment 0
+    engine.gate.set()
+    await asyncio.gather(*blocker, *first_jobs, *later, *retry)
+    assert engine.batches[1:] == [["a0", "a0 again"], ["a1", "a2"], ["b0", "b1"]]
+    await scheduler.stop()
+
+
+async def test_a_streaming_request_gets_its_first_segment_into_the_next_batch(executor) -> None:
+    engine = RecordingEngine()
+    scheduler = make(engine, executor, max_batch_size=4, request_share=1.0, early_share=0.25)
+    blocker = await hold_first_batch(scheduler, engine)
+    bulk = scheduler.admit(12, None).submit(texts("L", 12), PARAMS)
+    streaming = scheduler.admit(3, None, early=1).submit(["s0", "s1", "s2"], PARAMS)
+    engine.gate.set()
+    await asyncio.gather(*blocker, *bulk, *streaming)
+    assert engine.batches[1] == ["s0", "L0", "L1", "L2"]
+    # The rest of it waits its turn behind the earlier request.
+    assert engine.batches[2:] == [texts("L", 12)[3:7], texts("L", 12)[7:11], ["L11", "s1", "s2"]]
     await scheduler.stop()
 
 
 async def test_cancelled_jobs_are_withdrawn(executor) -> None:
     engine = RecordingEngine()
-    engine.gate.clear()
-    scheduler = BatchScheduler(engine, executor, max_batch_size=8, max_queued=100)
-    scheduler.start()
-    params = GenerationParams(num_beams=1)
-    running = scheduler.submit(["a"], params)
-    await asyncio.sleep(0.05)
-    abandoned = scheduler.submit(["b", "c"], params)
-    kept = scheduler.submit(["d"], params)
-    for future in abandoned:
-        future.cancel()
+    scheduler = make(engine, executor, max_batch_size=8)
+    blocker = await hold_first_batch(scheduler, engine)
+    abandoned = scheduler.admit(2, None)
+    abandoned_jobs = abandoned.submit(["b", "c"], PARAMS)
+    kept = scheduler.admit(1, None).submit(["d"], PARAMS)
+    abandoned.close()  # the caller left
+    assert all(future.cancelled() for future in abandoned_jobs)
     engine.gate.set()
-    await asyncio.gather(*running, *kept)
-    assert engine.batches == [["a"], ["d"]]
+    await asyncio.gather(*blocker, *kept)
+    assert engine.batches == [["x"], ["d"]]
+    await scheduler.stop()
+
+
+async def test_jobs_past_their_deadline_never_reach_the_model(executor) -> None:
+    engine = RecordingEngine()
+    scheduler = make(engine, executor, max_batch_size=8)
+    blocker = await hold_first_batch(scheduler, engine)
+    expired = scheduler.admit(2, asyncio.get_running_loop().time() - 1, force=True).submit(["b", "c"], PARAMS)
+    kept = scheduler.admit(1, None).submit(["d"], PARAMS)
+    engine.gate.set()
+    await asyncio.gather(*blocker, *kept)
+    for future in expired:
+        with pytest.raises(DeadlineExpiredError):
+            await future
+    assert engine.batches == [["x"], ["d"]]
+    await scheduler.stop()
+
+
+async def test_admission_refuses_what_cannot_finish_in_time(executor) -> None:
+    engine = RecordingEngine()
+    scheduler = make(engine, executor, max_queue_seconds=10.0, deadline_margin=0.8)
+    scheduler.tokens_per_second, scheduler.tokens_per_input_token = 10.0, 1.0
+    scheduler.admit(50, None)  # 5 s of work
+    scheduler.admit(50, None)  # 10 s: exactly the bound
+    assert scheduler.queued_seconds() == pytest.approx(10.0)
+    with pytest.raises(OverloadedError, match="server busy") as refused:
+        scheduler.admit(10, None)
+    assert refused.value.retry_after == pytest.approx(1.0)
+    scheduler.tokens_per_char = 1.0
+    with pytest.raises(OverloadedError):  # judged before planning, on its length: 4 s usable, 10 s queued
+        scheduler.reserve(1, asyncio.get_running_loop().time() + 5)
+    with pytest.raises(InvalidRequestError, match="--max-queue-seconds"):
+        scheduler.admit(101, None)  # more than the server ever queues, even empty
+    with pytest.raises(DeadlineExpiredError, match="even on an idle server"):
+        scheduler.admit(50, asyncio.get_running_loop().time() + 1)  # 5 s of work, 0.8 s usable: not "busy"
+    assert scheduler.queued_seconds() == pytest.approx(10.0)  # refusals queue nothing
+    await scheduler.stop()
+
+
+async def test_throughput_and_work_per_token_are_measured(executor) -> None:
+    engine = RecordingEngine()
+    ticks = iter([0.0, 2.0])  # the batch takes 2 s on this clock
+    scheduler = BatchScheduler(
+        engine, executor, SchedulerLimits(max_batch_size=2), tokens_per_second=1.0, clock=lambda: next(ticks)
+    )
+    scheduler.start()
+    stats = RequestStats()
+    ticket = scheduler.admit(2, None, stats=stats)
+    await asyncio.gather(*ticket.submit(["a", "b"], PARAMS, input_tokens=[1, 1]))
+    # A full batch of 2 x (2 read + 3 written) in 2 s: a sample of 5 tokens/s.
+    assert scheduler.tokens_per_second == pytest.approx(1.0 + 0.2 * (5.0 - 1.0))
+    ticket.close(completed=True)  # 10 tokens of work for 2 input tokens
+    assert scheduler.tokens_per_input_token == pytest.approx(2.0 + 0.2 * (5.0 - 2.0))
+    assert scheduler.queued_seconds() == 0
     await scheduler.stop()
 
 
@@ -109,13 +206,30 @@ async def test_engine_failure_reaches_every_waiting_request(executor) -> None:
         def generate(self, texts, params):
             raise RuntimeError("boom")
 
-    scheduler = BatchScheduler(Broken(), executor, max_batch_size=8, max_queued=100)
-    scheduler.start()
-    futures = scheduler.submit(["a", "b"], GenerationParams())
+    scheduler = make(Broken(), executor, max_batch_size=8)
+    futures = scheduler.admit(2, None).submit(["a", "b"], GenerationParams())
     for future in futures:
         with pytest.raises(RuntimeError, match="boom"):
             await future
     # and the worker keeps serving
     scheduler.engine = RecordingEngine()
-    assert (await scheduler.submit(["z"], GenerationParams())[0]).text == "Z"
+    assert (await scheduler.admit(1, None).submit(["z"], GenerationParams())[0]).text == "Z"
+    await scheduler.stop()
+
+
+async def test_admission_before_planning_by_length_then_settled_on_real_tokens(executor) -> None:
+    engine = RecordingEngine()
+    scheduler = make(engine, executor, max_queue_seconds=10.0)
+    scheduler.tokens_per_second, scheduler.tokens_per_input_token = 10.0, 1.0
+    ticket = scheduler.reserve(100, None)  # 100 characters at the first guess, 0.5 tokens each: 5 s
+    assert scheduler.queued_seconds() == pytest.approx(5.0)
+    ticket.settle(20)  # planned: 20 tokens, and now 0.2 tokens a character
+    assert scheduler.queued_seconds() == pytest.approx(2.0)
+    assert scheduler.tokens_per_char == pytest.approx(0.2)
+    with pytest.raises(OverloadedError):
+        scheduler.reserve(500, None)  # 2 s ahead + 10 s > 10 s: refused before any planning
+    huge = scheduler.reserve(10_000, None)  # 200 s by length: may be too big ever, so judged once planned
+    with pytest.raises(InvalidRequestError, match="--max-queue-seconds"):
+        huge.settle(2_000)
+    assert scheduler.queued_seconds() == pytest.approx(2.0)
     await scheduler.stop()

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from tarjama_client import DecodingOptions, InvalidRequestError, OverloadedError, TarjamaClient, TarjamaError
 from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_server.app import load_engines
-from tarjama_server.batching import BatchScheduler
+from tarjama_server.batching import BatchScheduler, SchedulerLimits
 from tarjama_server.engines.base import Generation, GenerationParams
 from tarjama_server.segmentation import rebuild, segment, trailing_whitespace
 from tarjama_server.translation import TranslationDefaults
@@ -223,9 +223,9 @@ async def test_failed_batch_is_retried_job_by_job() -> None:
     engine = FaultyEngine()
     engine.gate.clear()  # hold the engine so all three jobs land in one batch
     with ThreadPoolExecutor(1) as pool:
-        scheduler = BatchScheduler(engine, pool, max_batch_size=8, max_queued=100)
+        scheduler = BatchScheduler(engine, pool, SchedulerLimits(max_batch_size=8), tokens_per_second=1e6)
         scheduler.start()
-        futures = scheduler.submit(["a", "poison", "c"], GenerationParams(num_beams=1))
+        futures = scheduler.admit(3, None).submit(["a", "poison", "c"], GenerationParams(num_beams=1))
         engine.gate.set()
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         await scheduler.stop()

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tarjama_server.batching import BatchScheduler
+from tarjama_server.batching import BatchScheduler, SchedulerLimits
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
 from tarjama_server.summarization import SummarizationDefaults, Summarizer
 from tarjama_server.translation import TranslationDefaults, Translator
@@ -46,7 +46,7 @@ def with_scheduler(engine: Any, use: Callable[[BatchScheduler], Awaitable[Any]])
 
     async def scenario() -> Any:
         with ThreadPoolExecutor(1) as pool:
-            scheduler = BatchScheduler(engine, pool, max_batch_size=8, max_queued=100)
+            scheduler = BatchScheduler(engine, pool, SchedulerLimits(max_batch_size=8), tokens_per_second=1e6)
             scheduler.start()
             try:
                 return await use(scheduler)

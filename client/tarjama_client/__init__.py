@@ -1,5 +1,6 @@
 """Python client for the Tarjama translation and summarization service."""
 
+from ._retry import RetryPolicy
 from .aio import AsyncTarjamaClient
 from .client import TarjamaClient
 from .errors import (
@@ -29,6 +30,7 @@ __all__ = [
     "InvalidRequestError",
     "ModelInfo",
     "OverloadedError",
+    "RetryPolicy",
     "Segment",
     "ServerUnavailableError",
     "SummarizeResult",

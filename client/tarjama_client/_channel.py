@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
+
+from ._retry import RetryPolicy
 
 DEFAULT_PORT = 50051
 DEFAULT_TARGET = f"localhost:{DEFAULT_PORT}"
@@ -58,6 +60,7 @@ class ConnectionConfig:
     root_certificates: bytes | None = None
     load_balancing: str = "pick_first"
     tls_server_name: str = ""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @classmethod
     def create(
@@ -70,6 +73,7 @@ class ConnectionConfig:
         ca_file: str | None = None,
         load_balancing: str = "",
         tls_server_name: str = "",
+        retry: RetryPolicy | None = None,
     ) -> ConnectionConfig:
         """``load_balancing``: "pick_first", "round_robin", or "" for round_robin on
         ``dns:``/``ipv4:``/``ipv6:`` targets and pick_first otherwise. ``tls_server_name``:
@@ -87,6 +91,7 @@ class ConnectionConfig:
             root_certificates=roots,
             load_balancing=policy,
             tls_server_name=tls_server_name,
+            retry=retry or RetryPolicy(),
         )
 
     @property

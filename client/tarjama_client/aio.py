@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from . import _convert
 from ._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, ConnectionConfig
+from ._retry import RetryPolicy
 from .errors import ServerUnavailableError, from_rpc_error
 from .types import DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
 from .v1 import tarjama_pb2 as pb
@@ -33,10 +34,13 @@ class AsyncTarjamaClient:
         ca_file: str | None = None,
         load_balancing: str = "",
         tls_server_name: str = "",
+        retry: RetryPolicy | None = None,
     ) -> None:
         """``load_balancing``: "round_robin" spreads calls over every address the target
         resolves to (default for ``dns:///`` targets, e.g. a headless Kubernetes Service);
-        "pick_first" uses one connection (default for ``host:port``)."""
+        "pick_first" uses one connection (default for ``host:port``). ``retry``: how
+        UNAVAILABLE and RESOURCE_EXHAUSTED are retried inside each call's timeout
+        (default ``RetryPolicy()``; ``RetryPolicy.disabled()`` for none)."""
         self.config = ConnectionConfig.create(
             target,
             timeout=timeout,
@@ -45,6 +49,7 @@ class AsyncTarjamaClient:
             ca_file=ca_file,
             load_balancing=load_balancing,
             tls_server_name=tls_server_name,
+            retry=retry,
         )
         self._channel = self.config.open_channel(grpc.aio)
         self._stub = pb_grpc.TarjamaServiceStub(self._channel)
@@ -60,10 +65,18 @@ class AsyncTarjamaClient:
         await self._channel.close()
 
     async def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
-        try:
-            return await method(request, timeout=timeout or self.config.timeout, metadata=self.config.metadata)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (timeout or self.config.timeout)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await method(request, timeout=max(deadline - loop.time(), 0.001), metadata=self.config.metadata)
+            except grpc.RpcError as error:
+                delay = self.config.retry.delay(attempt, error, deadline - loop.time())
+                if delay is None:
+                    raise from_rpc_error(error) from None
+            await asyncio.sleep(delay)
 
     async def translate(
         self,
@@ -91,16 +104,27 @@ class AsyncTarjamaClient:
         timeout: float | None = None,
     ) -> AsyncIterator[TranslateEvent]:
         request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
-        call = self._stub.StreamTranslate(
-            request, timeout=timeout or self.config.timeout, metadata=self.config.metadata
-        )
-        try:
-            async for event in call:
-                yield _convert.translate_event(event)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-        finally:
-            call.cancel()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (timeout or self.config.timeout)
+        attempt = 0
+        while True:  # retried like _call until the first event arrives, never after
+            attempt += 1
+            call = self._stub.StreamTranslate(
+                request, timeout=max(deadline - loop.time(), 0.001), metadata=self.config.metadata
+            )
+            received = False
+            try:
+                async for event in call:
+                    received = True
+                    yield _convert.translate_event(event)
+                return
+            except grpc.RpcError as error:
+                delay = None if received else self.config.retry.delay(attempt, error, deadline - loop.time())
+                if delay is None:
+                    raise from_rpc_error(error) from None
+            finally:
+                call.cancel()
+            await asyncio.sleep(delay)
 
     async def summarize(
         self,

@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from . import _convert
 from ._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, ConnectionConfig
+from ._retry import RetryPolicy
 from .errors import ServerUnavailableError, from_rpc_error
 from .types import DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
 from .v1 import tarjama_pb2 as pb
@@ -34,10 +35,13 @@ class TarjamaClient:
         ca_file: str | None = None,
         load_balancing: str = "",
         tls_server_name: str = "",
+        retry: RetryPolicy | None = None,
     ) -> None:
         """``load_balancing``: "round_robin" spreads calls over every address the target
         resolves to (default for ``dns:///`` targets, e.g. a headless Kubernetes Service);
-        "pick_first" uses one connection (default for ``host:port``)."""
+        "pick_first" uses one connection (default for ``host:port``). ``retry``: how
+        UNAVAILABLE and RESOURCE_EXHAUSTED are retried inside each call's timeout
+        (default ``RetryPolicy()``; ``RetryPolicy.disabled()`` for none)."""
         self.config = ConnectionConfig.create(
             target,
             timeout=timeout,
@@ -46,6 +50,7 @@ class TarjamaClient:
             ca_file=ca_file,
             load_balancing=load_balancing,
             tls_server_name=tls_server_name,
+            retry=retry,
         )
         self._channel = self.config.open_channel(grpc)
         self._stub = pb_grpc.TarjamaServiceStub(self._channel)
@@ -61,10 +66,38 @@ class TarjamaClient:
         self._channel.close()
 
     def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
-        try:
-            return method(request, timeout=timeout or self.config.timeout, metadata=self.config.metadata)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+        deadline = time.monotonic() + (timeout or self.config.timeout)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return method(request, timeout=max(deadline - time.monotonic(), 0.001), metadata=self.config.metadata)
+            except grpc.RpcError as error:
+                delay = self.config.retry.delay(attempt, error, deadline - time.monotonic())
+                if delay is None:
+                    raise from_rpc_error(error) from None
+            time.sleep(delay)
+
+    def _stream(self, method: Any, request: Any, timeout: float | None) -> Iterator[Any]:
+        """A server stream, retried like ``_call`` until its first message arrives (never after)."""
+        deadline = time.monotonic() + (timeout or self.config.timeout)
+        attempt = 0
+        while True:
+            attempt += 1
+            stream = method(request, timeout=max(deadline - time.monotonic(), 0.001), metadata=self.config.metadata)
+            received = False
+            try:
+                for message in stream:
+                    received = True
+                    yield message
+                return
+            except grpc.RpcError as error:
+                delay = None if received else self.config.retry.delay(attempt, error, deadline - time.monotonic())
+                if delay is None:
+                    raise from_rpc_error(error) from None
+            finally:
+                stream.cancel()
+            time.sleep(delay)
 
     def translate(
         self,
@@ -96,14 +129,8 @@ class TarjamaClient:
     ) -> Iterator[TranslateEvent]:
         """Segments in order, as they are translated."""
         request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
-        stream = self._call(self._stub.StreamTranslate, request, timeout)
-        try:
-            for event in stream:
-                yield _convert.translate_event(event)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-        finally:
-            stream.cancel()
+        for event in self._stream(self._stub.StreamTranslate, request, timeout):
+            yield _convert.translate_event(event)
 
     def summarize(
         self,

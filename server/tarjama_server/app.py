@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import signal
 import sys
@@ -22,8 +23,8 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from . import metrics
-from .batching import BatchScheduler
-from .engines.base import Seq2SeqEngine, Task
+from .batching import BatchScheduler, SchedulerLimits, calibrate
+from .engines.base import GenerationParams, Seq2SeqEngine, Task
 from .errors import ModelUnavailableError
 from .service import DecodeErrorInterceptor, LoadedModels, TarjamaServicer
 from .settings import Settings, load_settings, split_languages
@@ -34,6 +35,38 @@ log = logging.getLogger("tarjama_server")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TarjamaService"].full_name
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
+
+# Before anything is measured, admit freely: the first batches measure the rate.
+UNMEASURED_TOKENS_PER_SECOND = 1e6
+# What one full calibration batch per model reads at start-up (news-like Arabic).
+CALIBRATION_SENTENCE = "قالت وكالة الأنباء إن القوات الحكومية سيطرت على أحياء في شرق المدينة بعد معارك استمرت أسابيع."
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line; the access log's fields become top-level keys."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    elif log_format == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        raise SystemExit(f"--log-format must be text or json, got {log_format!r}")
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
@@ -110,6 +143,29 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
             threads=threads,
             **ctranslate2,
         )
+    if not settings.assumed_tokens_per_second:
+        # One full batch per model with the decoding defaults, so the first burst meets a measured rate.
+        calibrate(
+            translation,
+            CALIBRATION_SENTENCE,
+            GenerationParams(
+                num_beams=settings.num_beams, max_new_tokens_ratio=TranslationDefaults.max_new_tokens_ratio
+            ),
+            settings.max_batch_size,
+        )
+        if summarization is not None:
+            defaults = SummarizationDefaults(num_beams=settings.summary_num_beams)
+            calibrate(
+                summarization,
+                " ".join([CALIBRATION_SENTENCE] * 8),
+                GenerationParams(
+                    num_beams=defaults.num_beams,
+                    max_new_tokens=defaults.max_summary_tokens,
+                    no_repeat_ngram_size=defaults.no_repeat_ngram_size,
+                    length_penalty=defaults.length_penalty,
+                ),
+                settings.max_batch_size,
+            )
     return translation, summarization
 
 
@@ -138,6 +194,9 @@ class TarjamaServer:
         options: list[tuple[str, int]] = [
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            # One process per port: with SO_REUSEPORT (gRPC's default) a second
+            # server binds the same port and silently takes half the calls.
+            ("grpc.so_reuseport", 0),
         ]
         if settings.max_connection_age_seconds > 0:
             # GOAWAY after this age; with no max_connection_age_grace, calls in flight run to the end.
@@ -166,15 +225,25 @@ class TarjamaServer:
             )
             self.port = self.server.add_secure_port(settings.address, credentials)
         else:
-            self.port = self.server.add_insecure_port(settings.address)
+            try:
+                self.port = self.server.add_insecure_port(settings.address)
+            except RuntimeError as error:  # grpc's "Failed to bind": the port is taken
+                raise OSError(f"gRPC port {settings.address} is in use or cannot be bound ({error})") from error
         if not self.port:
-            raise OSError(f"cannot listen on {settings.address}")
+            raise OSError(f"gRPC port {settings.address} is in use or cannot be bound")
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
         if settings.metrics_port:
             from prometheus_client import start_http_server
 
-            self._metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
+            try:
+                self._metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
+            except OSError as error:
+                await self.server.stop(0)
+                raise OSError(
+                    f"metrics port {settings.host}:{settings.metrics_port} is in use or cannot be bound ({error}); "
+                    "choose another with --metrics-port, or 0 to disable metrics"
+                ) from error
         log.info(
             "listening on %s:%d (%s)%s",
             settings.host,
@@ -188,13 +257,24 @@ class TarjamaServer:
         translation, summarization = await asyncio.to_thread(self._engine_loader, self.settings)
         settings = self.settings
 
+        limits = SchedulerLimits(
+            max_batch_size=settings.max_batch_size,
+            max_wait_seconds=settings.batch_wait_ms / 1000,
+            max_queue_seconds=settings.max_queue_seconds,
+            max_queued_jobs=settings.max_queued_jobs,
+            deadline_margin=settings.deadline_margin,
+            request_share=settings.request_batch_share,
+        )
+
         def scheduler(engine: Seq2SeqEngine) -> BatchScheduler:
+            # Both models run on the one inference thread: each scheduler counts the other's queue as ahead.
             created = BatchScheduler(
                 engine,
                 self._executor,
-                max_batch_size=settings.max_batch_size,
-                max_queued=settings.max_queued_jobs,
-                max_wait_seconds=settings.batch_wait_ms / 1000,
+                limits,
+                # Measured by load_engines; an engine it did not load starts from the assumed rate.
+                tokens_per_second=settings.assumed_tokens_per_second or UNMEASURED_TOKENS_PER_SECOND,
+                shared_with=self._schedulers,
             )
             created.start()
             self._schedulers.append(created)
@@ -220,15 +300,31 @@ class TarjamaServer:
         metrics.MODELS_READY.set(1)
         log.info("ready: serving %s", ", ".join(info.label for info in self.servicer.models.infos))
 
-    async def stop(self, grace: float | None = None) -> None:
+    async def stop(self, grace: float | None = None) -> dict[str, int]:
+        """Health NOT_SERVING, refuse new calls (UNAVAILABLE), let accepted ones finish
+        within the grace period, cut the rest. Returns what happened to the calls in flight."""
         await self.health.enter_graceful_shutdown()
         metrics.MODELS_READY.set(0)
-        await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+        stopping = asyncio.ensure_future(
+            self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+        )
+        await asyncio.sleep(0)  # gRPC has stopped taking calls: the calls in flight now are all there will be
+        in_flight = self.servicer.start_draining()
+        await stopping
+        outcome = self.servicer.drain_outcome()
+        log.info(
+            "stopped: %d calls in flight at the stop; %d finished (%d OK), %d cut at the end of the grace period",
+            in_flight,
+            outcome["finished"],
+            outcome["ok"],
+            outcome["cut"],
+        )
         for scheduler in self._schedulers:
             await scheduler.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
+        return {"in_flight": in_flight, **outcome}
 
 
 async def run(settings: Settings) -> int:
@@ -236,8 +332,8 @@ async def run(settings: Settings) -> int:
     try:
         await server.start()
     except (OSError, RuntimeError, ValueError) as error:
-        # RuntimeError: grpc's "Failed to bind" when the port is taken; ValueError: bad TLS settings.
-        log.error("cannot start on %s: %s", settings.address, error)
+        # OSError names the port that failed (gRPC or metrics); ValueError: bad TLS settings.
+        log.error("cannot start: %s", error)
         return 2
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -265,11 +361,7 @@ async def run(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings(argv)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level, settings.log_format)
     sys.exit(asyncio.run(run(settings)))
 
 

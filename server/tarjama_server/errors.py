@@ -17,7 +17,15 @@ class UnsupportedLanguageError(InvalidRequestError):
 
 
 class OverloadedError(TarjamaError):
-    """The work queue is full; the request was not accepted. Retry with backoff."""
+    """The request could not finish in time; it was not accepted. Retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DeadlineExpiredError(TarjamaError):
+    """The request's deadline passed before its work could run."""
 
 
 class NotReadyError(TarjamaError):

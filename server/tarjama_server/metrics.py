@@ -26,3 +26,12 @@ MODELS_READY = Gauge("tarjama_models_ready", "1 once every model is loaded and s
 REPETITION_RETRIES = Counter(
     "tarjama_repetition_retries_total", "Translation segments re-translated because the output looped."
 )
+REFUSED = Counter(
+    "tarjama_refused_total", "Requests refused at admission because they could not finish in time, by task.", ["task"]
+)
+EXPIRED_JOBS = Counter(
+    "tarjama_expired_jobs_total", "Queued jobs dropped before inference because their deadline passed.", ["task"]
+)
+THROUGHPUT = Gauge(
+    "tarjama_throughput_tokens_per_second", "Measured inference throughput (moving average), by task.", ["task"]
+)

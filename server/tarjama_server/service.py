@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
+import re
 import time
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from . import metrics
+from .batching import RequestStats
 from .engines.base import MAX_OUTPUT_TOKENS, ModelInfo, Task
 from .errors import (
+    DeadlineExpiredError,
     FeatureDisabledError,
     InvalidRequestError,
     NotReadyError,
@@ -33,6 +39,11 @@ from .summarization import Summarizer, SummaryResult
 from .translation import TranslatedSegment, TranslationResult, Translator
 
 log = logging.getLogger(__name__)
+# One line per RPC; never the request's text (see _access_line).
+access_log = logging.getLogger("tarjama_server.access")
+
+REQUEST_ID_KEY = "x-request-id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/=+-]{1,128}")
 
 # The one table from engine errors to gRPC status codes; anything else is INTERNAL.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
@@ -41,6 +52,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (NotReadyError, grpc.StatusCode.UNAVAILABLE),
     (FeatureDisabledError, grpc.StatusCode.FAILED_PRECONDITION),
+    (DeadlineExpiredError, grpc.StatusCode.DEADLINE_EXCEEDED),
 )
 
 MAX_BEAMS = 16
@@ -64,6 +76,46 @@ def status_for(error: Exception, request_id: str = "") -> tuple[grpc.StatusCode,
         grpc.StatusCode.INTERNAL,
         f"internal error ({type(error).__name__}), request id {request_id}; the server log has the details",
     )
+
+
+def retry_trailers(error: Exception) -> tuple[tuple[str, str | bytes], ...]:
+    """The retry hint of a refusal: ``grpc-retry-pushback-ms`` (read by gRPC's own
+    retry policy) and ``google.rpc.RetryInfo`` (read by any client with grpcio-status)."""
+    if not isinstance(error, OverloadedError):
+        return ()
+    milliseconds = max(1, round(error.retry_after * 1000))
+    delay = duration_pb2.Duration()
+    delay.FromMilliseconds(milliseconds)
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    status = rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=[detail])
+    )
+    return (("grpc-retry-pushback-ms", str(milliseconds)), *status.trailing_metadata)
+
+
+def request_id_of(context: grpc.aio.ServicerContext) -> str:
+    """The caller's ``x-request-id`` when it is a sane token, else a new one."""
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_KEY and isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+            return value
+    return uuid.uuid4().hex
+
+
+@dataclass
+class CallRecord:
+    """One RPC's access-log fields; ``stats`` is filled by the core as the work runs."""
+
+    method: str
+    request_id: str
+    stats: RequestStats
+
+    def deadline(self, context: grpc.aio.ServicerContext) -> float | None:
+        """The caller's deadline on the event loop's clock (None when it set none)."""
+        remaining = context.time_remaining()
+        if remaining is None or remaining > 10**8:  # no deadline reads as "forever"
+            return None
+        return asyncio.get_running_loop().time() + remaining
 
 
 @dataclass(frozen=True)
@@ -155,6 +207,9 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.models: LoadedModels | None = None
+        self._in_flight = 0
+        self._draining = False
+        self._drain_counts = {"finished": 0, "ok": 0, "cut": 0}
 
     def _loaded(self) -> LoadedModels:
         if self.models is None:
@@ -201,37 +256,83 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
 
     # -- plumbing ----------------------------------------------------------------
 
+    def start_draining(self) -> int:
+        """The server is stopping: count how the calls in flight now end. Returns how many there are."""
+        self._draining = True
+        self._drain_counts = {"finished": 0, "ok": 0, "cut": 0}
+        return self._in_flight
+
+    def drain_outcome(self) -> dict[str, int]:
+        return dict(self._drain_counts)
+
     @contextlib.asynccontextmanager
-    async def _rpc(self, method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
-        """Count and time the call; turn any error into its status (see STATUS_BY_ERROR)."""
+    async def _rpc(self, method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[CallRecord]:
+        """Count, time and log the call; turn any error into its status (see STATUS_BY_ERROR)."""
         started = time.perf_counter()
-        code = grpc.StatusCode.OK
+        record = CallRecord(method, request_id_of(context), RequestStats())
+        trailers: tuple[tuple[str, str | bytes], ...] = ((REQUEST_ID_KEY, record.request_id),)
+        context.set_trailing_metadata(trailers)
+        counted = not self._draining  # calls that arrive while draining are refused by gRPC itself
+        self._in_flight += 1
+        ended = False
+
+        def end(code: grpc.StatusCode) -> None:
+            nonlocal ended
+            ended = True
+            self._in_flight -= 1
+            seconds = time.perf_counter() - started
+            if self._draining and counted:
+                self._drain_counts["cut" if code == grpc.StatusCode.CANCELLED else "finished"] += 1
+                self._drain_counts["ok"] += code == grpc.StatusCode.OK
+            metrics.REQUESTS.labels(method, code.name).inc()
+            metrics.REQUEST_SECONDS.labels(method).observe(seconds)
+            self._access_line(record, code, seconds)
+
         try:
-            yield
-        except asyncio.CancelledError:  # deadline passed or client went away
-            code = grpc.StatusCode.CANCELLED
+            yield record
+        except asyncio.CancelledError:  # deadline passed, client went away, or cut at shutdown
+            end(grpc.StatusCode.CANCELLED)
             raise
         except Exception as error:
-            code, message = self._report(method, error)
-            await context.abort(code, message)
+            code, message = self._report(method, error, record.request_id)
+            end(code)  # before the status goes out: the log line is written when the caller sees the error
+            await context.abort(code, message, trailing_metadata=trailers + retry_trailers(error))
         finally:
-            metrics.REQUESTS.labels(method, code.name).inc()
-            metrics.REQUEST_SECONDS.labels(method).observe(time.perf_counter() - started)
+            if not ended:
+                end(grpc.StatusCode.OK)
 
     @staticmethod
-    def _report(method: str, error: Exception) -> tuple[grpc.StatusCode, str]:
-        request_id = uuid.uuid4().hex[:12]
+    def _access_line(record: CallRecord, code: grpc.StatusCode, seconds: float) -> None:
+        stats = record.stats
+        fields = {
+            "method": record.method,
+            "status": code.name,
+            "duration_ms": round(seconds * 1000, 1),
+            "texts": stats.texts,
+            "segments": stats.segments,
+            "input_tokens": stats.input_tokens,
+            "output_tokens": stats.output_tokens,
+            "queue_wait_ms": round(stats.queue_seconds * 1000, 1),
+            "estimate_ms": round(stats.estimated_seconds * 1000, 1),
+            "request_id": record.request_id,
+        }
+        access_log.info(" ".join(f"{key}={value}" for key, value in fields.items()), extra={"fields": fields})
+
+    @staticmethod
+    def _report(method: str, error: Exception, request_id: str) -> tuple[grpc.StatusCode, str]:
         code, message = status_for(error, request_id)
         if code == grpc.StatusCode.INTERNAL:
-            log.exception("%s failed, request id %s", method, request_id, exc_info=error)
+            # The error's message may quote the input (article text never goes to the log): type and frames only.
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            log.error("%s failed, request id %s: %s\n%s", method, request_id, type(error).__name__, frames)
         else:
-            log.info("%s: %s: %s", method, code.name, message)
+            log.debug("%s: %s: %s", method, code.name, message)
         return code, message
 
     # -- RPCs --------------------------------------------------------------------
 
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
-        async with self._rpc("Translate", context):
+        async with self._rpc("Translate", context) as call:
             translator = self._loaded().translator
             args = self._translate_args(request, translator.info)
             result = await translator.translate_texts(
@@ -239,8 +340,10 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
                 args.source_language,
                 args.target_language,
                 translator.params(args.num_beams, args.max_new_tokens),
+                call.deadline(context),
                 html=args.html,
                 glossary=args.glossary,
+                stats=call.stats,
             )
             return _translate_response(result)
         raise AssertionError("unreachable: _rpc aborts on error")
@@ -248,30 +351,38 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     async def StreamTranslate(
         self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TranslateEvent]:
-        async with self._rpc("StreamTranslate", context):
+        async with self._rpc("StreamTranslate", context) as call:
             translator = self._loaded().translator
             args = self._translate_args(request, translator.info)
-            plans = await asyncio.to_thread(
-                functools.partial(translator.plan, html=args.html, glossary=args.glossary),
+            # The first segment goes ahead of other requests' later ones: progress shows early, even under load.
+            params = translator.params(args.num_beams, args.max_new_tokens)
+            prepared = await translator.prepare(
                 args.texts,
                 args.source_language,
                 args.target_language,
+                call.deadline(context),
+                params,
+                html=args.html,
+                glossary=args.glossary,
+                early=1,
+                stats=call.stats,
             )
             model = translator.info.label
-            params = translator.params(args.num_beams, args.max_new_tokens)
-            async for plan, segment in translator.stream(plans, params):
-                yield pb.TranslateEvent(
-                    text_index=plan.text_index,
-                    segment_index=segment.index,
-                    total_segments=plan.segment_count,
-                    segment=_segment_pb(segment),
-                    detected_language=plan.source_language,
-                    model=model,
-                    usage=pb.Usage(input_tokens=segment.input_tokens, output_tokens=segment.output_tokens),
-                )
+            # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
+            async with contextlib.aclosing(translator.stream(prepared, params)) as events:
+                async for plan, segment in events:
+                    yield pb.TranslateEvent(
+                        text_index=plan.text_index,
+                        segment_index=segment.index,
+                        total_segments=plan.segment_count,
+                        segment=_segment_pb(segment),
+                        detected_language=plan.source_language,
+                        model=model,
+                        usage=pb.Usage(input_tokens=segment.input_tokens, output_tokens=segment.output_tokens),
+                    )
 
     async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
-        async with self._rpc("Summarize", context):
+        async with self._rpc("Summarize", context) as call:
             summarizer = self._loaded().summarizer
             if summarizer is None:
                 raise FeatureDisabledError(
@@ -293,6 +404,8 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
                 request.max_summary_tokens,
                 request.num_beams,
                 _STYLES[request.style],
+                call.deadline(context),
+                call.stats,
             )
             return _summarize_response(result)
         raise AssertionError("unreachable: _rpc aborts on error")

@@ -56,7 +56,23 @@ class Settings:
     )
     max_batch_size: int = _setting(16, "most segments per model call")
     batch_wait_ms: float = _setting(2.0, "how long a model worker waits for more segments to fill a batch")
-    max_queued_jobs: int = _setting(4096, "most segments waiting per model before requests get RESOURCE_EXHAUSTED")
+    max_queued_jobs: int = _setting(
+        4096, "most segments waiting per model (a memory guard; the queue bound is --max-queue-seconds)"
+    )
+    max_queue_seconds: float = _setting(
+        300.0,
+        "queue bound in seconds of work (estimated from measured throughput): a request that would finish later, "
+        "or after its own deadline, gets RESOURCE_EXHAUSTED at once; also the wait bound of calls without a deadline",
+    )
+    deadline_margin: float = _setting(
+        0.8, "admit a call only if its estimated finish lies within this share of its remaining deadline"
+    )
+    request_batch_share: float = _setting(
+        0.5, "most of a batch one request takes while others wait (a short request is not stuck behind a long one)"
+    )
+    assumed_tokens_per_second: float = _setting(
+        0.0, "throughput to assume until measured (0 = measure one full batch per model at start-up)"
+    )
     max_texts: int = _setting(64, "most texts in one TranslateRequest")
     max_text_chars: int = _setting(200_000, "longest text accepted, in characters")
     max_concurrent_rpcs: int = _setting(256, "most RPCs in flight; more get RESOURCE_EXHAUSTED from gRPC")
@@ -71,6 +87,7 @@ class Settings:
     tls_key: str = _setting("", "PEM private key file")
     shutdown_grace_seconds: float = _setting(20.0, "on SIGTERM, how long in-flight calls may finish")
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
+    log_format: str = _setting("text", "text or json (one JSON object a line)")
 
     @property
     def summarization_enabled(self) -> bool:

@@ -17,7 +17,7 @@ import asyncio
 import re
 from dataclasses import dataclass
 
-from .batching import BatchScheduler
+from .batching import BatchScheduler, RequestStats, Ticket
 from .engines.base import Generation, GenerationParams, ModelInfo
 from .errors import InvalidRequestError, UnsupportedLanguageError
 from .languages import UNDETERMINED, detect_document_language
@@ -95,7 +95,7 @@ class Summarizer:
     def info(self) -> ModelInfo:
         return self.engine.info
 
-    def _params(self, max_summary_tokens: int, num_beams: int, style: SummaryStyle | None = None) -> GenerationParams:
+    def params(self, max_summary_tokens: int, num_beams: int, style: SummaryStyle | None = None) -> GenerationParams:
         """The card's recipe, or ``style``'s length and length penalty for the final summary."""
         return GenerationParams(
             num_beams=num_beams or self.defaults.num_beams,
@@ -125,8 +125,9 @@ class Summarizer:
             )
         return source, target
 
-    async def _generate_all(self, texts: list[str], params: GenerationParams) -> list[Generation]:
-        futures = self.scheduler.submit(texts, params)
+    @staticmethod
+    async def _generate_all(ticket: Ticket, texts: list[str], params: GenerationParams) -> list[Generation]:
+        futures = ticket.submit(texts, params)
         try:
             return list(await asyncio.gather(*futures))
         finally:
@@ -141,16 +142,45 @@ class Summarizer:
         max_summary_tokens: int = 0,
         num_beams: int = 0,
         style: str = "",
+        deadline: float | None = None,
+        stats: RequestStats | None = None,
     ) -> SummaryResult:
         recipe = STYLES.get(style or DEFAULT_STYLE)
         if recipe is None:
             raise InvalidRequestError(f"style {style!r} is not one of {', '.join(STYLES)}")
-        # Identification reads every paragraph: CPU work, off the event loop.
-        source, target = await asyncio.to_thread(self.check_languages, text, source_language, summary_language)
-        clean = normalize_whitespace(normalize_for_model(text))
+        # Judged on the text's length before any CPU work: under overload, refusals cost nothing.
+        ticket = self.scheduler.reserve(len(text), deadline, stats=stats)
+        ticket.stats.texts += 1
+        completed = False
+        try:
+            # Identification reads every paragraph: CPU work, off the event loop.
+            source, target = await asyncio.to_thread(self.check_languages, text, source_language, summary_language)
+            clean = normalize_whitespace(normalize_for_model(text))
+            ticket.settle(await asyncio.to_thread(self.engine.count_tokens, clean))
+            result = await self._summarize(
+                ticket, clean, source, target, max_summary_tokens, num_beams, recipe, deadline
+            )
+            completed = True
+            ticket.stats.input_tokens = result.input_tokens
+            ticket.stats.output_tokens = result.output_tokens
+            return result
+        finally:
+            ticket.close(completed)
+
+    async def _summarize(
+        self,
+        ticket: Ticket,
+        clean: str,
+        source: str,
+        target: str,
+        max_summary_tokens: int,
+        num_beams: int,
+        recipe: SummaryStyle,
+        deadline: float | None,
+    ) -> SummaryResult:
         window = self.info.max_input_tokens
         count = self.engine.count_tokens
-        map_params = self._params(0, num_beams)
+        map_params = self.params(0, num_beams)
         usage_in = usage_out = 0
         rounds = 0
         chunk_counts: list[int] = []
@@ -163,13 +193,15 @@ class Summarizer:
             if rounds > self.defaults.max_reduce_rounds:
                 raise RuntimeError(f"summaries did not converge after {rounds - 1} reduce rounds")
             chunk_counts.append(len(chunks))
-            partial = await self._generate_all(chunks, map_params)
+            ticket.stats.segments += len(chunks)
+            partial = await self._generate_all(ticket, chunks, map_params)
             usage_in += sum(g.input_tokens for g in partial)
             usage_out += sum(g.output_tokens for g in partial)
             clean = normalize_whitespace(" ".join(g.text for g in partial))
         summary, models = "", [self.info.label]
         if chunks:
-            (final,) = await self._generate_all(chunks, self._params(max_summary_tokens, num_beams, recipe))
+            ticket.stats.segments += 1
+            (final,) = await self._generate_all(ticket, chunks, self.params(max_summary_tokens, num_beams, recipe))
             usage_in += final.input_tokens
             usage_out += final.output_tokens
             summary = first_sentence(final.text) if recipe.one_sentence else final.text
@@ -179,7 +211,10 @@ class Summarizer:
         if target != source:
             assert self.translator is not None  # check_languages made sure
             translated = (
-                await self.translator.translate_texts([summary], source, target, self.translator.params())
+                # Part of a request already accepted: admitted without the capacity check.
+                await self.translator.translate_texts(
+                    [summary], source, target, self.translator.params(), deadline, force=True, stats=RequestStats()
+                )
                 if summary
                 else None
             )

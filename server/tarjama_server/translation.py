@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-import functools
-from collections.abc import AsyncIterator, Callable, Sequence
+import math
+import threading
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import markup, metrics
-from .batching import BatchScheduler
+from .batching import BatchScheduler, RequestStats, Ticket
 from .engines.base import Generation, GenerationParams, ModelInfo
-from .errors import InvalidRequestError, OverloadedError, UnsupportedLanguageError
+from .errors import InvalidRequestError, UnsupportedLanguageError
 from .glossary import Glossary, TermMatch
 from .languages import UNDETERMINED, detect_language, language_name, warm_up
 from .normalization import normalize_for_model
@@ -96,6 +98,19 @@ class DocumentTranslation:
     detected_language: str
 
 
+@dataclass
+class PreparedRequest:
+    """Planned documents, their model inputs' token counts, and the request's place in line."""
+
+    plans: list[DocumentPlan]
+    input_tokens: list[list[int]]  # per plan, per model input (segments passed through have none)
+    ticket: Ticket
+
+    @property
+    def segments(self) -> int:
+        return sum(len(plan.spans) for plan in self.plans)
+
+
 @dataclass(frozen=True)
 class TranslationResult:
     documents: list[DocumentTranslation]
@@ -136,10 +151,12 @@ class Translator:
         *,
         html: bool = False,
         glossary: Glossary | None = None,
+        cancelled: threading.Event | None = None,
     ) -> list[DocumentPlan]:
         """Check languages and segment every text. CPU work (tokenizer calls): run it off the loop.
         ``html``: the texts are HTML documents (see ``markup``). ``glossary``: its terms are
-        put into the model inputs (see ``glossary``).
+        put into the model inputs (see ``glossary``). Stops early, with what it has, once
+        ``cancelled`` is set (the caller left).
 
         With ``source_language`` set, every segment is read as that language (the same
         as the target: passed through). Without, each paragraph (line) is identified on
@@ -157,7 +174,12 @@ class Translator:
                 f"the loaded model translates {self._pair_text()}"
             )
         plan_one = self._plan_html if html else self._plan_text
-        return [plan_one(index, text, source_language, target, glossary) for index, text in enumerate(texts)]
+        plans = []
+        for index, text in enumerate(texts):
+            if cancelled is not None and cancelled.is_set():
+                break
+            plans.append(plan_one(index, text, source_language, target, glossary))
+        return plans
 
     def _count_model_tokens(self, text: str) -> int:
         return self.engine.count_tokens(normalize_for_model(text))
@@ -268,24 +290,84 @@ class Translator:
     def max_segment_tokens(self) -> int:
         return min(self.defaults.max_segment_tokens, self.info.max_input_tokens)
 
-    def submit(
-        self, plans: Sequence[DocumentPlan], params: GenerationParams
-    ) -> list[list[asyncio.Future[Generation] | None]]:
-        """Queue every translated segment of every document at once (so they share
-        batches). Segments passed through need no model: they get ``None``."""
-        flat = [text for plan in plans for text in plan.model_inputs if text is not None]
-        futures = iter(self.scheduler.submit(flat, params))
-        return [[None if text is None else next(futures) for text in plan.model_inputs] for plan in plans]
+    def _count(self, plans: Sequence[DocumentPlan], cancelled: threading.Event) -> list[list[int]]:
+        counts: list[list[int]] = []
+        for plan in plans:
+            if cancelled.is_set():
+                break
+            counts.append([self.engine.count_tokens(text) for text in plan.model_inputs if text is not None])
+        return counts
 
-    async def _guarded(self, source: str, generation: Generation, params: GenerationParams) -> Generation:
-        """Re-translate a looping output once with n-gram blocking and a repetition penalty."""
+    def _plan_and_count(
+        self,
+        texts: Sequence[str],
+        source: str,
+        target: str,
+        html: bool,
+        glossary: Glossary | None,
+        cancelled: threading.Event,
+    ) -> tuple[list[DocumentPlan], list[list[int]]]:
+        plans = self.plan(texts, source, target, html=html, glossary=glossary, cancelled=cancelled)
+        return plans, self._count(plans, cancelled)
+
+    def _most_tokens(self, counts: list[list[int]], params: GenerationParams | None) -> float | None:
+        """The most work the request can cost: every segment read and written to its
+        output cap, twice where the repetition guard may retry it."""
+        if params is None:
+            return None
+        attempts = 2 if self.defaults.repetition_guard else 1
+        total = 0.0
+        for tokens in (n for per_plan in counts for n in per_plan):
+            cap = params.max_new_tokens or self.info.max_input_tokens
+            if params.max_new_tokens_ratio:
+                cap = min(cap, math.ceil(params.max_new_tokens_ratio * tokens) + 8)
+            total += attempts * (tokens + cap)
+        return total
+
+    async def prepare(
+        self,
+        texts: Sequence[str],
+        source_language: str,
+        target_language: str,
+        deadline: float | None = None,
+        params: GenerationParams | None = None,
+        *,
+        html: bool = False,
+        glossary: Glossary | None = None,
+        early: int = 0,
+        force: bool = False,
+        stats: RequestStats | None = None,
+    ) -> PreparedRequest:
+        """Plan the texts off the event loop and take a place in line, or raise
+        ``OverloadedError`` at once when the request could not finish by ``deadline``.
+        ``early``: how many leading segments to schedule ahead of other requests'
+        later ones (streaming). ``force``: admit without the check (accepted work)."""
+        # Judged on the texts' length before any planning: under overload, refusals cost no tokenizing.
+        ticket = self.scheduler.reserve(sum(map(len, texts)), deadline, early=early, force=force, stats=stats)
+        cancelled = threading.Event()
+        try:
+            plans, counts = await asyncio.to_thread(
+                self._plan_and_count, texts, source_language, target_language, html, glossary, cancelled
+            )
+            ticket.settle(sum(map(sum, counts)), self._most_tokens(counts, params), sum(map(len, counts)))
+        except BaseException:
+            cancelled.set()  # the caller left (or planning failed): stop segmenting at the next text
+            ticket.close()
+            raise
+        prepared = PreparedRequest(plans, counts, ticket)
+        ticket.stats.texts += len(plans)
+        ticket.stats.segments += sum(plan.segment_count for plan in plans)
+        return prepared
+
+    async def _guarded(
+        self, ticket: Ticket, order: int, source: str, generation: Generation, params: GenerationParams
+    ) -> Generation:
+        """Re-translate a looping output once with n-gram blocking and a repetition penalty.
+        The retry keeps its request's place in line and its segment's order."""
         if not self.defaults.repetition_guard or not is_degenerate(generation.text):
             return generation
         guarded = dataclasses.replace(params, no_repeat_ngram_size=3, repetition_penalty=1.3)
-        try:
-            (future,) = self.scheduler.submit([source], guarded)
-        except OverloadedError:
-            return generation  # this segment was accepted: a full queue must not fail it
+        (future,) = ticket.submit([source], guarded, orders=[order], input_tokens=[generation.input_tokens])
         metrics.REPETITION_RETRIES.inc()
         retried = await future
         return Generation(
@@ -295,24 +377,55 @@ class Translator:
         )
 
     async def _finish(
-        self, span: Span, model_input: str | None, future: asyncio.Future[Generation] | None, params: GenerationParams
+        self,
+        ticket: Ticket,
+        order: int,
+        span: Span,
+        model_input: str | None,
+        future: asyncio.Future[Generation] | None,
+        params: GenerationParams,
     ) -> Generation:
         if future is None or model_input is None:  # passed through unchanged
             return Generation(text=span.text, input_tokens=0, output_tokens=0)
-        generation = await self._guarded(model_input, await future, params)
+        generation = await self._guarded(ticket, order, model_input, await future, params)
         return dataclasses.replace(generation, text=generation.text.translate(_NO_LINE_BREAKS).strip())
 
     async def stream(
-        self, plans: Sequence[DocumentPlan], params: GenerationParams, *, with_phrases: bool = False
-    ) -> AsyncIterator[tuple[DocumentPlan, TranslatedSegment]]:
+        self, prepared: PreparedRequest, params: GenerationParams, *, with_phrases: bool = False
+    ) -> AsyncGenerator[tuple[DocumentPlan, TranslatedSegment], None]:
         """Segments in document order, each as soon as it and those before it are done.
-        ``index`` counts segments only; HTML phrases come too (index -1) when ``with_phrases``."""
-        grouped = self.submit(plans, params)
+        ``index`` counts segments only; HTML phrases come too (index -1) when ``with_phrases``.
+        Closes the request's ticket at the end, whatever the end."""
+        ticket = prepared.ticket
+        try:
+            async with contextlib.aclosing(self._stream(prepared, params, with_phrases)) as items:
+                async for item in items:
+                    yield item
+        except BaseException:
+            ticket.close()
+            raise
+        ticket.close(completed=True)
+
+    async def _stream(
+        self, prepared: PreparedRequest, params: GenerationParams, with_phrases: bool
+    ) -> AsyncGenerator[tuple[DocumentPlan, TranslatedSegment], None]:
+        plans, ticket = prepared.plans, prepared.ticket
+        # Every translated segment of every document at once, in document order, so they
+        # share batches. Segments passed through need no model: they get ``None``.
+        futures_in_order = iter(
+            ticket.submit(
+                [text for plan in plans for text in plan.model_inputs if text is not None],
+                params,
+                input_tokens=[n for counts in prepared.input_tokens for n in counts],
+            )
+        )
+        grouped = [[None if text is None else next(futures_in_order) for text in plan.model_inputs] for plan in plans]
+        orders = iter(range(prepared.segments))
         # One task per segment, started now, so repetition retries are queued as
         # soon as their first attempt finishes and share batches with each other.
         tasks = [
             [
-                asyncio.ensure_future(self._finish(span, model_input, future, params))
+                asyncio.ensure_future(self._finish(ticket, next(orders), span, model_input, future, params))
                 for span, model_input, future in zip(plan.spans, plan.model_inputs, futures, strict=True)
             ]
             for plan, futures in zip(plans, grouped, strict=True)
@@ -323,6 +436,8 @@ class Translator:
                 last = max((i for i in range(len(plan.spans)) if plan.is_segment(i)), default=-1)
                 for index, (span, task) in enumerate(zip(plan.spans, pending, strict=True)):
                     generation = await task
+                    ticket.stats.input_tokens += generation.input_tokens
+                    ticket.stats.output_tokens += generation.output_tokens
                     is_segment = plan.is_segment(index)
                     if not (is_segment or with_phrases):
                         continue
@@ -356,9 +471,10 @@ class Translator:
                     if waiting is not None:
                         waiting.cancel()
 
-    async def translate(self, plans: Sequence[DocumentPlan], params: GenerationParams) -> TranslationResult:
+    async def translate(self, prepared: PreparedRequest, params: GenerationParams) -> TranslationResult:
+        plans = prepared.plans
         pieces: dict[int, list[TranslatedSegment]] = {plan.text_index: [] for plan in plans}
-        async for plan, piece in self.stream(plans, params, with_phrases=True):
+        async for plan, piece in self.stream(prepared, params, with_phrases=True):
             pieces[plan.text_index].append(piece)
         documents = []
         for plan in plans:
@@ -383,14 +499,25 @@ class Translator:
         source_language: str,
         target_language: str,
         params: GenerationParams,
+        deadline: float | None = None,
         *,
         html: bool = False,
         glossary: Glossary | None = None,
+        force: bool = False,
+        stats: RequestStats | None = None,
     ) -> TranslationResult:
-        plans = await asyncio.to_thread(
-            functools.partial(self.plan, html=html, glossary=glossary), texts, source_language, target_language
+        prepared = await self.prepare(
+            texts,
+            source_language,
+            target_language,
+            deadline,
+            params,
+            html=html,
+            glossary=glossary,
+            force=force,
+            stats=stats,
         )
-        return await self.translate(plans, params)
+        return await self.translate(prepared, params)
 
 
 def _rebuild_html(layout: HtmlLayout, pieces: list[TranslatedSegment], model_inputs: list[str | None]) -> str:
