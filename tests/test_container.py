@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -61,33 +60,6 @@ def test_healthcheck_speaks_tls(models_dir, tmp_path) -> None:
         assert answered.returncode == 0, answered.stderr
         assert answered.stdout.strip() == "SERVING"
         assert healthcheck(TARJAMA_PORT=str(running.port)).returncode == 1  # plaintext to a TLS port
-
-
-def test_sigterm_stops_the_server_cleanly(models_dir) -> None:
-    port = unused_port()
-    server = subprocess.Popen(
-        [
-            str(VENV_BIN / "tarjama-server"),
-            f"--port={port}",
-            "--metrics-port=0",
-            f"--translation-model={models_dir / 'marian-ar-en'}",
-            "--summarization-model=none",
-            "--offline",
-            "--device=cpu",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        with TarjamaClient(f"127.0.0.1:{port}", timeout=60) as client:
-            client.wait_until_ready(timeout=120)
-        server.send_signal(signal.SIGTERM)
-        _, log = server.communicate(timeout=120)
-    finally:
-        if server.poll() is None:
-            server.kill()
-    assert server.returncode == 0, log
-    assert "shutting down" in log
 
 
 def stage_run(stage: str) -> str:

@@ -11,6 +11,7 @@ import json
 import socket
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import grpc
 import pytest
@@ -222,8 +223,9 @@ def test_sigterm_exits_0_and_a_second_server_on_the_port_fails_naming_it(models_
     import sys
 
     port = free_port()
+    # The installed console script, as operators (and the image's tini) start it.
     command = [
-        sys.executable, "-m", "tarjama_server.app", "--port", str(port), "--metrics-port", "0", "--offline",
+        str(Path(sys.executable).parent / "tarjama-server"), "--port", str(port), "--metrics-port", "0", "--offline",
         "--translation-model", str(models_dir / "marian-ar-en"), "--summarization-model", "none",
         "--assumed-tokens-per-second", "1000", "--log-format", "json",
     ]  # fmt: skip

@@ -15,6 +15,7 @@ from tarjama_client import (
     AuthenticationError,
     DecodingOptions,
     InvalidRequestError,
+    RetryPolicy,
     TarjamaClient,
     TarjamaError,
 )
@@ -272,7 +273,7 @@ def test_graceful_stop_finishes_accepted_work_then_refuses_new(models_dir, seed_
     settings = tiny_settings(models_dir, summarization_model="none", shutdown_grace_seconds=120)
     with (
         ServerThread(settings, gated_loader(engines)).start() as running,
-        TarjamaClient(running.address, timeout=120) as client,
+        TarjamaClient(running.address, timeout=120, retry=RetryPolicy.disabled()) as client,
         ThreadPoolExecutor(1) as pool,
     ):
         (engine,) = engines
@@ -305,7 +306,10 @@ def test_tls(models_dir, tmp_path) -> None:
     with ServerThread(settings).start() as running:
         with TarjamaClient(f"localhost:{running.port}", ca_file=str(cert)) as client:
             assert client.translate("حلب.").translations[0].segments
-        with TarjamaClient(f"localhost:{running.port}", timeout=3) as plaintext, pytest.raises(TarjamaError):
+        with (
+            TarjamaClient(f"localhost:{running.port}", timeout=60, retry=RetryPolicy.disabled()) as plaintext,
+            pytest.raises(TarjamaError),
+        ):
             plaintext.translate("حلب.")
 
 
@@ -324,7 +328,7 @@ def test_not_serving_until_models_are_loaded(models_dir) -> None:
     running = ServerThread(tiny_settings(models_dir, summarization_model="none"), slow_loader)
     running.start(wait_for_models=False)
     try:
-        with TarjamaClient(running.address, timeout=120) as client:
+        with TarjamaClient(running.address, timeout=120, retry=RetryPolicy.disabled()) as client:
             assert client.health(timeout=60) == "NOT_SERVING"
             with pytest.raises(ServerUnavailableError, match="models are still loading"):
                 client.translate("حلب.")

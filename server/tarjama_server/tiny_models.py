@@ -98,10 +98,10 @@ def _calibrate_eos_bias(
     threads = torch.get_num_threads()
     torch.set_num_threads(TORCH_THREADS)
     try:
-        low, high = 0.0, 64.0
+        low, high = 0.0, 32.0
         if median_length(high) > _STOP_TOKENS:
             raise RuntimeError("no end-of-sequence bias makes this untrained model stop")
-        for _ in range(14):
+        for _ in range(10):  # to within 0.03: outputs change little closer than that
             middle = (low + high) / 2
             low, high = (low, middle) if median_length(middle) <= _STOP_TOKENS else (middle, high)
     finally:
