@@ -244,8 +244,9 @@ def drive(server: Server, clients: list[int], max_new_tokens: int, summarize: bo
             results["summarize_en_s"] = time.perf_counter() - started
             results["summarize_method"] = summary.method
             print(f"  Summarize en: {results['summarize_en_s']:.1f}s ({summary.method})", flush=True)
-    padded, real = server.metric("tarjama_padding_tokens_total"), server.metric("tarjama_padded_tokens_total")
-    results["padding_ratio"] = padded / real if real else None
+    padded = server.metric('tarjama_padded_input_tokens_total{task="translation"}')
+    real = server.metric('tarjama_tokens_total{task="translation",direction="input"}')
+    results["padding_ratio"] = 1 - real / padded if padded else None
     results["peak_rss_mib"] = server.peak_rss_mib()
     return results
 

@@ -126,9 +126,26 @@ async def test_a_streaming_request_gets_its_first_segment_into_the_next_batch(ex
     streaming = scheduler.admit(3, None, early=1).submit(["s0", "s1", "s2"], PARAMS)
     engine.gate.set()
     await asyncio.gather(*blocker, *bulk, *streaming)
-    assert engine.batches[1] == ["s0", "L0", "L1", "L2"]
+    # Its first segment runs alone, not held for a full batch: about one segment's time.
+    assert engine.batches[1] == ["s0"]
     # The rest of it waits its turn behind the earlier request.
-    assert engine.batches[2:] == [texts("L", 12)[3:7], texts("L", 12)[7:11], ["L11", "s1", "s2"]]
+    assert engine.batches[2:] == [texts("L", 12)[0:4], texts("L", 12)[4:8], texts("L", 12)[8:12], ["s1", "s2"]]
+    await scheduler.stop()
+
+
+async def test_batches_keep_within_the_token_budget_and_group_similar_lengths(executor) -> None:
+    engine = RecordingEngine()  # tokens = words + 1
+    scheduler = make(engine, executor, max_batch_size=4, max_batch_tokens=40, request_share=1.0)
+    blocker = await hold_first_batch(scheduler, engine)
+    long_one = " ".join(["w"] * 15)  # 16 tokens: with it, at most 2 jobs fit in 40 padded positions
+    jobs = ["a b", long_one, "c d", "e f", "g h", "i j k"]
+    futures = scheduler.admit(6, None).submit(jobs, PARAMS)
+    engine.gate.set()
+    await asyncio.gather(*blocker, *futures)
+    padded = [len(batch) * max(len(text.split()) + 1 for text in batch) for batch in engine.batches[1:]]
+    assert all(size <= 40 for size in padded), padded
+    # The short jobs ride together; the long one does not drag them to its length.
+    assert ["a b", "c d", "e f", "g h"] in engine.batches and [long_one, "i j k"] in engine.batches
     await scheduler.stop()
 
 

@@ -264,6 +264,7 @@ class TarjamaServer:
             max_queued_jobs=settings.max_queued_jobs,
             deadline_margin=settings.deadline_margin,
             request_share=settings.request_batch_share,
+            max_batch_tokens=settings.max_batch_tokens,
         )
 
         def scheduler(engine: Seq2SeqEngine) -> BatchScheduler:

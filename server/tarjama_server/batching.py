@@ -70,6 +70,9 @@ class SchedulerLimits:
     request_share: float = 0.5
     # Slots of a batch reserved for the first jobs of streaming requests.
     early_share: float = 0.25
+    # Most input positions of a batch, padding included (batch size × its longest input):
+    # a long segment does not drag fifteen short ones through 250 padded positions.
+    max_batch_tokens: int = 4096
 
 
 @dataclass(frozen=True)
@@ -467,13 +470,20 @@ class BatchScheduler:
             ticket.jobs = [job for job in ticket.jobs if not job.future.done()]
 
     def _fits(self, batch: list[_Job], job: _Job) -> bool:
-        """Whether ``job`` may join ``batch``: the place for a token budget."""
-        return len(batch) < self.limits.max_batch_size
+        """Whether ``job`` may join ``batch``: a free slot, and its padded input within the token budget."""
+        if len(batch) >= self.limits.max_batch_size:
+            return False
+        longest = max([job.input_tokens, *(other.input_tokens for other in batch)])
+        return not batch or (len(batch) + 1) * longest <= self.limits.max_batch_tokens
 
     def _take_batch(self) -> list[_Job]:
         """The next batch: early jobs of streaming requests, then each request's share
-        in arrival order, then whatever fills the batch. All with the params of the
-        first job of the oldest request."""
+        in arrival order, then whatever fills the batch, nearest in length first (less
+        padding). All with the params of the first job of the oldest request.
+
+        A streaming request whose first segment has not started yet gets a batch of its
+        early jobs alone: a small batch finishes in about the time of one segment, so
+        its first event does not wait for a full batch, even under load."""
         self._drop_dead_jobs()
         waiting = [ticket for ticket in self._tickets.values() if ticket.jobs]
         if not waiting:
@@ -483,28 +493,41 @@ class BatchScheduler:
         batch: list[_Job] = []
         taken: dict[int, int] = {}
 
-        def take(ticket: Ticket, most: int) -> None:
-            kept: list[_Job] = []
-            for job in ticket.jobs:
-                if most > 0 and job.params == params and self._fits(batch, job):
+        def take(ticket: Ticket, most: int, preference: list[_Job] | None = None) -> None:
+            """Up to ``most`` of the ticket's jobs that fit, in segment order or ``preference``'s."""
+            chosen: set[int] = set()
+            for job in ticket.jobs if preference is None else preference:
+                if len(chosen) < most and job.params == params and self._fits(batch, job):
                     batch.append(job)
-                    taken[ticket.seq] = taken.get(ticket.seq, 0) + 1
-                    ticket.dispatched += 1
-                    most -= 1
-                else:
-                    kept.append(job)
-            ticket.jobs = kept
+                    chosen.add(id(job))
+            if chosen:
+                ticket.jobs = [job for job in ticket.jobs if id(job) not in chosen]
+                taken[ticket.seq] = taken.get(ticket.seq, 0) + len(chosen)
+                ticket.dispatched += len(chosen)
 
         early_slots = max(1, math.floor(size * self.limits.early_share))
-        for ticket in waiting:
+        starting = [t for t in waiting if t.early and not t.dispatched and t.jobs[0].params == params]
+        for ticket in starting or waiting:
             wanted = min(ticket.early - ticket.dispatched, early_slots - len(batch))
             if wanted > 0:
                 take(ticket, wanted)
-        share = max(1, math.floor(size * self.limits.request_share))
-        for ticket in waiting:
-            take(ticket, share - taken.get(ticket.seq, 0))
-        for ticket in waiting:
-            take(ticket, size)
+
+        def by_length(ticket: Ticket) -> list[_Job]:
+            """The ticket's jobs in segment order (so each request moves on in order, retries
+            included), those within 2x the length of what the batch holds first: similar
+            lengths, little padding. An outlier waits for a batch of its own size."""
+            anchor = (
+                sorted(job.input_tokens for job in batch)[len(batch) // 2] if batch else ticket.jobs[0].input_tokens
+            )
+            similar = [job for job in ticket.jobs if anchor / 2 <= job.input_tokens <= anchor * 2]
+            return similar + [job for job in ticket.jobs if not anchor / 2 <= job.input_tokens <= anchor * 2]
+
+        if not (starting and batch):
+            share = max(1, math.floor(size * self.limits.request_share))
+            for phase_most in (lambda ticket: share - taken.get(ticket.seq, 0), lambda ticket: size):
+                for ticket in waiting:
+                    if ticket.jobs:
+                        take(ticket, phase_most(ticket), by_length(ticket))
         now = time.perf_counter()
         for ticket in waiting:
             if ticket.seq in taken and ticket.dispatched == taken[ticket.seq]:  # its first batch
@@ -545,6 +568,8 @@ class BatchScheduler:
         ended = self._clock()
         metrics.BATCH_SIZE.labels(self._task_label).observe(len(batch))
         metrics.BATCH_SECONDS.labels(self._task_label).observe(ended - started)
+        longest = max(result.input_tokens for result in results)
+        metrics.PADDED_INPUT_TOKENS.labels(self._task_label).inc(longest * len(results))
         work = sum(result.input_tokens + result.output_tokens for result in results)
         # While work is waiting, measure from the end of the previous batch: the gap between
         # batches (planning, gRPC, refusals on the event loop) is part of the service time.

@@ -35,3 +35,8 @@ EXPIRED_JOBS = Counter(
 THROUGHPUT = Gauge(
     "tarjama_throughput_tokens_per_second", "Measured inference throughput (moving average), by task.", ["task"]
 )
+PADDED_INPUT_TOKENS = Counter(
+    "tarjama_padded_input_tokens_total",
+    "Input positions of the model's batches, padding included, by task (compare tarjama_tokens_total input).",
+    ["task"],
+)

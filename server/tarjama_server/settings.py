@@ -70,6 +70,9 @@ class Settings:
     request_batch_share: float = _setting(
         0.5, "most of a batch one request takes while others wait (a short request is not stuck behind a long one)"
     )
+    max_batch_tokens: int = _setting(
+        4096, "most input positions of one batch, padding included (batch size × its longest segment, in tokens)"
+    )
     assumed_tokens_per_second: float = _setting(
         0.0, "throughput to assume until measured (0 = measure one full batch per model at start-up)"
     )
