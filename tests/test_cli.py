@@ -122,7 +122,7 @@ def test_errors_exit_1_with_the_server_message(server, capsys, tmp_path) -> None
 
 
 def test_unreachable_server_says_what_to_check(capsys) -> None:
-    code, _, err = run(capsys, "--server", "127.0.0.1:1", "--timeout", "60", "models")
+    code, _, err = run(capsys, "--server", "127.0.0.1:1", "--timeout", "60", "--no-retries", "models")
     assert code == 1
     assert "cannot reach a Tarjama server at 127.0.0.1:1 (plaintext)" in err and "--server" in err
     assert len(err.strip().splitlines()) == 1

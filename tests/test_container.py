@@ -98,7 +98,6 @@ def test_the_images_model_steps_bake_convert_and_verify(models_dir, tmp_path) ->
     runtime |= {f"TARJAMA_{name}": env[name] for name in ("SUMMARIZATION_MODEL", "SUMMARIZATION_REVISION")}
     verifying = run("with-models", HF_HUB_OFFLINE="1", TARJAMA_CACHE_DIR=str(baked / "hub"), **runtime)
     assert verifying.returncode == 0, verifying.stderr[-2000:]
-    assert run("models", TRANSLATION_MODEL=str(tmp_path / "missing")).returncode != 0
 
     # The server's ctranslate2 engine finds the baked conversion and converts nothing more.
     before = sorted(baked.rglob("*"))

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ._retry import RetryPolicy
 from .client import TarjamaClient
 from .errors import DeadlineExceededError, ServerUnavailableError, TarjamaError
 from .textfiles import UnreadableTextError, decode_text
@@ -235,6 +236,13 @@ def _connection_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     parser.add_argument(
         "--ca-file", default=default(None), help="PEM file of the CA that signed the server certificate (implies --tls)"
     )
+    parser.add_argument(
+        "--no-retries",
+        dest="retries",
+        action="store_false",
+        default=default(True),
+        help="fail at once when the server is busy or unreachable (default: retry with backoff within --timeout)",
+    )
 
     parser.add_argument(
         "--tls-server-name",
@@ -347,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ca_file=args.ca_file,
             load_balancing=args.load_balancing,
             tls_server_name=args.tls_server_name,
+            # A health probe answers at once; its caller (Docker, a script) decides when to ask again.
+            retry=RetryPolicy() if args.retries and args.command != "health" else RetryPolicy.disabled(),
         ) as client:
             args.handler(client, args)
     except UnreadableTextError as error:

@@ -310,16 +310,55 @@ def converted_model_dir(resolved: ResolvedModel, compute_type: str, root: Path) 
     return root / name / revision / compute_type
 
 
+# Models smaller than this are converted in the server's own process.
+_CONVERT_IN_PLACE_BYTES = 64 * 1024 * 1024
+
+
 def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Path:
-    """The CTranslate2 conversion of ``resolved`` in ``compute_type``, made on first use."""
+    """The CTranslate2 conversion of ``resolved`` in ``compute_type``, made on first use.
+
+    The conversion loads the whole Hugging Face model (2.3 GB for XLSum in float32), so a
+    large model is converted in a child process: the server's memory then holds only the
+    converted model. Small ones (test models) convert in place, without a process start."""
+    import multiprocessing
     import os
     import shutil
-
-    from ctranslate2.converters import TransformersConverter
 
     target = converted_model_dir(resolved, compute_type, root)
     if (target / "model.bin").is_file():
         return target
+    log.info("converting %s to CTranslate2 (%s) in %s", resolved.ref, compute_type, target)
+    staging = target.with_name(f"{target.name}.converting-{os.getpid()}")
+    try:
+        weights = sum(path.stat().st_size for path in resolved.directory.iterdir() if path.name in _WEIGHT_FILES)
+        if weights < _CONVERT_IN_PLACE_BYTES:
+            _convert(str(resolved.directory), str(staging), compute_type)
+            exitcode = 0
+        else:
+            child = multiprocessing.get_context("spawn").Process(
+                target=_convert, args=(str(resolved.directory), str(staging), compute_type), name="ctranslate2-convert"
+            )
+            child.start()
+            child.join()
+            exitcode = child.exitcode or 0
+        if exitcode != 0:
+            raise ModelUnavailableError(
+                f"converting {resolved.ref!r} to CTranslate2 failed (exit code {exitcode}; "
+                "the log above has the details); try `tarjama-models convert` to see it alone"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, target)  # whole or not at all: another replica may share the cache
+    except OSError:
+        if not (target / "model.bin").is_file():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _convert(source: str, staging: str, compute_type: str) -> None:
+    """In the conversion's child process."""
+    from ctranslate2.converters import TransformersConverter
 
     class Converter(TransformersConverter):
         def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
@@ -330,18 +369,7 @@ def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Pat
                 model.config.tie_word_embeddings = False
             return model
 
-    log.info("converting %s to CTranslate2 (%s) in %s", resolved.ref, compute_type, target)
-    staging = target.with_name(f"{target.name}.converting-{os.getpid()}")
-    try:
-        Converter(str(resolved.directory)).convert(str(staging), quantization=compute_type, force=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, target)  # whole or not at all: another replica may share the cache
-    except OSError:
-        if not (target / "model.bin").is_file():
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    Converter(source).convert(staging, quantization=compute_type, force=True)
 
 
 def _load_ctranslate2(
