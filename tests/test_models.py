@@ -107,16 +107,6 @@ def test_server_exits_with_guidance_when_model_is_missing(tmp_path, caplog) -> N
 
     argv = ["--port", "0", "--metrics-port", "0", "--offline", "--cache-dir", str(tmp_path)]
     argv += ["--summarization-model", "none"]
-        "--port",
-        "0",
-        "--metrics-port",
-        "0",
-        "--offline",
-        "--cache-dir",
-        str(tmp_path),
-        "--summarization-model",
-        "none",
-    ]
     with caplog.at_level("ERROR", logger="tarjama_server"):
         assert asyncio.run(run(load_settings(argv, env={}))) == 2
     assert "cannot start" in caplog.text
