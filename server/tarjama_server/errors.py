@@ -1,5 +1,5 @@
-"""Errors raised by the engines. The gRPC layer maps them to status codes in one
-table (``service.STATUS_BY_ERROR``); the engines themselves know nothing of gRPC."""
+"""Errors raised by the core (pipelines, scheduler, model loading). The gRPC layer maps
+them to status codes in one table (``service.STATUS_BY_ERROR``); the core knows nothing of gRPC."""
 
 from __future__ import annotations
 
