@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 # The most new tokens any request may ask for (models with a decoder position
 # table allow fewer: ModelInfo.max_output_tokens).
@@ -88,3 +89,18 @@ class Seq2SeqEngine(Protocol):
     def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
         """Outputs for ``texts`` in order. Inputs must fit ``info.max_input_tokens``."""
         ...
+
+
+class TokenizedEngine:
+    """What both engines share: a Hugging Face tokenizer, used under a lock, and the model's info."""
+
+    def __init__(self, tokenizer: Any, info: ModelInfo) -> None:
+        self.tokenizer = tokenizer
+        self.info = info
+        # Python tokenizers (sentencepiece-backed Marian) are not thread-safe; counting
+        # happens on planning threads while a batch is being encoded on the inference thread.
+        self._tokenizer_lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        with self._tokenizer_lock:
+            return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])

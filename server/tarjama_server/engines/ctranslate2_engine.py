@@ -8,26 +8,18 @@ token counts and decoded text are the same as with ``TransformersEngine``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .base import Generation, GenerationParams, ModelInfo
+from .base import Generation, GenerationParams, ModelInfo, TokenizedEngine
 
 
-class CTranslate2Engine:
+class CTranslate2Engine(TokenizedEngine):
     """Runs ``ctranslate2.Translator.translate_batch`` on a converted model directory."""
 
     def __init__(self, translator: Any, tokenizer: Any, info: ModelInfo) -> None:
+        super().__init__(tokenizer, info)
         self.translator = translator
-        self.tokenizer = tokenizer
-        self.info = info
-        # Python tokenizers (sentencepiece-backed Marian) are not thread-safe.
-        self._tokenizer_lock = threading.Lock()
-
-    def count_tokens(self, text: str) -> int:
-        with self._tokenizer_lock:
-            return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])
 
     def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
         if not texts:

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .base import Generation, GenerationParams, ModelInfo
+from .base import Generation, GenerationParams, ModelInfo, TokenizedEngine
 
 
-class TransformersEngine:
+class TransformersEngine(TokenizedEngine):
     """Runs ``model.generate`` for any ``AutoModelForSeq2SeqLM`` (Marian, mT5...)."""
 
     def __init__(self, model: Any, tokenizer: Any, info: ModelInfo) -> None:
+        super().__init__(tokenizer, info)
         self.model = model
-        self.tokenizer = tokenizer
-        self.info = info
-        # Python tokenizers (sentencepiece-backed Marian) are not thread-safe;
-        # counting happens on worker threads while a batch is being encoded.
-        self._tokenizer_lock = threading.Lock()
-
-    def count_tokens(self, text: str) -> int:
-        with self._tokenizer_lock:
-            return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])
 
     def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
         import torch
