@@ -30,7 +30,6 @@ import argparse
 import gc
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,16 +44,8 @@ SEED = ROOT / "seeds" / "000_72c42d5ea82af53c.txt"
 REFERENCE = ROOT / "seeds" / "000_72c42d5ea82af53c.reference.en.txt"
 ENGINES = ("transformers", "ctranslate2")
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load import free_port, percentile  # noqa: E402  (the load tool's helpers, beside this file)
 
 
 def build_models(directory: Path) -> tuple[Path, Path]:

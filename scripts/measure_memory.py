@@ -7,7 +7,7 @@ saved with ``save_pretrained``:
 * mT5_multilingual_XLSum (mT5-base): d_model 768, 12+12 layers, 12 heads, d_ff 2048,
   gated-gelu, vocab 250112, an output layer of its own (not tied to the embeddings);
 
-with the tokenizers of the tiny models (``tarjama-models build-tiny``), starts
+with tokenizers trained on the seed text (as for the tests' tiny models), starts
 ``tarjama-server`` on them, and reads ``/proc/PID/status``: VmRSS once the models
 are loaded, then VmHWM (peak RSS) after translating and summarizing the seed
 article, with RssFile (weights memory-mapped from safetensors files, counted once
@@ -21,7 +21,6 @@ figure. Linux only.
 from __future__ import annotations
 
 import argparse
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,82 +30,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SOURCE = ROOT / "seeds/000_72c42d5ea82af53c.txt"
 SEED_TARGET = ROOT / "seeds/000_72c42d5ea82af53c.reference.en.txt"
-_WEIGHTS_AND_CONFIG = {"model.safetensors", "config.json", "generation_config.json"}
-
-
-def copy_tokenizer(tiny_dir: Path, out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path in tiny_dir.iterdir():
-        if path.is_file() and path.name not in _WEIGHTS_AND_CONFIG:
-            shutil.copy2(path, out_dir / path.name)
-
-
-def suppress_unknown_ids(model_dir: Path, tokenizer_size: int, vocab_size: int) -> None:
-    """Random weights pick any of the model's ids, but the tiny tokenizer knows only the
-    first ``tokenizer_size``: forbid the rest, as ``generate`` reads generation_config.json."""
-    from transformers import GenerationConfig
-
-    generation = GenerationConfig.from_pretrained(model_dir)
-    generation.suppress_tokens = list(range(tokenizer_size, vocab_size))
-    generation.save_pretrained(model_dir)
 
 
 def build_fullsize(work_dir: Path) -> tuple[Path, Path]:
-    import torch
-    from tarjama_server.tiny_models import build_tiny_models
-    from transformers import AutoTokenizer, MarianConfig, MarianMTModel, MT5Config, MT5ForConditionalGeneration
+    """The exact architectures through the same builders as the tests' tiny models
+    (``tiny_models``), with random weights as they come: outputs run to the token caps."""
+    from tarjama_server.tiny_models import MT5_BASE, OPUS_MT_AR_EN, build_tiny_marian, build_tiny_mt5
 
     marian_dir, mt5_dir = work_dir / "opus-mt-ar-en-random", work_dir / "mt5-base-random"
-    if (marian_dir / "model.safetensors").is_file() and (mt5_dir / "model.safetensors").is_file():
-        return marian_dir, mt5_dir
-    tiny = build_tiny_models(
-        work_dir / "tiny", SEED_SOURCE.read_text(encoding="utf-8"), SEED_TARGET.read_text(encoding="utf-8")
-    )
-    torch.manual_seed(0)
-    tiny_marian = MarianConfig.from_pretrained(tiny.translation)
-    marian = MarianConfig(
-        vocab_size=62834,
-        d_model=512,
-        encoder_layers=6,
-        decoder_layers=6,
-        encoder_attention_heads=8,
-        decoder_attention_heads=8,
-        encoder_ffn_dim=2048,
-        decoder_ffn_dim=2048,
-        max_position_embeddings=512,
-        activation_function="swish",
-        scale_embedding=True,
-        # Token ids come from the tiny tokenizer, so its special ids are kept.
-        pad_token_id=tiny_marian.pad_token_id,
-        decoder_start_token_id=tiny_marian.decoder_start_token_id,
-        eos_token_id=tiny_marian.eos_token_id,
-        forced_eos_token_id=tiny_marian.forced_eos_token_id,
-    )
-    MarianMTModel(marian).save_pretrained(marian_dir)
-    copy_tokenizer(tiny.translation, marian_dir)
-    suppress_unknown_ids(marian_dir, tiny_marian.vocab_size, marian.vocab_size)
-
-    mt5 = MT5Config(
-        vocab_size=250112,
-        d_model=768,
-        d_kv=64,
-        d_ff=2048,
-        num_layers=12,
-        num_decoder_layers=12,
-        num_heads=12,
-        feed_forward_proj="gated-gelu",
-        tie_word_embeddings=False,
-        decoder_start_token_id=0,
-        pad_token_id=0,
-        eos_token_id=1,
-    )
-    summarizer = MT5ForConditionalGeneration(mt5)
-    # XLSum has its own output layer. transformers 5 forces MT5Config.tie_word_embeddings=True and
-    # unties only when the checkpoint carries a different lm_head, so save one (as tiny_models.py does).
-    summarizer.lm_head.weight = torch.nn.Parameter(torch.randn_like(summarizer.shared.weight))
-    summarizer.save_pretrained(mt5_dir)
-    copy_tokenizer(tiny.summarization, mt5_dir)
-    suppress_unknown_ids(mt5_dir, len(AutoTokenizer.from_pretrained(mt5_dir)), mt5.vocab_size)
+    source, target = SEED_SOURCE.read_text(encoding="utf-8"), SEED_TARGET.read_text(encoding="utf-8")
+    if not (marian_dir / "model.safetensors").is_file():
+        build_tiny_marian(marian_dir, source, target, stop="unbiased", architecture=OPUS_MT_AR_EN)
+    if not (mt5_dir / "model.safetensors").is_file():
+        build_tiny_mt5(mt5_dir, source + "\n" + target, stop="unbiased", architecture=MT5_BASE)
     return marian_dir, mt5_dir
 
 

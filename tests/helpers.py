@@ -60,16 +60,39 @@ class GatedEngine:
         return self.engine.generate(texts, params)
 
 
-def gated_loader(engines: list[GatedEngine]) -> Callable[[Settings], tuple[Any, Any]]:
-    """An engine loader for ``ServerThread`` that wraps the translation engine in a
-    ``GatedEngine`` and appends it to ``engines``."""
+def wrapping_loader(wrap: Callable[[Any], Any], engines: list[Any]) -> Callable[[Settings], tuple[Any, Any]]:
+    """An engine loader for ``ServerThread`` that wraps the translation engine with ``wrap``
+    and appends the wrapper to ``engines``, for the test to reach."""
 
     def load(settings: Settings) -> tuple[Any, Any]:
         translation, summarization = load_engines(settings)
-        engines.append(GatedEngine(translation))
+        engines.append(wrap(translation))
         return engines[-1], summarization
 
     return load
+
+
+def gated_loader(engines: list[GatedEngine]) -> Callable[[Settings], tuple[Any, Any]]:
+    """A loader whose translation engine is a ``GatedEngine`` (appended to ``engines``)."""
+    return wrapping_loader(GatedEngine, engines)
+
+
+def make_certificate(directory: Path, name: str, alt_names: str) -> tuple[Path, Path]:
+    """(key, certificate) files of a self-signed certificate for ``name``; skips without openssl."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed: cannot make a test certificate")
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName={alt_names}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return key, cert
 
 
 class ServerThread:

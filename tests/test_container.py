@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from tarjama_client import TarjamaClient
 
-from .helpers import ServerThread, tiny_settings
+from .helpers import ServerThread, make_certificate, tiny_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 HEALTHCHECK = ROOT / "scripts" / "healthcheck.sh"
@@ -43,15 +41,8 @@ def test_healthcheck_follows_the_configured_port(models_dir) -> None:
 
 
 def test_healthcheck_speaks_tls(models_dir, tmp_path) -> None:
-    if not shutil.which("openssl"):
-        pytest.skip("openssl not installed: cannot make a test certificate")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     # A certificate for a service name, not for localhost, as in production.
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=tarjama.example",
-         "-addext", "subjectAltName=DNS:tarjama.example", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    key, cert = make_certificate(tmp_path, "tarjama.example", "DNS:tarjama.example")
     settings = tiny_settings(models_dir, summarization_model="none", tls_cert=str(cert), tls_key=str(key))
     with ServerThread(settings).start() as running:
         tls = {"TARJAMA_PORT": str(running.port), "TARJAMA_TLS_CERT": str(cert)}

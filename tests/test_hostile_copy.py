@@ -28,13 +28,12 @@ from tarjama_client import (
     TarjamaError,
 )
 from tarjama_client.v1 import tarjama_pb2 as pb
-from tarjama_server.app import load_engines
 from tarjama_server.batching import BatchScheduler, SchedulerLimits
 from tarjama_server.engines.base import Generation, GenerationParams
 from tarjama_server.segmentation import rebuild, segment, trailing_whitespace
 from tarjama_server.translation import TranslationDefaults
 
-from .helpers import ServerThread, tiny_settings
+from .helpers import ServerThread, tiny_settings, wrapping_loader
 from .test_batching import RecordingEngine
 from .test_translation import translate
 
@@ -265,11 +264,7 @@ class PoisonedTranslation:
 
 def test_one_bad_request_does_not_fail_the_others_in_its_batch(models_dir) -> None:
     wrapped: list[PoisonedTranslation] = []
-
-    def loader(settings):
-        translation, summarization = load_engines(settings)
-        wrapped.append(PoisonedTranslation(translation))
-        return wrapped[0], summarization
+    loader = wrapping_loader(PoisonedTranslation, wrapped)
 
     settings = tiny_settings(models_dir, summarization_model="none", num_beams=1)
     with (
@@ -301,11 +296,7 @@ def test_one_bad_request_does_not_fail_the_others_in_its_batch(models_dir) -> No
 
 def test_busy_queue_gets_resource_exhausted_and_a_request_that_never_fits_invalid_argument(models_dir) -> None:
     wrapped: list[PoisonedTranslation] = []
-
-    def loader(settings):
-        translation, summarization = load_engines(settings)
-        wrapped.append(PoisonedTranslation(translation))
-        return wrapped[0], summarization
+    loader = wrapping_loader(PoisonedTranslation, wrapped)
 
     settings = tiny_settings(models_dir, summarization_model="none", num_beams=1, max_queued_jobs=3)
     with (

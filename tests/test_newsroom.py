@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from tarjama_client import InvalidRequestError, TarjamaClient
 
 from .helpers import GatedEngine, ServerThread, gated_loader, tiny_settings
-from .test_markup import Tags
-
-ARTICLE = (Path(__file__).parent / "data" / "article.html").read_text(encoding="utf-8")
-UNTOUCHED = (
-    "<style>p { color: red; }</style>",
-    '<script>var s = "<p>لا</p>";</script>',
-    "<code>x = 1</code>",
-    "<!-- note -->",
-    '<li translate="no">لا تترجم</li>',
-    'href="https://example.com/?a=1&amp;b=2"',
-)
+from .test_markup import ARTICLE, UNTOUCHED, Tags
 
 
 def test_html_keeps_every_tag_and_translates_text_and_attributes(client: TarjamaClient) -> None:

@@ -21,7 +21,7 @@ from tarjama_client import (
 )
 from tarjama_server.segmentation import split_sentences
 
-from .helpers import GatedEngine, ServerThread, gated_loader, tiny_settings
+from .helpers import GatedEngine, ServerThread, gated_loader, make_certificate, tiny_settings
 
 
 def assert_document_covered(source: str, translation) -> None:
@@ -291,17 +291,7 @@ def test_graceful_stop_finishes_accepted_work_then_refuses_new(models_dir, seed_
 
 
 def test_tls(models_dir, tmp_path) -> None:
-    import shutil
-    import subprocess
-
-    if not shutil.which("openssl"):
-        pytest.skip("openssl not installed: cannot make a test certificate")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    key, cert = make_certificate(tmp_path, "localhost", "DNS:localhost,IP:127.0.0.1")
     settings = tiny_settings(models_dir, tls_cert=str(cert), tls_key=str(key), summarization_model="none")
     with ServerThread(settings).start() as running:
         with TarjamaClient(f"localhost:{running.port}", ca_file=str(cert)) as client:

@@ -12,48 +12,17 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from . import _convert
-from ._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, ConnectionConfig
-from ._retry import RetryPolicy
+from ._channel import ClientBase
 from .errors import ServerUnavailableError, from_rpc_error
 from .types import DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
 from .v1 import tarjama_pb2 as pb
-from .v1 import tarjama_pb2_grpc as pb_grpc
 
 
-class AsyncTarjamaClient:
-    def __init__(
-        self,
-        target: str = DEFAULT_TARGET,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        token: str = "",
-        tls: bool = False,
-        ca_file: str | None = None,
-        load_balancing: str = "",
-        tls_server_name: str = "",
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        """``load_balancing``: "round_robin" spreads calls over every address the target
-        resolves to (default for ``dns:///`` targets, e.g. a headless Kubernetes Service);
-        "pick_first" uses one connection (default for ``host:port``). ``retry``: how
-        UNAVAILABLE and RESOURCE_EXHAUSTED are retried inside each call's timeout
-        (default ``RetryPolicy()``; ``RetryPolicy.disabled()`` for none)."""
-        self.config = ConnectionConfig.create(
-            target,
-            timeout=timeout,
-            token=token,
-            tls=tls,
-            ca_file=ca_file,
-            load_balancing=load_balancing,
-            tls_server_name=tls_server_name,
-            retry=retry,
-        )
-        self._channel = self.config.open_channel(grpc.aio)
-        self._stub = pb_grpc.TarjamaServiceStub(self._channel)
-        self._health = health_pb2_grpc.HealthStub(self._channel)
+class AsyncTarjamaClient(ClientBase):
+    _grpc_api = grpc.aio
 
     async def __aenter__(self) -> AsyncTarjamaClient:
         return self

@@ -214,7 +214,9 @@ class Translator:
             matches: list[TermMatch] = []
             if model_input and glossary:
                 injected, matches = glossary.inject(model_input)
-                if self.engine.count_tokens(injected) <= self.info.max_input_tokens:
+                if not matches:
+                    pass
+                elif self.engine.count_tokens(injected) <= self.info.max_input_tokens:
                     model_input = injected
                 else:  # renderings longer than the window allows: translate the span as written
                     matches = []
