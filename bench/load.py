@@ -65,7 +65,7 @@ def free_port() -> int:
 
 
 def excerpt(sentences: int) -> str:
-    from tarjama_server.segmentation import split_sentences
+    from tarjama_server.text.segmentation import split_sentences
 
     article = SEED.read_text(encoding="utf-8")
     return article[: split_sentences(article)[sentences - 1].end]
@@ -73,7 +73,7 @@ def excerpt(sentences: int) -> str:
 
 def start_server(models: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
     if not (models / "marian-ar-en").exists():
-        from tarjama_server.tiny_models import build_tiny_models
+        from tarjama_server.loading.tiny_models import build_tiny_models
 
         print(f"building tiny models in {models} ...", flush=True)
         build_tiny_models(models, SEED.read_text(encoding="utf-8"), REFERENCE.read_text(encoding="utf-8"))

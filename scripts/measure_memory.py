@@ -35,7 +35,7 @@ SEED_TARGET = ROOT / "seeds/000_72c42d5ea82af53c.reference.en.txt"
 def build_fullsize(work_dir: Path) -> tuple[Path, Path]:
     """The exact architectures through the same builders as the tests' tiny models
     (``tiny_models``), with random weights as they come: outputs run to the token caps."""
-    from tarjama_server.tiny_models import MT5_BASE, OPUS_MT_AR_EN, build_tiny_marian, build_tiny_mt5
+    from tarjama_server.loading.tiny_models import MT5_BASE, OPUS_MT_AR_EN, build_tiny_marian, build_tiny_mt5
 
     marian_dir, mt5_dir = work_dir / "opus-mt-ar-en-random", work_dir / "mt5-base-random"
     source, target = SEED_SOURCE.read_text(encoding="utf-8"), SEED_TARGET.read_text(encoding="utf-8")

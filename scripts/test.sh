@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up and run every check: lint, type check, Dockerfile lint, stale-stub check and the test suite.
+# Set up and run every check: lint, type check, import contracts, Dockerfile lint, stale-stub check and the test suite.
 # Works on a fresh machine (Python 3.10+); extra arguments go to pytest.
 set -euo pipefail
 
@@ -22,6 +22,9 @@ echo "== ruff"
 "$venv/bin/ruff" format --check .
 echo "== mypy"
 "$venv/bin/mypy"
+echo "== lint-imports"
+# The layering (docs/architecture.md): the contracts are in pyproject.toml.
+"$venv/bin/lint-imports" --no-cache --no-logo
 echo "== hadolint"
 "$venv/bin/hadolint" Dockerfile
 echo "== pytest"

@@ -14,7 +14,7 @@ import functools
 import time
 from collections.abc import Callable
 
-from tarjama_server.segmentation import segment
+from tarjama_server.text.segmentation import segment
 
 PATTERNS = {
     "a.": "a.",

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from tarjama_client import TarjamaClient
-from tarjama_server.tiny_models import TinyModelPaths, build_tiny_models
+from tarjama_server.loading.tiny_models import TinyModelPaths, build_tiny_models
 
 from .helpers import SEED_ARTICLE, SEED_REFERENCE, ServerThread, tiny_settings
 
@@ -14,7 +14,7 @@ from .helpers import SEED_ARTICLE, SEED_REFERENCE, ServerThread, tiny_settings
 def _torch_threads_for_tiny_models() -> None:
     """Engines the tests load directly run with the threads the tiny models want, as test servers do."""
     import torch
-    from tarjama_server.tiny_models import TORCH_THREADS
+    from tarjama_server.loading.tiny_models import TORCH_THREADS
 
     torch.set_num_threads(TORCH_THREADS)
 
@@ -56,7 +56,7 @@ def client(server: ServerThread) -> Iterator[TarjamaClient]:
 def looping_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny Marian without the end-of-sequence bias: it never stops on its own, as an
     untrained model does, so tests of the length cap see every output run to the cap."""
-    from tarjama_server.tiny_models import build_tiny_marian
+    from tarjama_server.loading.tiny_models import build_tiny_marian
 
     return build_tiny_marian(
         tmp_path_factory.mktemp("looping") / "marian-ar-en",

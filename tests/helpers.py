@@ -5,18 +5,47 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tarjama_server.app import TarjamaServer, load_engines
+from tarjama_server.app import TarjamaServer
+from tarjama_server.core.scheduler import Scheduler
+from tarjama_server.core.tickets import Ticket
 from tarjama_server.engines.base import Generation, GenerationParams, Seq2SeqEngine
+from tarjama_server.loading.loader import load_engines
+from tarjama_server.loading.tiny_models import TORCH_THREADS
 from tarjama_server.settings import Settings
-from tarjama_server.tiny_models import TORCH_THREADS
+
+# The longest any test waits for an event before it fails: generous, so a busy machine is not a failure.
+WAIT_SECONDS = 60.0
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 SEED_ARTICLE = SEEDS / "000_72c42d5ea82af53c.txt"
 SEED_REFERENCE = SEEDS / "000_72c42d5ea82af53c.reference.en.txt"
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
+    """Poll ``condition`` until it holds; fail the test, saying ``what`` never happened, after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} (waited {timeout:.0f} s)"
+        time.sleep(0.01)
+
+
+async def wait_for_async(condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
+    """``wait_for`` on an event loop: the loop keeps running while it waits."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} (waited {timeout:.0f} s)"
+        await asyncio.sleep(0.01)
+
+
+def join(thread: threading.Thread, timeout: float = WAIT_SECONDS) -> None:
+    """Join ``thread`` and fail the test if it has not ended within ``timeout``."""
+    thread.join(timeout)
+    assert not thread.is_alive(), f"thread {thread.name} did not end within {timeout:.0f} s"
 
 
 def tiny_settings(models_dir: Path, **overrides: object) -> Settings:
@@ -58,6 +87,30 @@ class GatedEngine:
             raise TimeoutError("the test never opened the gate")
         self.batches.append(list(texts))
         return self.engine.generate(texts, params)
+
+
+def admit(
+    scheduler: Scheduler, input_tokens: int, *, deadline: float | None = None, early: int = 0, force: bool = False
+) -> Ticket:
+    """Admit a request of ``input_tokens`` as a pipeline does: reserved on its length (a
+    character a token), then settled on its tokens once planned."""
+    ticket = scheduler.reserve(chars=input_tokens, deadline=deadline, early=early, force=force)
+    scheduler.settle(ticket, input_tokens=input_tokens)
+    return ticket
+
+
+def queue_request(
+    scheduler: Scheduler,
+    texts: Sequence[str],
+    params: GenerationParams,
+    *,
+    deadline: float | None = None,
+    early: int = 0,
+    force: bool = False,
+) -> tuple[Ticket, list[asyncio.Future[Generation]]]:
+    """Admit a request of ``texts`` (a token each) and queue them as its jobs."""
+    ticket = admit(scheduler, len(texts), deadline=deadline, early=early, force=force)
+    return ticket, scheduler.submit(ticket, texts, params)
 
 
 def wrapping_loader(wrap: Callable[[Any], Any], engines: list[Any]) -> Callable[[Settings], tuple[Any, Any]]:
@@ -151,4 +204,5 @@ class ServerThread:
     def stop(self) -> None:
         if self._loop and self._stop and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:  # started
+            join(self._thread)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from tarjama_client import TarjamaClient
 from tarjama_server.engines.base import GenerationParams, Task
-from tarjama_server.models import load_engine, resolve_model
-from tarjama_server.segmentation import split_sentences
-from tarjama_server.tiny_models import TinyModelPaths
+from tarjama_server.loading.hub import resolve_model
+from tarjama_server.loading.loader import load_engine
+from tarjama_server.loading.tiny_models import TinyModelPaths
+from tarjama_server.text.segmentation import split_sentences
 
 from .helpers import ServerThread, tiny_settings
 
@@ -101,7 +102,7 @@ def test_server_on_ctranslate2_engines(models_dir: Path, converted_dir: Path, se
 
 
 def test_models_cli_converts_ahead_of_time(tiny_models: TinyModelPaths, tmp_path: Path, capsys) -> None:
-    from tarjama_server.models_cli import main
+    from tarjama_server.loading.cli import main
 
     code = main(["convert", str(tiny_models.translation), "--compute-type", "int8", "--output-dir", str(tmp_path)])
     assert code == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tarjama_server.errors import InvalidRequestError
-from tarjama_server.glossary import Glossary
+from tarjama_server.text.glossary import Glossary
 
 GLOSSARY = Glossary(
     {

@@ -28,13 +28,14 @@ from tarjama_client import (
     TarjamaError,
 )
 from tarjama_client.v1 import tarjama_pb2 as pb
-from tarjama_server.batching import BatchScheduler, SchedulerLimits
+from tarjama_server.core.admission import Calibration, SchedulerLimits
+from tarjama_server.core.recipes import TranslationDefaults
+from tarjama_server.core.scheduler import Scheduler
 from tarjama_server.engines.base import Generation, GenerationParams
-from tarjama_server.segmentation import rebuild, segment, trailing_whitespace
-from tarjama_server.translation import TranslationDefaults
+from tarjama_server.text.segmentation import rebuild, segment, trailing_whitespace
 
-from .helpers import ServerThread, tiny_settings, wrapping_loader
-from .test_batching import RecordingEngine
+from .helpers import ServerThread, queue_request, tiny_settings, wait_for, wrapping_loader
+from .test_scheduler import RecordingEngine
 from .test_translation import translate
 
 CASES = json.loads((Path(__file__).parent / "data" / "hostile_copy.json").read_text(encoding="utf-8"))["cases"]
@@ -218,7 +219,7 @@ class FaultyEngine(RecordingEngine):
     """Fails any batch holding a poisoned text, like a model that chokes on one input."""
 
     def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
-        self.gate.wait(10)
+        assert self.gate.wait(60), "the test never opened the gate"
         self.batches.append(list(texts))
         if any("poison" in text for text in texts):
             raise ValueError("input of 513 tokens exceeds the model window")
@@ -229,9 +230,10 @@ async def test_failed_batch_is_retried_job_by_job() -> None:
     engine = FaultyEngine()
     engine.gate.clear()  # hold the engine so all three jobs land in one batch
     with ThreadPoolExecutor(1) as pool:
-        scheduler = BatchScheduler(engine, pool, SchedulerLimits(max_batch_size=8), tokens_per_second=1e6)
+        limits = SchedulerLimits(max_batch_size=8)
+        scheduler = Scheduler(engine, pool, limits, calibration=Calibration(tokens_per_second=1e6))
         scheduler.start()
-        futures = scheduler.admit(3, None).submit(["a", "poison", "c"], GenerationParams(num_beams=1))
+        _, futures = queue_request(scheduler, ["a", "poison", "c"], GenerationParams(num_beams=1))
         engine.gate.set()
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         await scheduler.stop()
@@ -256,7 +258,8 @@ class PoisonedTranslation:
 
     def generate(self, texts: Sequence[str], params: GenerationParams) -> list[Generation]:
         self.entered.set()
-        self.release.wait(60)
+        if not self.release.wait(60):
+            raise TimeoutError("the test never released the engine")
         if any(self.POISON in text for text in texts):
             raise IndexError("index out of range in self")
         return self.engine.generate(texts, params)
@@ -279,11 +282,9 @@ def test_one_bad_request_does_not_fail_the_others_in_its_batch(models_dir) -> No
         assert engine.entered.wait(60)  # the first batch is held in the engine
         good = pool.submit(client.translate, "جملة سليمة تماما.", options=FAST)
         bad = pool.submit(client.translate, f"جملة فيها {PoisonedTranslation.POISON} قاتل.", options=FAST)
-        (scheduler,) = [s for s in running.server._schedulers if s.engine is engine]
-        deadline = time.monotonic() + 60
-        while scheduler.queued < 2:  # both queued behind the held batch: they will share one
-            assert time.monotonic() < deadline, "the requests were never queued"
-            time.sleep(0.01)
+        (scheduler,) = [s for s in running.server.schedulers if s.engine is engine]
+        # Both queued behind the held batch: they will share one.
+        wait_for(lambda: scheduler.queued >= 2, "the requests were never queued")
         engine.release.set()
         assert first.result(timeout=120).translations
         assert good.result(timeout=120).translations[0].segments
@@ -310,11 +311,8 @@ def test_busy_queue_gets_resource_exhausted_and_a_request_that_never_fits_invali
         held = pool.submit(client.translate, "الجملة الأولى.", options=FAST)
         assert engine.entered.wait(60)  # the engine is busy with the first request
         queued = pool.submit(client.translate, "جملة. جملة. جملة.", options=FAST)  # 3 jobs: the queue is full
-        (scheduler,) = [s for s in running.server._schedulers if s.engine is engine]
-        deadline = time.monotonic() + 60
-        while scheduler.queued < 3:
-            assert time.monotonic() < deadline, "the request was never queued"
-            time.sleep(0.01)
+        (scheduler,) = [s for s in running.server.schedulers if s.engine is engine]
+        wait_for(lambda: scheduler.queued >= 3, "the request was never queued")
         with pytest.raises(OverloadedError, match="queue is full"):
             client.translate("نعم.", options=FAST)  # fits an empty queue: busy now, retry later
         with pytest.raises(InvalidRequestError, match="max_queued_jobs=3"):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from tarjama_server.errors import InvalidRequestError
-from tarjama_server.languages import detect_language, normalize_language
+from tarjama_server.text.languages import detect_language, normalize_language
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 from tarjama_client import InvalidRequestError, TarjamaClient
 from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
-from tarjama_server.app import JsonFormatter
-from tarjama_server.segmentation import split_sentences
+from tarjama_server.logs import JsonFormatter
+from tarjama_server.text.segmentation import split_sentences
 
 from .helpers import ServerThread
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tarjama_server.markup import parse, phrase_texts, rebuild
+from tarjama_server.text.markup import parse, phrase_texts, rebuild
 
 ARTICLE = (Path(__file__).parent / "data" / "article.html").read_text(encoding="utf-8")
 # What tests/data/article.html holds that must come back byte for byte.

@@ -7,8 +7,9 @@ import math
 import pytest
 from tarjama_server.engines.base import GenerationParams, Task
 from tarjama_server.errors import ModelUnavailableError
-from tarjama_server.models import is_cached, load_engine, resolve_model
-from tarjama_server.tiny_models import TinyModelPaths
+from tarjama_server.loading.hub import is_cached, resolve_model
+from tarjama_server.loading.loader import load_engine
+from tarjama_server.loading.tiny_models import TinyModelPaths
 
 
 def test_local_directory_loads_and_is_flagged_untrained(tiny_models: TinyModelPaths) -> None:
@@ -47,7 +48,7 @@ def test_tiny_models_stop_early_like_real_ones(tiny_models: TinyModelPaths, seed
     """Outputs end well before the cap (100 here), so a seed article costs what short sentences cost."""
     import statistics
 
-    from tarjama_server.segmentation import split_sentences
+    from tarjama_server.text.segmentation import split_sentences
 
     directory = getattr(tiny_models, which)
     engine = load_engine(resolve_model(str(directory)), Task(which), ("ar",), ("en",), "cpu")

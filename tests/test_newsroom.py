@@ -23,7 +23,7 @@ def test_html_keeps_every_tag_and_translates_text_and_attributes(client: Tarjama
     covered = set()
     for segment in translation.segments:
         covered.update(range(segment.source_start, segment.source_end))
-    from tarjama_server.markup import parse
+    from tarjama_server.text.markup import parse
 
     document = parse(ARTICLE)
     for piece in [piece for block in document.blocks for piece in block.pieces] + document.attributes:

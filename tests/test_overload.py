@@ -31,7 +31,7 @@ from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 from tarjama_server.app import TarjamaServer
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
 
-from .helpers import ServerThread, tiny_settings
+from .helpers import ServerThread, join, tiny_settings, wait_for, wait_for_async
 
 INFO = ModelInfo("gated", Task.TRANSLATION, "local", ("ar",), ("en",), "none", "fake", "cpu", 512)
 NO_RETRY = RetryPolicy.disabled()
@@ -93,7 +93,7 @@ def test_refused_at_once_with_a_retry_hint_when_it_cannot_finish_in_time(models_
         assert retry_info.retry_delay.ToMilliseconds() == int(trailers["grpc-retry-pushback-ms"])
         assert trailers["x-request-id"]
         engine.gate.set()
-        accepted.join(60)
+        join(accepted)
         assert client.translate("جملة قصيرة.").translations  # served again once the queue drained
 
 
@@ -110,7 +110,7 @@ def test_refused_when_it_cannot_finish_before_its_own_deadline(models_dir) -> No
         with pytest.raises(OverloadedError, match="before its deadline"):
             client.translate(ARTICLE, timeout=25)
         engine.gate.set()
-        accepted.join(60)
+        join(accepted)
         assert client.translate(ARTICLE, timeout=900).translations
 
 
@@ -136,16 +136,15 @@ async def test_jobs_of_a_call_that_left_never_reach_the_model(models_dir) -> Non
             with pytest.raises(DeadlineExceededError):
                 await client.translate(ARTICLE, timeout=1)  # queued behind the gate, then its deadline passes
             # The server's deadline ends a little after the client's (the call took time to arrive).
-            while running.server is not None and running.server._schedulers[0].queued:
-                await asyncio.sleep(0.01)  # a condition, not a timing: until the server withdrew the jobs
+            (scheduler,) = running.server.schedulers
+            await wait_for_async(lambda: not scheduler.queued, "the server never withdrew the jobs of the call")
             engine.gate.set()
             await first
         assert not any("كلمة" in text for text in engine.inputs)
 
 
 def test_planning_stops_when_the_caller_leaves() -> None:
-    from tarjama_server.batching import BatchScheduler, SchedulerLimits
-    from tarjama_server.translation import TranslationDefaults, Translator
+    from tarjama_server.core.planning import Planner
 
     cancelled = threading.Event()
 
@@ -154,11 +153,10 @@ def test_planning_stops_when_the_caller_leaves() -> None:
             cancelled.set()  # the caller leaves while the first text is being segmented
             return super().count_tokens(text)
 
-    translator = Translator(
-        BatchScheduler(LeavingEngine(), None, SchedulerLimits(), tokens_per_second=1.0),  # type: ignore[arg-type]
-        TranslationDefaults(),
-    )
-    plans = translator.plan(["نص أول.", "نص ثان.", "نص ثالث."], "ar", "en", cancelled=cancelled)
+    engine = LeavingEngine()
+    planner = Planner(engine.info, engine.count_tokens, max_segment_tokens=256)
+    texts = ["نص أول.", "نص ثان.", "نص ثالث."]
+    plans = planner.plan(texts, source_language="ar", target_language="en", cancelled=cancelled)
     assert len(plans) == 1
 
 
@@ -199,19 +197,18 @@ def test_graceful_stop_under_load(models_dir) -> None:
         for caller in callers:
             caller.start()
         wait_until_in_engine(engine)
-        while running.server.servicer._in_flight < 3:  # all three accepted (a condition, not a timing)
-            threading.Event().wait(0.01)
+        state = running.server.state
+        wait_for(lambda: state.in_flight >= 3, "the three calls were never all accepted")
         loop = running._loop
         assert loop is not None and running.server is not None
         stopping = asyncio.run_coroutine_threadsafe(running.server.stop(), loop)
-        while not running.server.servicer._draining:  # the stop has begun (a condition, not a timing)
-            threading.Event().wait(0.01)
+        wait_for(lambda: state.draining, "the graceful stop never began")
         with pytest.raises(ServerUnavailableError):
             client.translate("جملة.")
         engine.gate.set()
         outcome = stopping.result(60)
         for caller in callers:
-            caller.join(60)
+            join(caller)
     running.stop()
     assert len(results) == 3
     assert outcome == {"in_flight": 3, "finished": 3, "ok": 3, "cut": 0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from tarjama_client import TarjamaClient
-from tarjama_server.models import is_cached
+from tarjama_server.loading.hub import is_cached
 from tarjama_server.settings import DEFAULT_SUMMARIZATION_MODEL, DEFAULT_TRANSLATION_MODEL, Settings
 
 from .helpers import ServerThread

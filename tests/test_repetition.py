@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from tarjama_server.repetition import is_degenerate, longest_repeat
+from tarjama_server.text.repetition import is_degenerate, longest_repeat
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tarjama_server.segmentation import Span, pack, rebuild, segment, split_sentences, trailing_whitespace
+from tarjama_server.text.segmentation import Span, pack, rebuild, segment, split_sentences, trailing_whitespace
 
 
 def words(text: str) -> int:

@@ -19,9 +19,9 @@ from tarjama_client import (
     TarjamaClient,
     TarjamaError,
 )
-from tarjama_server.segmentation import split_sentences
+from tarjama_server.text.segmentation import split_sentences
 
-from .helpers import GatedEngine, ServerThread, gated_loader, make_certificate, tiny_settings
+from .helpers import GatedEngine, ServerThread, gated_loader, join, make_certificate, tiny_settings
 
 
 def assert_document_covered(source: str, translation) -> None:
@@ -285,7 +285,7 @@ def test_graceful_stop_finishes_accepted_work_then_refuses_new(models_dir, seed_
         engine.gate.set()  # the accepted request may now finish, inside the grace period
         result = in_flight.result(timeout=120)
         assert [len(t.segments) for t in result.translations] == [20, 20]
-        stopper.join(timeout=60)
+        join(stopper)
         with pytest.raises(ServerUnavailableError):
             client.translate("حلب.", timeout=60)
 
@@ -307,12 +307,12 @@ def test_not_serving_until_models_are_loaded(models_dir) -> None:
     import threading
 
     from tarjama_client import ServerUnavailableError
-    from tarjama_server.app import load_engines
+    from tarjama_server.loading.loader import load_engines
 
     release = threading.Event()
 
     def slow_loader(settings):
-        release.wait(60)
+        assert release.wait(60), "the test never released the loader"
         return load_engines(settings)
 
     running = ServerThread(tiny_settings(models_dir, summarization_model="none"), slow_loader)

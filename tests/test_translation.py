@@ -7,10 +7,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tarjama_server.batching import BatchScheduler, SchedulerLimits
+from tarjama_server.core.admission import Calibration, SchedulerLimits
+from tarjama_server.core.context import RequestContext
+from tarjama_server.core.recipes import SummarizationDefaults, TranslationDefaults
+from tarjama_server.core.requests import RequestLimits, SummarizationRequest, TranslationRequest
+from tarjama_server.core.scheduler import Scheduler
+from tarjama_server.core.summarization import Summarizer
+from tarjama_server.core.translation import Translator
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
-from tarjama_server.summarization import SummarizationDefaults, Summarizer
-from tarjama_server.translation import TranslationDefaults, Translator
 
 
 def info(task: Task, window: int = 512) -> ModelInfo:
@@ -41,12 +45,16 @@ class LoopingEngine:
         return Generation("sorry sorry sorry sorry sorry", 3, 6)
 
 
-def with_scheduler(engine: Any, use: Callable[[BatchScheduler], Awaitable[Any]]) -> Any:
+CONTEXT = RequestContext(request_id="test")
+
+
+def with_scheduler(engine: Any, use: Callable[[Scheduler], Awaitable[Any]]) -> Any:
     """Run ``use(scheduler)`` on a fresh event loop with a started scheduler."""
 
     async def scenario() -> Any:
         with ThreadPoolExecutor(1) as pool:
-            scheduler = BatchScheduler(engine, pool, SchedulerLimits(max_batch_size=8), tokens_per_second=1e6)
+            limits = SchedulerLimits(max_batch_size=8)
+            scheduler = Scheduler(engine, pool, limits, calibration=Calibration(tokens_per_second=1e6))
             scheduler.start()
             try:
                 return await use(scheduler)
@@ -57,15 +65,23 @@ def with_scheduler(engine: Any, use: Callable[[BatchScheduler], Awaitable[Any]])
 
 
 def translate(defaults: TranslationDefaults, texts: list[str], engine: LoopingEngine) -> Any:
-    async def use(scheduler: BatchScheduler) -> Any:
-        translator = Translator(scheduler, defaults)
-        return await translator.translate_texts(texts, "", "", translator.params())
+    async def use(scheduler: Scheduler) -> Any:
+        translator = Translator(scheduler, defaults, RequestLimits())
+        return await translator.translate(await translator.prepare(TranslationRequest(texts=texts), context=CONTEXT))
 
     return with_scheduler(engine, use)
 
 
 def summarize(engine: LoopingEngine, article: str) -> Any:
-    return with_scheduler(engine, lambda s: Summarizer(s, SummarizationDefaults(), None).summarize(article, "", "ar"))
+    return with_scheduler(engine, lambda s: summarizer(s).summarize(request(article, "ar"), context=CONTEXT))
+
+
+def summarizer(scheduler: Scheduler) -> Summarizer:
+    return Summarizer(scheduler, SummarizationDefaults(), RequestLimits(), None)
+
+
+def request(article: str, summary_language: str, **options: Any) -> SummarizationRequest:
+    return SummarizationRequest(text=article, summary_language=summary_language, **options)
 
 
 def test_looping_output_is_retranslated_with_ngram_blocking() -> None:
@@ -76,7 +92,7 @@ def test_looping_output_is_retranslated_with_ngram_blocking() -> None:
     assert document.text == "translated جملة أولى. translated جملة ثانية."
     assert engine.calls[0].no_repeat_ngram_size == 0
     assert all(p.no_repeat_ngram_size == 3 and p.repetition_penalty == 1.3 for p in engine.calls[1:])
-    assert result.output_tokens == 2 * (6 + 4)  # both attempts are counted
+    assert result.report.usage.output_tokens == 2 * (6 + 4)  # both attempts are counted
 
 
 def test_guard_can_be_turned_off() -> None:
@@ -85,10 +101,9 @@ def test_guard_can_be_turned_off() -> None:
 
 
 def test_default_decoding_caps_new_tokens_relative_to_input() -> None:
-    translator = Translator.__new__(Translator)
-    translator.defaults = TranslationDefaults(num_beams=4)
-    assert translator.params() == GenerationParams(num_beams=4, max_new_tokens=0, max_new_tokens_ratio=2.5)
-    assert translator.params(2, 100) == GenerationParams(num_beams=2, max_new_tokens=100, max_new_tokens_ratio=0.0)
+    defaults = TranslationDefaults(num_beams=4)
+    assert defaults.params() == GenerationParams(num_beams=4, max_new_tokens=0, max_new_tokens_ratio=2.5)
+    assert defaults.params(2, 100) == GenerationParams(num_beams=2, max_new_tokens=100, max_new_tokens_ratio=0.0)
 
 
 class SilentSummarizer(LoopingEngine):
@@ -134,8 +149,8 @@ def summarize_style(style: str, max_summary_tokens: int = 0) -> tuple[Any, TwoSe
     engine = TwoSentenceSummarizer()
     result = with_scheduler(
         engine,
-        lambda s: Summarizer(s, SummarizationDefaults(), None).summarize(
-            "مقال قصير.", "", "ar", max_summary_tokens=max_summary_tokens, style=style
+        lambda s: summarizer(s).summarize(
+            request("مقال قصير.", "ar", max_summary_tokens=max_summary_tokens, style=style), context=CONTEXT
         ),
     )
     return result, engine

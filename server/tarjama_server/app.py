@@ -1,17 +1,16 @@
-"""Server lifecycle: bind, health NOT_SERVING, load models, SERVING, graceful stop.
+"""Server lifecycle, and the one place that wires everything: bind, health NOT_SERVING,
+load the models, calibrate, build the schedulers and pipelines, SERVING, graceful stop.
 
-Entry point ``tarjama-server``.
+Entry point ``tarjama-server`` (also ``python -m tarjama_server.app``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,169 +22,43 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from . import metrics
-from .batching import BatchScheduler, SchedulerLimits, calibrate
-from .engines.base import GenerationParams, Seq2SeqEngine, Task
+from .core.admission import Calibration, SchedulerLimits, calibrate
+from .core.pipelines import Pipelines
+from .core.recipes import SummarizationDefaults, TranslationDefaults
+from .core.requests import RequestLimits
+from .core.scheduler import Scheduler
+from .core.summarization import Summarizer
+from .core.translation import Translator
+from .engines.base import GenerationParams, Seq2SeqEngine
 from .errors import ModelUnavailableError
-from .service import DecodeErrorInterceptor, LoadedModels, TarjamaServicer
-from .settings import Settings, load_settings, split_languages
-from .summarization import SummarizationDefaults, Summarizer
-from .translation import TranslationDefaults, Translator
+from .loading.loader import load_engines
+from .logs import configure_logging
+from .settings import Settings, load_settings
+from .transport.calls import ServerState
+from .transport.grpc_service import TarjamaServicer
+from .transport.interceptors import BearerTokenInterceptor, DecodeErrorInterceptor
 
 log = logging.getLogger("tarjama_server")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TarjamaService"].full_name
-_HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
-# Before anything is measured, admit freely: the first batches measure the rate.
-UNMEASURED_TOKENS_PER_SECOND = 1e6
-# What one full calibration batch per model reads at start-up (news-like Arabic).
-CALIBRATION_SENTENCE = "قالت وكالة الأنباء إن القوات الحكومية سيطرت على أحياء في شرق المدينة بعد معارك استمرت أسابيع."
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object a line; the access log's fields become top-level keys."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
-def configure_logging(level: str, log_format: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    elif log_format == "text":
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    else:
-        raise SystemExit(f"--log-format must be text or json, got {log_format!r}")
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-
-
-class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
-    """Require ``authorization: Bearer <token>`` on every call but health checks
-    (load balancers and Kubernetes probes carry no token)."""
-
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
-
-        async def deny(request: Any, context: grpc.aio.ServicerContext) -> None:
-            await context.abort(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "missing or wrong token: send metadata 'authorization: Bearer <token>'",
-            )
-
-        self._deny: grpc.RpcMethodHandler[Any, None] = grpc.unary_unary_rpc_method_handler(deny)
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        if handler_call_details.method.startswith(_HEALTH_PREFIX):
-            return await continuation(handler_call_details)
-        sent = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
-        if isinstance(sent, str) and hmac.compare_digest(sent.encode(), self._expected):
-            return await continuation(handler_call_details)
-        return self._deny
-
-
-def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | None]:
-    """Resolve and load both models (blocking: run it off the event loop)."""
-    import torch
-
-    from .models import load_engine, pick_device, resolve_model
-
-    if settings.torch_threads > 0:
-        torch.set_num_threads(settings.torch_threads)
-    device = pick_device(settings.device)
-    threads = settings.torch_threads
-    ctranslate2 = {"compute_type": settings.ctranslate2_compute_type, "converted_dir": settings.ctranslate2_dir}
-    translation = load_engine(
-        resolve_model(
-            settings.translation_model,
-            settings.translation_revision,
-            cache_dir=settings.cache_dir,
-            offline=settings.offline,
-            flag="--translation-model",
-        ),
-        Task.TRANSLATION,
-        split_languages(settings.translation_source_languages),
-        split_languages(settings.translation_target_languages),
-        device,
-        engine=settings.translation_engine,
-        threads=threads,
-        **ctranslate2,
-    )
-    summarization = None
-    if settings.summarization_enabled:
-        languages = split_languages(settings.summarization_languages)
-        summarization = load_engine(
-            resolve_model(
-                settings.summarization_model,
-                settings.summarization_revision,
-                cache_dir=settings.cache_dir,
-                offline=settings.offline,
-                flag="--summarization-model",
-            ),
-            Task.SUMMARIZATION,
-            languages,
-            languages,
-            device,
-            engine=settings.summarization_engine,
-            threads=threads,
-            **ctranslate2,
-        )
-    if not settings.assumed_tokens_per_second:
-        # One full batch per model with the decoding defaults, so the first burst meets a measured rate.
-        calibrate(
-            translation,
-            CALIBRATION_SENTENCE,
-            GenerationParams(
-                num_beams=settings.num_beams, max_new_tokens_ratio=TranslationDefaults.max_new_tokens_ratio
-            ),
-            settings.max_batch_size,
-        )
-        if summarization is not None:
-            defaults = SummarizationDefaults(num_beams=settings.summary_num_beams)
-            calibrate(
-                summarization,
-                " ".join([CALIBRATION_SENTENCE] * 8),
-                GenerationParams(
-                    num_beams=defaults.num_beams,
-                    max_new_tokens=defaults.max_summary_tokens,
-                    no_repeat_ngram_size=defaults.no_repeat_ngram_size,
-                    length_penalty=defaults.length_penalty,
-                ),
-                settings.max_batch_size,
-            )
-    return translation, summarization
+EngineLoader = Callable[[Settings], tuple[Seq2SeqEngine, Seq2SeqEngine | None]]
 
 
 class TarjamaServer:
     """One server process: ``start()`` binds and reports NOT_SERVING, ``load_models()``
     flips health to SERVING, ``stop()`` drains. Tests drive these directly."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        engine_loader: Callable[[Settings], tuple[Seq2SeqEngine, Seq2SeqEngine | None]] = load_engines,
-    ) -> None:
+    def __init__(self, settings: Settings, engine_loader: EngineLoader = load_engines) -> None:
         self.settings = settings
         self._engine_loader = engine_loader
-        self.servicer = TarjamaServicer(settings)
+        self.state = ServerState()
+        self.servicer = TarjamaServicer(self.state)
         self.health = health.aio.HealthServicer()
         # One inference thread: model calls run one at a time, off the event loop,
         # and each uses every core through torch's intra-op threads.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
-        self._schedulers: list[BatchScheduler] = []
+        self.schedulers: list[Scheduler] = []
         self._metrics_server: Any = None
         interceptors: list[grpc.aio.ServerInterceptor] = (
             [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
@@ -253,10 +126,22 @@ class TarjamaServer:
         )
         return self.port
 
-    async def load_models(self) -> None:
-        translation, summarization = await asyncio.to_thread(self._engine_loader, self.settings)
-        settings = self.settings
+    def _calibration(self, engine: Seq2SeqEngine, recipe: tuple[str, GenerationParams]) -> Calibration:
+        """Where admission's estimates start (blocking): the assumed rate, or one full batch measured."""
+        if self.settings.assumed_tokens_per_second:
+            return Calibration(tokens_per_second=self.settings.assumed_tokens_per_second)
+        text, params = recipe
+        return calibrate(engine, text, params, self.settings.max_batch_size)
 
+    async def load_models(self) -> None:
+        settings = self.settings
+        translation, summarization = await asyncio.to_thread(self._engine_loader, settings)
+        translation_defaults = TranslationDefaults(
+            num_beams=settings.num_beams,
+            max_segment_tokens=settings.max_segment_tokens,
+            repetition_guard=settings.repetition_guard,
+        )
+        summarization_defaults = SummarizationDefaults(num_beams=settings.summary_num_beams)
         limits = SchedulerLimits(
             max_batch_size=settings.max_batch_size,
             max_wait_seconds=settings.batch_wait_ms / 1000,
@@ -266,40 +151,33 @@ class TarjamaServer:
             request_share=settings.request_batch_share,
             max_batch_tokens=settings.max_batch_tokens,
         )
+        request_limits = RequestLimits(max_texts=settings.max_texts, max_text_chars=settings.max_text_chars)
 
-        def scheduler(engine: Seq2SeqEngine) -> BatchScheduler:
+        async def scheduler(engine: Seq2SeqEngine, recipe: tuple[str, GenerationParams]) -> Scheduler:
+            calibration = await asyncio.to_thread(self._calibration, engine, recipe)
             # Both models run on the one inference thread: each scheduler counts the other's queue as ahead.
-            created = BatchScheduler(
-                engine,
-                self._executor,
-                limits,
-                # Measured by load_engines; an engine it did not load starts from the assumed rate.
-                tokens_per_second=settings.assumed_tokens_per_second or UNMEASURED_TOKENS_PER_SECOND,
-                shared_with=self._schedulers,
-            )
+            created = Scheduler(engine, self._executor, limits, calibration=calibration, shared_with=self.schedulers)
             created.start()
-            self._schedulers.append(created)
+            self.schedulers.append(created)
             return created
 
         translator = Translator(
-            scheduler(translation),
-            TranslationDefaults(
-                num_beams=settings.num_beams,
-                max_segment_tokens=settings.max_segment_tokens,
-                repetition_guard=settings.repetition_guard,
-            ),
+            await scheduler(translation, translation_defaults.calibration()), translation_defaults, request_limits
         )
         summarizer = (
             Summarizer(
-                scheduler(summarization), SummarizationDefaults(num_beams=settings.summary_num_beams), translator
+                await scheduler(summarization, summarization_defaults.calibration()),
+                summarization_defaults,
+                request_limits,
+                translator,
             )
             if summarization
             else None
         )
-        self.servicer.models = LoadedModels(translator, summarizer)
+        self.state.pipelines = Pipelines(translator, summarizer)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         metrics.MODELS_READY.set(1)
-        log.info("ready: serving %s", ", ".join(info.label for info in self.servicer.models.infos))
+        log.info("ready: serving %s", ", ".join(info.label for info in self.state.pipelines.infos))
 
     async def stop(self, grace: float | None = None) -> dict[str, int]:
         """Health NOT_SERVING, refuse new calls (UNAVAILABLE), let accepted ones finish
@@ -310,9 +188,9 @@ class TarjamaServer:
             self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
         )
         await asyncio.sleep(0)  # gRPC has stopped taking calls: the calls in flight now are all there will be
-        in_flight = self.servicer.start_draining()
+        in_flight = self.state.start_draining()
         await stopping
-        outcome = self.servicer.drain_outcome()
+        outcome = self.state.drain_outcome()
         log.info(
             "stopped: %d calls in flight at the stop; %d finished (%d OK), %d cut at the end of the grace period",
             in_flight,
@@ -320,7 +198,7 @@ class TarjamaServer:
             outcome["ok"],
             outcome["cut"],
         )
-        for scheduler in self._schedulers:
+        for scheduler in self.schedulers:
             await scheduler.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
         if self._metrics_server is not None:

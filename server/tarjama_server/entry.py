@@ -32,4 +32,4 @@ def server() -> NoReturn:
 
 
 def models() -> NoReturn:
-    _run("tarjama-models", "tarjama_server.models_cli")
+    _run("tarjama-models", "tarjama_server.loading.cli")

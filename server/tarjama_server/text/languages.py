@@ -19,8 +19,9 @@ import functools
 import re
 from typing import Any
 
-from .errors import InvalidRequestError
+from ..errors import InvalidRequestError
 from .normalization import normalize_for_model
+from .segmentation import lines
 
 UNDETERMINED = "und"
 _CODE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
@@ -117,8 +118,6 @@ def detect_language(text: str) -> str:
 
 def detect_document_language(text: str) -> str:
     """The language holding most letters of ``text``, identified paragraph (line) by paragraph."""
-    from .segmentation import lines
-
     letters: dict[str, int] = {}
     for start, end in lines(text):
         line = text[start:end]

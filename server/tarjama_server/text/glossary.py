@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import InvalidRequestError
+from ..errors import InvalidRequestError
 
 MAX_TERMS = 500
 MAX_TERM_CHARS = 200

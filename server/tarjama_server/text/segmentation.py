@@ -37,7 +37,6 @@ TokenCounter = Callable[[str], int]
 WHITESPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 LINE_BREAKS = "\r\n\v\f\x85\u2028\u2029"
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
-_NON_SPACE_RUN = re.compile(f"[^{WHITESPACE}]+")
 
 # Sentence-final punctuation: Latin full stop / question / exclamation, Arabic
 # question mark and semicolon (used as a sentence break in news), ellipsis, and

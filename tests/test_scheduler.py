@@ -1,4 +1,6 @@
-"""The request scheduler, tested directly with a recording engine.
+"""The request scheduler on an event loop, driven as the pipelines drive it (reserve,
+settle, submit, close), with a recording engine. The pure pieces have tests of their
+own: test_admission.py and test_batch_policy.py.
 
 Order is made deterministic by gating: the engine blocks on a threading.Event
 inside its first batch, the test waits (in a thread) until that batch has
@@ -12,9 +14,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tarjama_server.batching import BatchScheduler, RequestStats, SchedulerLimits
+from tarjama_server.core.admission import Calibration, SchedulerLimits
+from tarjama_server.core.scheduler import Scheduler
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
 from tarjama_server.errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
+
+from .helpers import admit, queue_request
 
 INFO = ModelInfo("fake", Task.TRANSLATION, "local", ("ar",), ("en",), "none", "fake", "cpu", 512)
 PARAMS = GenerationParams(num_beams=1)
@@ -45,19 +50,29 @@ def executor():
         yield pool
 
 
-def make(engine: RecordingEngine, executor, **limits: float) -> BatchScheduler:
-    scheduler = BatchScheduler(engine, executor, SchedulerLimits(**limits), tokens_per_second=1e6)
+def make(engine: RecordingEngine, executor, **limits: float) -> Scheduler:
+    scheduler = Scheduler(engine, executor, SchedulerLimits(**limits), calibration=Calibration(tokens_per_second=1e6))
     scheduler.start()
     return scheduler
 
 
-async def hold_first_batch(scheduler: BatchScheduler, engine: RecordingEngine) -> list[asyncio.Future[Generation]]:
+async def hold_first_batch(scheduler: Scheduler, engine: RecordingEngine) -> list[asyncio.Future[Generation]]:
     """Start a one-job batch and keep it in the engine until ``engine.gate`` opens."""
     engine.gate.clear()
     engine.started.clear()
-    blocker = scheduler.admit(1, None).submit(["x"], PARAMS)
+    _, blocker = queue_request(scheduler, ["x"], PARAMS)
     assert await asyncio.to_thread(engine.started.wait, 30)
     return blocker
+
+
+class ManualClock:
+    """The scheduler's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def texts(prefix: str, count: int) -> list[str]:
@@ -68,8 +83,8 @@ async def test_requests_share_batches_in_arrival_order(executor) -> None:
     engine = RecordingEngine()
     scheduler = make(engine, executor, max_batch_size=8)
     blocker = await hold_first_batch(scheduler, engine)
-    first = scheduler.admit(2, None).submit(["b", "c"], PARAMS)
-    second = scheduler.admit(3, None).submit(["d", "e", "f"], PARAMS)
+    first = queue_request(scheduler, ["b", "c"], PARAMS)[1]
+    second = queue_request(scheduler, ["d", "e", "f"], PARAMS)[1]
     engine.gate.set()
     results = await asyncio.gather(*blocker, *first, *second)
     assert [r.text for r in results] == ["X", "B", "C", "D", "E", "F"]
@@ -81,8 +96,8 @@ async def test_jobs_are_only_batched_with_equal_params(executor) -> None:
     engine = RecordingEngine()
     scheduler = make(engine, executor, max_batch_size=8)
     blocker = await hold_first_batch(scheduler, engine)
-    greedy = scheduler.admit(2, None).submit(["a", "b"], PARAMS)
-    beams = scheduler.admit(1, None).submit(["c"], GenerationParams(num_beams=4))
+    greedy = queue_request(scheduler, ["a", "b"], PARAMS)[1]
+    beams = queue_request(scheduler, ["c"], GenerationParams(num_beams=4))[1]
     engine.gate.set()
     await asyncio.gather(*blocker, *greedy, *beams)
     assert engine.batches == [["x"], ["a", "b"], ["c"]]
@@ -93,8 +108,8 @@ async def test_earlier_request_goes_first_and_a_short_one_is_not_stuck_behind_a_
     engine = RecordingEngine()
     scheduler = make(engine, executor, max_batch_size=8, request_share=0.5)
     blocker = await hold_first_batch(scheduler, engine)
-    long = scheduler.admit(20, None).submit(texts("L", 20), PARAMS)
-    short = scheduler.admit(2, None).submit(["s0", "s1"], PARAMS)
+    long = queue_request(scheduler, texts("L", 20), PARAMS)[1]
+    short = queue_request(scheduler, ["s0", "s1"], PARAMS)[1]
     engine.gate.set()
     await asyncio.gather(*blocker, *long, *short)
     # The long request takes its share (4 of 8), the short one comes along in the same
@@ -108,10 +123,9 @@ async def test_a_retry_keeps_its_request_place_and_its_segment_order(executor) -
     engine = RecordingEngine()
     scheduler = make(engine, executor, max_batch_size=2, request_share=1.0)
     blocker = await hold_first_batch(scheduler, engine)
-    first = scheduler.admit(4, None)
-    first_jobs = first.submit(["a0", "a1", "a2"], PARAMS)
-    later = scheduler.admit(2, None).submit(["b0", "b1"], PARAMS)
-    retry = first.submit(["a0 again"], PARAMS, orders=[0])  # as the repetition guard does for segment 0
+    first, first_jobs = queue_request(scheduler, ["a0", "a1", "a2"], PARAMS)
+    later = queue_request(scheduler, ["b0", "b1"], PARAMS)[1]
+    retry = scheduler.submit(first, ["a0 again"], PARAMS, orders=[0])  # as the repetition guard does for segment 0
     engine.gate.set()
     await asyncio.gather(*blocker, *first_jobs, *later, *retry)
     assert engine.batches[1:] == [["a0", "a0 again"], ["a1", "a2"], ["b0", "b1"]]
@@ -122,8 +136,8 @@ async def test_a_streaming_request_gets_its_first_segment_into_the_next_batch(ex
     engine = RecordingEngine()
     scheduler = make(engine, executor, max_batch_size=4, request_share=1.0, early_share=0.25)
     blocker = await hold_first_batch(scheduler, engine)
-    bulk = scheduler.admit(12, None).submit(texts("L", 12), PARAMS)
-    streaming = scheduler.admit(3, None, early=1).submit(["s0", "s1", "s2"], PARAMS)
+    bulk = queue_request(scheduler, texts("L", 12), PARAMS)[1]
+    streaming = queue_request(scheduler, ["s0", "s1", "s2"], PARAMS, early=1)[1]
     engine.gate.set()
     await asyncio.gather(*blocker, *bulk, *streaming)
     # Its first segment runs alone, not held for a full batch: about one segment's time.
@@ -139,7 +153,7 @@ async def test_batches_keep_within_the_token_budget_and_group_similar_lengths(ex
     blocker = await hold_first_batch(scheduler, engine)
     long_one = " ".join(["w"] * 15)  # 16 tokens: with it, at most 2 jobs fit in 40 padded positions
     jobs = ["a b", long_one, "c d", "e f", "g h", "i j k"]
-    futures = scheduler.admit(6, None).submit(jobs, PARAMS)
+    futures = queue_request(scheduler, jobs, PARAMS)[1]
     engine.gate.set()
     await asyncio.gather(*blocker, *futures)
     padded = [len(batch) * max(len(text.split()) + 1 for text in batch) for batch in engine.batches[1:]]
@@ -153,10 +167,9 @@ async def test_cancelled_jobs_are_withdrawn(executor) -> None:
     engine = RecordingEngine()
     scheduler = make(engine, executor, max_batch_size=8)
     blocker = await hold_first_batch(scheduler, engine)
-    abandoned = scheduler.admit(2, None)
-    abandoned_jobs = abandoned.submit(["b", "c"], PARAMS)
-    kept = scheduler.admit(1, None).submit(["d"], PARAMS)
-    abandoned.close()  # the caller left
+    abandoned, abandoned_jobs = queue_request(scheduler, ["b", "c"], PARAMS)
+    kept = queue_request(scheduler, ["d"], PARAMS)[1]
+    scheduler.close(abandoned)  # the caller left
     assert all(future.cancelled() for future in abandoned_jobs)
     engine.gate.set()
     await asyncio.gather(*blocker, *kept)
@@ -168,8 +181,8 @@ async def test_jobs_past_their_deadline_never_reach_the_model(executor) -> None:
     engine = RecordingEngine()
     scheduler = make(engine, executor, max_batch_size=8)
     blocker = await hold_first_batch(scheduler, engine)
-    expired = scheduler.admit(2, asyncio.get_running_loop().time() - 1, force=True).submit(["b", "c"], PARAMS)
-    kept = scheduler.admit(1, None).submit(["d"], PARAMS)
+    _, expired = queue_request(scheduler, ["b", "c"], PARAMS, deadline=scheduler.clock() - 1, force=True)
+    kept = queue_request(scheduler, ["d"], PARAMS)[1]
     engine.gate.set()
     await asyncio.gather(*blocker, *kept)
     for future in expired:
@@ -182,38 +195,44 @@ async def test_jobs_past_their_deadline_never_reach_the_model(executor) -> None:
 async def test_admission_refuses_what_cannot_finish_in_time(executor) -> None:
     engine = RecordingEngine()
     scheduler = make(engine, executor, max_queue_seconds=10.0, deadline_margin=0.8)
-    scheduler.tokens_per_second, scheduler.tokens_per_input_token = 10.0, 1.0
-    scheduler.admit(50, None)  # 5 s of work
-    scheduler.admit(50, None)  # 10 s: exactly the bound
+    estimator = scheduler.estimator
+    estimator.tokens_per_second, estimator.tokens_per_input_token = 10.0, 1.0
+    estimator.tokens_per_char, estimator.chars_measured = 1.0, True  # a character a token: lengths are tokens
+    admit(scheduler, 50)  # 5 s of work
+    admit(scheduler, 50)  # 10 s: exactly the bound
     assert scheduler.queued_seconds() == pytest.approx(10.0)
     with pytest.raises(OverloadedError, match="server busy") as refused:
-        scheduler.admit(10, None)
+        admit(scheduler, 10)
     assert refused.value.retry_after == pytest.approx(1.0)
-    scheduler.tokens_per_char = 1.0
     with pytest.raises(OverloadedError):  # judged before planning, on its length: 4 s usable, 10 s queued
-        scheduler.reserve(1, asyncio.get_running_loop().time() + 5)
+        scheduler.reserve(chars=1, deadline=scheduler.clock() + 5)
     with pytest.raises(InvalidRequestError, match="--max-queue-seconds"):
-        scheduler.admit(101, None)  # more than the server ever queues, even empty
+        admit(scheduler, 101)  # more than the server ever queues, even empty
     with pytest.raises(DeadlineExpiredError, match="even on an idle server"):
-        scheduler.admit(50, asyncio.get_running_loop().time() + 1)  # 5 s of work, 0.8 s usable: not "busy"
+        admit(scheduler, 50, deadline=scheduler.clock() + 1)  # 5 s of work, 0.8 s usable: not "busy"
     assert scheduler.queued_seconds() == pytest.approx(10.0)  # refusals queue nothing
     await scheduler.stop()
 
 
 async def test_throughput_and_work_per_token_are_measured(executor) -> None:
-    engine = RecordingEngine()
-    ticks = iter([0.0, 2.0])  # the batch takes 2 s on this clock
-    scheduler = BatchScheduler(
-        engine, executor, SchedulerLimits(max_batch_size=2), tokens_per_second=1.0, clock=lambda: next(ticks)
-    )
+    clock = ManualClock()
+
+    class TwoSecondEngine(RecordingEngine):
+        def generate(self, texts, params):
+            clock.now += 2.0  # the batch takes 2 s on the scheduler's clock
+            return super().generate(texts, params)
+
+    scheduler = Scheduler(
+        TwoSecondEngine(), executor, SchedulerLimits(max_batch_size=2), calibration=Calibration(tokens_per_second=1.0),
+        clock=clock,
+    )  # fmt: skip
     scheduler.start()
-    stats = RequestStats()
-    ticket = scheduler.admit(2, None, stats=stats)
-    await asyncio.gather(*ticket.submit(["a", "b"], PARAMS, input_tokens=[1, 1]))
+    ticket = admit(scheduler, 2)
+    await asyncio.gather(*scheduler.submit(ticket, ["a", "b"], PARAMS, input_tokens=[1, 1]))
     # A full batch of 2 x (2 read + 3 written) in 2 s: a sample of 5 tokens/s.
-    assert scheduler.tokens_per_second == pytest.approx(1.0 + 0.2 * (5.0 - 1.0))
-    ticket.close(completed=True)  # 10 tokens of work for 2 input tokens
-    assert scheduler.tokens_per_input_token == pytest.approx(2.0 + 0.2 * (5.0 - 2.0))
+    assert scheduler.estimator.tokens_per_second == pytest.approx(1.0 + 0.2 * (5.0 - 1.0))
+    scheduler.close(ticket, completed=True)  # 10 tokens of work for 2 input tokens
+    assert scheduler.estimator.tokens_per_input_token == pytest.approx(2.0 + 0.2 * (5.0 - 2.0))
     assert scheduler.queued_seconds() == 0
     await scheduler.stop()
 
@@ -224,29 +243,30 @@ async def test_engine_failure_reaches_every_waiting_request(executor) -> None:
             raise RuntimeError("boom")
 
     scheduler = make(Broken(), executor, max_batch_size=8)
-    futures = scheduler.admit(2, None).submit(["a", "b"], GenerationParams())
+    futures = queue_request(scheduler, ["a", "b"], GenerationParams())[1]
     for future in futures:
         with pytest.raises(RuntimeError, match="boom"):
             await future
     # and the worker keeps serving
-    scheduler.engine = RecordingEngine()
-    assert (await scheduler.admit(1, None).submit(["z"], GenerationParams())[0]).text == "Z"
+    scheduler.worker.engine = RecordingEngine()
+    assert (await queue_request(scheduler, ["z"], GenerationParams())[1][0]).text == "Z"
     await scheduler.stop()
 
 
 async def test_admission_before_planning_by_length_then_settled_on_real_tokens(executor) -> None:
     engine = RecordingEngine()
     scheduler = make(engine, executor, max_queue_seconds=10.0)
-    scheduler.tokens_per_second, scheduler.tokens_per_input_token = 10.0, 1.0
-    ticket = scheduler.reserve(100, None)  # 100 characters at the first guess, 0.5 tokens each: 5 s
+    estimator = scheduler.estimator
+    estimator.tokens_per_second, estimator.tokens_per_input_token = 10.0, 1.0
+    ticket = scheduler.reserve(chars=100, deadline=None)  # 100 characters at the first guess, 0.5 tokens each: 5 s
     assert scheduler.queued_seconds() == pytest.approx(5.0)
-    ticket.settle(20)  # planned: 20 tokens, and now 0.2 tokens a character
+    scheduler.settle(ticket, input_tokens=20)  # planned: 20 tokens, and now 0.2 tokens a character
     assert scheduler.queued_seconds() == pytest.approx(2.0)
-    assert scheduler.tokens_per_char == pytest.approx(0.2)
+    assert estimator.tokens_per_char == pytest.approx(0.2)
     with pytest.raises(OverloadedError):
-        scheduler.reserve(500, None)  # 2 s ahead + 10 s > 10 s: refused before any planning
-    huge = scheduler.reserve(10_000, None)  # 200 s by length: may be too big ever, so judged once planned
+        scheduler.reserve(chars=500, deadline=None)  # 2 s ahead + 10 s > 10 s: refused before any planning
+    huge = scheduler.reserve(chars=10_000, deadline=None)  # 200 s by length: may never fit, so judged once planned
     with pytest.raises(InvalidRequestError, match="--max-queue-seconds"):
-        huge.settle(2_000)
+        scheduler.settle(huge, input_tokens=2_000)
     assert scheduler.queued_seconds() == pytest.approx(2.0)
     await scheduler.stop()

@@ -17,58 +17,28 @@ import asyncio
 import re
 from dataclasses import dataclass
 
-from .batching import BatchScheduler, RequestStats, Ticket
-from .engines.base import Generation, GenerationParams, ModelInfo
-from .errors import InvalidRequestError, UnsupportedLanguageError
-from .languages import UNDETERMINED, detect_document_language
-from .normalization import normalize_for_model
-from .segmentation import pack, segment, split_sentences
+from ..engines.base import Generation, GenerationParams, ModelInfo
+from ..errors import UnsupportedLanguageError
+from ..text.languages import UNDETERMINED, detect_document_language
+from ..text.normalization import normalize_for_model
+from ..text.segmentation import pack, segment, split_sentences
+from .context import Report, RequestContext, Timings, Usage
+from .recipes import CARD_STYLE, SummarizationDefaults
+from .requests import CheckedSummarization, RequestLimits, SummarizationRequest, check_summarization
+from .scheduler import Scheduler
+from .tickets import Ticket
 from .translation import Translator
 
 
-@dataclass(frozen=True)
-class SummaryStyle:
-    """How the final summary is decoded (map steps of a long article always use the card's recipe)."""
-
-    name: str
-    max_tokens: int
-    # Beam scores are divided by length ** length_penalty: above 1 favours longer output.
-    length_penalty: float
-    # Keep the first sentence only.
-    one_sentence: bool = False
-
-
-STYLES = {
-    style.name: style
-    for style in (
-        SummaryStyle("headline", max_tokens=32, length_penalty=0.6, one_sentence=True),
-        SummaryStyle("short", max_tokens=84, length_penalty=0.6),  # the XLSum card's recipe
-        SummaryStyle("long", max_tokens=200, length_penalty=1.5),
-    )
-}
-DEFAULT_STYLE = "short"
-
-
-@dataclass(frozen=True)
-class SummarizationDefaults:
-    # The model card's recipe for csebuetnlp/mT5_multilingual_XLSum.
-    num_beams: int = 4
-    max_summary_tokens: int = 84
-    no_repeat_ngram_size: int = 2
-    length_penalty: float = 0.6
-    max_reduce_rounds: int = 6
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SummaryResult:
     summary: str
     summary_language: str
     detected_language: str
     model: str
     method: str
-    input_tokens: int
-    output_tokens: int
-    style: str = DEFAULT_STYLE
+    style: str
+    report: Report
 
 
 def first_sentence(text: str) -> str:
@@ -84,25 +54,21 @@ def normalize_whitespace(text: str) -> str:
 
 class Summarizer:
     def __init__(
-        self, scheduler: BatchScheduler, defaults: SummarizationDefaults, translator: Translator | None
+        self,
+        scheduler: Scheduler,
+        defaults: SummarizationDefaults,
+        limits: RequestLimits,
+        translator: Translator | None,
     ) -> None:
         self.scheduler = scheduler
         self.engine = scheduler.engine
         self.defaults = defaults
+        self.limits = limits
         self.translator = translator
 
     @property
     def info(self) -> ModelInfo:
         return self.engine.info
-
-    def params(self, max_summary_tokens: int, num_beams: int, style: SummaryStyle | None = None) -> GenerationParams:
-        """The card's recipe, or ``style``'s length and length penalty for the final summary."""
-        return GenerationParams(
-            num_beams=num_beams or self.defaults.num_beams,
-            max_new_tokens=max_summary_tokens or (style.max_tokens if style else self.defaults.max_summary_tokens),
-            no_repeat_ngram_size=self.defaults.no_repeat_ngram_size,
-            length_penalty=style.length_penalty if style else self.defaults.length_penalty,
-        )
 
     def check_languages(self, text: str, source_language: str, summary_language: str) -> tuple[str, str]:
         """(source, summary) languages, or UnsupportedLanguageError saying what is possible."""
@@ -125,47 +91,32 @@ class Summarizer:
             )
         return source, target
 
-    @staticmethod
-    async def _generate_all(ticket: Ticket, texts: list[str], params: GenerationParams) -> list[Generation]:
-        futures = ticket.submit(texts, params)
+    async def _generate_all(self, ticket: Ticket, texts: list[str], params: GenerationParams) -> list[Generation]:
+        futures = self.scheduler.submit(ticket, texts, params)
         try:
             return list(await asyncio.gather(*futures))
         finally:
             for future in futures:
                 future.cancel()
 
-    async def summarize(
-        self,
-        text: str,
-        source_language: str,
-        summary_language: str,
-        max_summary_tokens: int = 0,
-        num_beams: int = 0,
-        style: str = "",
-        deadline: float | None = None,
-        stats: RequestStats | None = None,
-    ) -> SummaryResult:
-        recipe = STYLES.get(style or DEFAULT_STYLE)
-        if recipe is None:
-            raise InvalidRequestError(f"style {style!r} is not one of {', '.join(STYLES)}")
+    async def summarize(self, request: SummarizationRequest, *, context: RequestContext) -> SummaryResult:
+        checked = check_summarization(request, self.limits, max_summary_tokens=self.info.max_output_tokens)
+        scheduler = self.scheduler
         # Judged on the text's length before any CPU work: under overload, refusals cost nothing.
-        ticket = self.scheduler.reserve(len(text), deadline, stats=stats)
-        ticket.stats.texts += 1
+        ticket = scheduler.reserve(chars=len(checked.text), deadline=context.deadline)
         completed = False
         try:
             # Identification reads every paragraph: CPU work, off the event loop.
-            source, target = await asyncio.to_thread(self.check_languages, text, source_language, summary_language)
-            clean = normalize_whitespace(normalize_for_model(text))
-            ticket.settle(await asyncio.to_thread(self.engine.count_tokens, clean))
-            result = await self._summarize(
-                ticket, clean, source, target, max_summary_tokens, num_beams, recipe, deadline
+            source, target = await asyncio.to_thread(
+                self.check_languages, checked.text, checked.source_language, checked.summary_language
             )
+            clean = normalize_whitespace(normalize_for_model(checked.text))
+            scheduler.settle(ticket, input_tokens=await asyncio.to_thread(self.engine.count_tokens, clean))
+            result = await self._summarize(ticket, clean, source, target, checked, context)
             completed = True
-            ticket.stats.input_tokens = result.input_tokens
-            ticket.stats.output_tokens = result.output_tokens
             return result
         finally:
-            ticket.close(completed)
+            scheduler.close(ticket, completed=completed)
 
     async def _summarize(
         self,
@@ -173,16 +124,15 @@ class Summarizer:
         clean: str,
         source: str,
         target: str,
-        max_summary_tokens: int,
-        num_beams: int,
-        recipe: SummaryStyle,
-        deadline: float | None,
+        checked: CheckedSummarization,
+        context: RequestContext,
     ) -> SummaryResult:
         window = self.info.max_input_tokens
         count = self.engine.count_tokens
-        map_params = self.params(0, num_beams)
-        usage_in = usage_out = 0
+        map_params = self.defaults.params(CARD_STYLE, num_beams=checked.num_beams)
+        usage = Usage()
         rounds = 0
+        jobs = 0
         chunk_counts: list[int] = []
         while True:
             spans = await asyncio.to_thread(segment, clean, count, window)
@@ -193,35 +143,30 @@ class Summarizer:
             if rounds > self.defaults.max_reduce_rounds:
                 raise RuntimeError(f"summaries did not converge after {rounds - 1} reduce rounds")
             chunk_counts.append(len(chunks))
-            ticket.stats.segments += len(chunks)
+            jobs += len(chunks)
             partial = await self._generate_all(ticket, chunks, map_params)
-            usage_in += sum(g.input_tokens for g in partial)
-            usage_out += sum(g.output_tokens for g in partial)
+            usage += _usage(partial)
             clean = normalize_whitespace(" ".join(g.text for g in partial))
         summary, models = "", [self.info.label]
         if chunks:
-            ticket.stats.segments += 1
-            (final,) = await self._generate_all(ticket, chunks, self.params(max_summary_tokens, num_beams, recipe))
-            usage_in += final.input_tokens
-            usage_out += final.output_tokens
-            summary = first_sentence(final.text) if recipe.one_sentence else final.text
+            jobs += 1
+            style = checked.style
+            params = self.defaults.params(style, checked.max_summary_tokens, checked.num_beams)
+            (final,) = await self._generate_all(ticket, chunks, params)
+            usage += _usage([final])
+            summary = first_sentence(final.text) if style.one_sentence else final.text
         method = f"summarize-{source}"
         if chunk_counts:
             method += f"+map-reduce({'/'.join(map(str, chunk_counts))} chunks)"
         if target != source:
             assert self.translator is not None  # check_languages made sure
-            translated = (
+            if summary:
                 # Part of a request already accepted: admitted without the capacity check.
-                await self.translator.translate_texts(
-                    [summary], source, target, self.translator.params(), deadline, force=True, stats=RequestStats()
+                translated = await self.translator.translate_texts(
+                    [summary], source_language=source, target_language=target, context=context, force=True
                 )
-                if summary
-                else None
-            )
-            if translated:
                 summary = translated.documents[0].text
-                usage_in += translated.input_tokens
-                usage_out += translated.output_tokens
+                usage += translated.report.usage
             models.append(self.translator.info.label)
             method += f"+translate-{source}-{target}"
         return SummaryResult(
@@ -230,7 +175,17 @@ class Summarizer:
             detected_language=source,
             model=" + ".join(models),
             method=method,
-            input_tokens=usage_in,
-            output_tokens=usage_out,
-            style=recipe.name,
+            style=checked.style.name,
+            report=Report(
+                texts=1,
+                segments=jobs,
+                usage=usage,
+                timings=Timings(queue_seconds=ticket.queue_seconds, estimated_seconds=ticket.estimated_seconds),
+            ),
         )
+
+
+def _usage(generations: list[Generation]) -> Usage:
+    return Usage(
+        input_tokens=sum(g.input_tokens for g in generations), output_tokens=sum(g.output_tokens for g in generations)
+    )

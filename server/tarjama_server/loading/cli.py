@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .engines.base import GenerationParams, Task
-from .errors import ModelUnavailableError
-from .settings import DEFAULT_SUMMARIZATION_MODEL, DEFAULT_TRANSLATION_MODEL
+from ..engines.base import GenerationParams, Task
+from ..errors import ModelUnavailableError
+from ..settings import DEFAULT_SUMMARIZATION_MODEL, DEFAULT_TRANSLATION_MODEL
 
 DEFAULT_MODELS = [DEFAULT_TRANSLATION_MODEL, DEFAULT_SUMMARIZATION_MODEL]
 SEED_SOURCE = Path("seeds/000_72c42d5ea82af53c.txt")
@@ -54,7 +54,8 @@ def _split_revision(model: str, revision: str) -> tuple[str, str]:
 
 
 def _check(ref: str, revision: str, cache_dir: str, offline: bool) -> int:
-    from .models import load_engine, resolve_model
+    from .hub import resolve_model
+    from .loader import load_engine
 
     task = _task_of(ref)
     flag = "--summarization-model" if task is Task.SUMMARIZATION else "--translation-model"
@@ -69,7 +70,8 @@ def _check(ref: str, revision: str, cache_dir: str, offline: bool) -> int:
 
 
 def _convert(ref: str, revision: str, cache_dir: str, compute_type: str, device: str, output_dir: str) -> None:
-    from .models import convert_model, default_converted_dir, resolve_compute_type, resolve_model
+    from .conversion import convert_model, default_converted_dir, resolve_compute_type
+    from .hub import resolve_model
 
     resolved = resolve_model(ref, revision, cache_dir=cache_dir, offline=True, flag=f"--{_task_of(ref).value}-model")
     compute = resolve_compute_type(compute_type, device)

@@ -1,0 +1,286 @@
+"""Admission by measured capacity: will a request finish before its deadline?
+
+``Estimator`` holds what the server has measured of one model (tokens of work a second,
+work per input token, input tokens per character, and how much later than predicted
+calls finish) and predicts from it; every update takes its sample as an argument, so it
+is tested with plain numbers. ``AdmissionController`` keeps the ledger of admitted
+requests of one model and decides, on an injected clock:
+
+* ``reserve``: before any planning, judged on the text's length through the measured
+  tokens per character, so a refusal under overload costs no tokenizing, and the
+  request's work counts as queued while it is planned;
+* ``settle``: once planned, its real token count replaces the estimate; a request that
+  may be too big ever to fit is judged here, on its real tokens;
+* ``release``: the request is over; what it really cost feeds the estimates.
+
+A request is refused at once (``OverloadedError`` with a retry hint) when the work
+queued ahead of it and its own could not finish within ``deadline_margin`` of its
+remaining deadline, or within ``max_queue_seconds`` when it has none. The queue is
+bounded in seconds of work. Models that share an inference thread count each other's
+queued work as ahead (``share_inference_with``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+
+from .. import metrics
+from ..engines.base import GenerationParams, Seq2SeqEngine
+from ..errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
+from .context import CLOCK, Clock
+from .tickets import Ticket
+
+log = logging.getLogger(__name__)
+
+# Weight of the newest sample in the moving averages: about the last ten batches
+# (or requests) count, so the estimate follows a change of load within seconds.
+EMA_WEIGHT = 0.2
+# Before anything is measured, admit freely: the first batches measure the rate.
+UNMEASURED_TOKENS_PER_SECOND = 1e6
+
+
+@dataclass(frozen=True)
+class SchedulerLimits:
+    max_batch_size: int = 16
+    # Longest a model worker waits for more jobs when the batch is not full.
+    max_wait_seconds: float = 0.0
+    # Most seconds of work queued (estimated): the queue bound, and the wait
+    # bound of a request without a deadline.
+    max_queue_seconds: float = 60.0
+    # Admit a request only if its estimated finish lies within this share of its
+    # remaining deadline: the rest is the margin for estimation error.
+    deadline_margin: float = 0.8
+    # Most jobs waiting at once: a memory guard beside the bound in seconds of work.
+    max_queued_jobs: int = 4096
+    # Most of a batch one request takes while others wait (at least one job).
+    request_share: float = 0.5
+    # Slots of a batch reserved for the first jobs of streaming requests.
+    early_share: float = 0.25
+    # Most input positions of a batch, padding included (batch size × its longest input):
+    # a long segment does not drag fifteen short ones through 250 padded positions.
+    max_batch_tokens: int = 4096
+
+
+@dataclass(frozen=True, kw_only=True)
+class Calibration:
+    """Where a model's estimates start: measured on one full batch before serving
+    (``calibrate``), so the first burst meets a measured rate, or assumed."""
+
+    tokens_per_second: float = UNMEASURED_TOKENS_PER_SECOND
+    tokens_per_input_token: float = 2.0
+    # None: not measured; the first planned request measures it.
+    tokens_per_char: float | None = None
+
+
+def calibrate(
+    engine: Seq2SeqEngine, text: str, params: GenerationParams, batch_size: int, clock: Clock = CLOCK
+) -> Calibration:
+    """Run ``batch_size`` copies of ``text`` as one batch (blocking) and measure the rates."""
+    started = clock()
+    results = engine.generate([text] * batch_size, params)
+    seconds = max(clock() - started, 1e-6)
+    read = max(1, sum(result.input_tokens for result in results))
+    work = read + sum(result.output_tokens for result in results)
+    measured = Calibration(
+        tokens_per_second=work / seconds,
+        tokens_per_input_token=work / read,
+        tokens_per_char=engine.count_tokens(text) / max(1, len(text)),
+    )
+    log.info(
+        "%s: %.0f tokens/s on a batch of %d (%.2f s); %.2f tokens of work per input token",
+        engine.info.task.value,
+        measured.tokens_per_second,
+        batch_size,
+        seconds,
+        measured.tokens_per_input_token,
+    )
+    return measured
+
+
+class Estimator:
+    """One model's measured rates, as moving averages, and what they predict."""
+
+    def __init__(self, calibration: Calibration) -> None:
+        # Tokens (read + written) per second of inference.
+        self.tokens_per_second = calibration.tokens_per_second
+        # Tokens of work (read + written, retries included) per input token.
+        self.tokens_per_input_token = calibration.tokens_per_input_token
+        # Input tokens per character of text: lets admission judge a call before planning it.
+        self.tokens_per_char = calibration.tokens_per_char or 0.5
+        self.chars_measured = calibration.tokens_per_char is not None
+        # How much later than the model predicts calls really finish (>= 1): the time the
+        # throughput model cannot see (transport, planning, the event loop under a flood of calls).
+        self.lateness = 1.0
+
+    def tokens_for_chars(self, chars: int) -> int:
+        return round(chars * self.tokens_per_char)
+
+    def work_tokens(self, input_tokens: float, most_tokens: float | None = None) -> float:
+        """Tokens of work a request of ``input_tokens`` is expected to cost; ``most_tokens``
+        caps it (what its output limits allow)."""
+        expected = input_tokens * self.tokens_per_input_token
+        return expected if most_tokens is None else min(expected, most_tokens)
+
+    def seconds(self, work_tokens: float) -> float:
+        return work_tokens / self.tokens_per_second
+
+    def observe_batch(self, work_tokens: int, seconds: float) -> float | None:
+        """A batch did ``work_tokens`` in ``seconds``; returns the sample, or None when it was empty.
+
+        Every batch counts, small ones too: a batch runs at the rate the current mix of work
+        allows (retries with n-gram blocking are slower per token, a lone segment is slower
+        than a full batch). Erring slow refuses a little early; erring fast lets accepted
+        calls die at their deadline."""
+        if seconds <= 0 or work_tokens <= 0:
+            return None
+        sample = work_tokens / seconds
+        self.tokens_per_second += EMA_WEIGHT * (sample - self.tokens_per_second)
+        return sample
+
+    def observe_chars(self, chars: int, input_tokens: int) -> None:
+        """A request of ``chars`` characters was planned into ``input_tokens``."""
+        if not (chars and input_tokens):
+            return
+        weight = EMA_WEIGHT if self.chars_measured else 1.0  # the first measurement replaces the guess
+        self.tokens_per_char += weight * (input_tokens / chars - self.tokens_per_char)
+        self.chars_measured = True
+
+    def observe_request(self, input_tokens: int, done_tokens: int) -> None:
+        """A request of ``input_tokens`` finished after ``done_tokens`` of work."""
+        if input_tokens and done_tokens:
+            self.tokens_per_input_token += EMA_WEIGHT * (done_tokens / input_tokens - self.tokens_per_input_token)
+
+    def observe_finish(self, taken_seconds: float, model_seconds: float) -> None:
+        """A request predicted at ``model_seconds`` (work ahead and its own) took ``taken_seconds``."""
+        if not model_seconds:
+            return
+        # Estimates under a second are mostly fixed overhead: judged against one second.
+        sample = min(10.0, max(1.0, taken_seconds / max(model_seconds, 1.0)))
+        self.lateness += EMA_WEIGHT * (sample - self.lateness)
+
+
+class AdmissionController:
+    """The ledger of one model's admitted requests, and the decisions to admit them."""
+
+    def __init__(self, estimator: Estimator, limits: SchedulerLimits, *, task: str, clock: Clock = CLOCK) -> None:
+        self.estimator = estimator
+        self.limits = limits
+        self.task = task
+        self._clock = clock
+        self.tickets: dict[int, Ticket] = {}  # open tickets, in arrival order
+        self._seq = itertools.count()
+        # Ledgers whose models run on the same inference thread: their queued work is ahead of ours too.
+        self._peers: list[AdmissionController] = [self]
+
+    def share_inference_with(self, other: AdmissionController) -> None:
+        self._peers.append(other)
+        other._peers.append(self)
+
+    # -- the work queued ------------------------------------------------------------
+
+    def remaining_tokens(self, ticket: Ticket) -> float:
+        queued = ticket.queued_input_tokens * self.estimator.tokens_per_input_token
+        return max(ticket.estimated_tokens - ticket.done_tokens, queued)
+
+    def own_queued_seconds(self) -> float:
+        return self.estimator.seconds(sum(map(self.remaining_tokens, self.tickets.values())))
+
+    def queued_seconds(self) -> float:
+        """Estimated seconds of work admitted and not yet done, on this inference thread."""
+        return sum(peer.own_queued_seconds() for peer in self._peers)
+
+    # -- decisions --------------------------------------------------------------------
+
+    def reserve(self, *, chars: int, deadline: float | None, early: int = 0, force: bool = False) -> Ticket:
+        """A ticket for a text of ``chars`` characters, judged on its length before any
+        planning; ``force`` admits without the check (work that belongs to a request
+        already accepted, such as translating its summary)."""
+        estimator = self.estimator
+        tokens = estimator.tokens_for_chars(chars)
+        estimated = estimator.work_tokens(tokens)
+        own = estimator.seconds(estimated)
+        ahead = self.queued_seconds()
+        # A request that may be too big ever to fit is judged once planned, on its real tokens.
+        checked = force or own <= self.limits.max_queue_seconds
+        if checked and not force:
+            self._refuse_if_late(ahead, own, deadline)
+        ticket = Ticket(
+            next(self._seq),
+            self._clock(),
+            deadline=deadline,
+            early=early,
+            forced=force,
+            chars=chars,
+            checked=checked,
+            input_tokens=tokens,
+            estimated_tokens=estimated,
+        )
+        self._promise(ticket, ahead + own)
+        self.tickets[ticket.seq] = ticket
+        return ticket
+
+    def settle(self, ticket: Ticket, *, input_tokens: int, most_tokens: float | None = None, jobs: int = 0) -> None:
+        """Planning is done: replace the length-based estimate with the real token count
+        (``most_tokens`` caps the work; ``jobs`` is how many model inputs it queues).
+        Raises when the request is too big ever to fit; the caller then closes the ticket."""
+        self.estimator.observe_chars(ticket.chars, input_tokens)
+        ticket.input_tokens = input_tokens
+        ticket.estimated_tokens = self.estimator.work_tokens(input_tokens, most_tokens)
+        if ticket.forced:
+            return
+        own = self.estimator.seconds(ticket.estimated_tokens)
+        if jobs > self.limits.max_queued_jobs:  # would never fit, however long the caller waits
+            raise InvalidRequestError(
+                f"this request needs {jobs} {self.task} jobs (segments), more than this server's "
+                f"queue holds at all (max_queued_jobs={self.limits.max_queued_jobs}): "
+                "send shorter or fewer texts per request"
+            )
+        if own > self.limits.max_queue_seconds:
+            raise InvalidRequestError(
+                f"this request is about {own:.0f} s of {self.task} work ({input_tokens} input tokens), "
+                f"more than this server ever queues ({self.limits.max_queue_seconds:.0f} s, "
+                "--max-queue-seconds): split it into smaller requests"
+            )
+        if not ticket.checked:
+            ahead = self.queued_seconds() - own  # everything queued but this request itself
+            self._refuse_if_late(ahead, own, ticket.deadline)
+            self._promise(ticket, ahead + own)
+
+    def release(self, ticket: Ticket, *, completed: bool) -> None:
+        """The request is over. ``completed``: what it really cost feeds the estimates."""
+        self.tickets.pop(ticket.seq, None)
+        if completed:
+            self.estimator.observe_request(ticket.input_tokens, ticket.done_tokens)
+            if not ticket.forced:
+                self.estimator.observe_finish(self._clock() - ticket.created, ticket.model_seconds)
+
+    def _promise(self, ticket: Ticket, model_seconds: float) -> None:
+        ticket.model_seconds = model_seconds
+        ticket.estimated_seconds = model_seconds * self.estimator.lateness
+
+    def _refuse_if_late(self, ahead: float, own: float, deadline: float | None) -> None:
+        limit = self.limits.max_queue_seconds
+        if deadline is not None:
+            limit = min(limit, (deadline - self._clock()) * self.limits.deadline_margin)
+        lateness = self.estimator.lateness
+        ahead, own = ahead * lateness, own * lateness
+        if ahead + own <= limit:
+            return
+        if deadline is not None and own > limit:
+            # Too short a deadline even for an idle server: waiting would not help, so not "busy".
+            raise DeadlineExpiredError(
+                f"the deadline leaves {max(limit, 0):.1f} s usable, and this request needs about {own:.1f} s "
+                "even on an idle server: give it a longer deadline"
+            )
+        metrics.REFUSED.labels(self.task).inc()
+        # Waiting for the queue to drain this long would let a request like this one,
+        # with a deadline as long as this one's, finish in time.
+        retry_after = max(0.05, ahead + own - limit)
+        bound = f"{limit:.1f} s left before its deadline" if deadline is not None else f"{limit:.0f} s wait bound"
+        raise OverloadedError(
+            f"server busy: about {ahead:.1f} s of {self.task} work queued ahead and {own:.1f} s for this "
+            f"request, over its {bound}; retry in {retry_after:.1f} s or on another replica",
+            retry_after=retry_after,
+        )

@@ -1,0 +1,65 @@
+"""What a call brings into the core and what it takes out, whatever the transport.
+
+A transport builds one ``RequestContext`` per call (its request id and deadline) and
+hands it to a pipeline; the pipeline's result carries a ``Report`` (usage and timings),
+from which the transport writes its access-log line. Deadlines and timings are read on
+one clock, ``CLOCK``, everywhere in the core.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Clock = Callable[[], float]
+# The core's one clock: deadlines, admission, batch timings and queue waits are all read on it.
+CLOCK: Clock = time.monotonic
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestContext:
+    """One call as the core sees it: who asked (``request_id``, in errors and logs) and by
+    when (``deadline`` on ``CLOCK``; None when the caller set none)."""
+
+    request_id: str
+    deadline: float | None = None
+
+    @classmethod
+    def starting_now(cls, *, request_id: str, timeout: float | None, clock: Clock = CLOCK) -> RequestContext:
+        """A context whose deadline is ``timeout`` seconds from now (None: no deadline)."""
+        return cls(request_id=request_id, deadline=None if timeout is None else clock() + timeout)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    """Tokens the models read and wrote for a call, retries included."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens, output_tokens=self.output_tokens + other.output_tokens
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timings:
+    """Where a call's time went, as the scheduler saw it."""
+
+    # From admission until its first job went into a batch.
+    queue_seconds: float = 0.0
+    # Admission's estimate of its finish: the work queued ahead and its own, at admission.
+    estimated_seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    """What a call cost: texts, the segments (or summary chunks) the models worked on,
+    usage and timings. The transport's access-log line is made from it."""
+
+    texts: int = 0
+    segments: int = 0
+    usage: Usage = field(default_factory=Usage)
+    timings: Timings = field(default_factory=Timings)

@@ -1,0 +1,118 @@
+"""Running a batch on the model: the executor call, the retry one by one after a failed
+batch, and what each batch measures (throughput for admission, batch metrics).
+
+Inference runs on the executor's thread, never on the event loop. A failed batch is run
+again job by job, so that only a job that fails on its own (the bad input) fails its
+request and the others in its batch still succeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+
+from .. import metrics
+from ..engines.base import Generation, Seq2SeqEngine
+from .admission import Estimator
+from .context import CLOCK, Clock
+from .tickets import Job
+
+log = logging.getLogger(__name__)
+
+
+class ModelWorker:
+    def __init__(
+        self,
+        engine: Seq2SeqEngine,
+        executor: Executor,
+        estimator: Estimator,
+        *,
+        backlog: Callable[[], int],
+        clock: Clock = CLOCK,
+    ) -> None:
+        self.engine = engine
+        self._executor = executor
+        self._estimator = estimator
+        self._backlog = backlog  # jobs still waiting for a batch
+        self._clock = clock
+        self._task = engine.info.task.value
+        self._busy_since: float | None = None  # end of the last batch, while jobs were still waiting
+        metrics.THROUGHPUT.labels(self._task).set(estimator.tokens_per_second)
+
+    async def run(self, batch: Sequence[Job]) -> None:
+        """Run ``batch`` and resolve each job's future with its generation (or its error)."""
+        loop = asyncio.get_running_loop()
+        started = self._clock()
+        try:
+            results = await loop.run_in_executor(
+                self._executor, self.engine.generate, [job.text for job in batch], batch[0].params
+            )
+        except Exception as error:
+            # Type and frames only: the error's message may quote the input, and article text never goes to the log.
+            log.error(
+                "%s batch of %d failed; retrying its jobs one by one: %s\n%s",
+                self._task,
+                len(batch),
+                type(error).__name__,
+                "".join(traceback.format_tb(error.__traceback__)),
+            )
+            await self._run_one_by_one(batch, error)
+            return
+        ended = self._clock()
+        self._measure(results, started, ended)
+        for job, result in zip(batch, results, strict=True):
+            self._resolve(job, result)
+
+    def _measure(self, results: Sequence[Generation], started: float, ended: float) -> None:
+        task = self._task
+        metrics.BATCH_SIZE.labels(task).observe(len(results))
+        metrics.BATCH_SECONDS.labels(task).observe(ended - started)
+        metrics.PADDED_INPUT_TOKENS.labels(task).inc(max(result.input_tokens for result in results) * len(results))
+        for result in results:
+            metrics.TOKENS.labels(task, "input").inc(result.input_tokens)
+            metrics.TOKENS.labels(task, "output").inc(result.output_tokens)
+        work = sum(result.input_tokens + result.output_tokens for result in results)
+        # While work is waiting, measure from the end of the previous batch: the gap between
+        # batches (planning, the transport, refusals on the event loop) is part of the service time.
+        since = started if self._busy_since is None else self._busy_since
+        sample = self._estimator.observe_batch(work, ended - since)
+        self._busy_since = ended if self._backlog() else None
+        if sample is not None:
+            metrics.THROUGHPUT.labels(task).set(self._estimator.tokens_per_second)
+            log.debug(
+                "%s: %d tokens in %.3f s (batch of %d): %.0f tokens/s; estimate %.0f tokens/s, %.2f per input token",
+                task,
+                work,
+                ended - since,
+                len(results),
+                sample,
+                self._estimator.tokens_per_second,
+                self._estimator.tokens_per_input_token,
+            )
+
+    @staticmethod
+    def _resolve(job: Job, result: Generation) -> None:
+        job.ticket.done_tokens += result.input_tokens + result.output_tokens
+        if not job.future.done():
+            job.future.set_result(result)
+
+    async def _run_one_by_one(self, batch: Sequence[Job], batch_error: Exception) -> None:
+        loop = asyncio.get_running_loop()
+        if len(batch) == 1:
+            if not batch[0].future.done():
+                batch[0].future.set_exception(batch_error)
+            return
+        for job in batch:
+            if job.future.done():
+                continue  # withdrawn meanwhile
+            try:
+                (result,) = await loop.run_in_executor(self._executor, self.engine.generate, [job.text], job.params)
+            except Exception as error:
+                log.error("%s job failed on its own: %s", self._task, type(error).__name__)
+                if not job.future.done():
+                    job.future.set_exception(error)
+                continue
+            self._resolve(job, result)

@@ -1,0 +1,295 @@
+"""Planning a translation: each text cut into spans, one record per span saying what it is
+(its language, what the model reads of it or that it passes through, its tokens, the
+glossary terms put into it, and its role in an HTML document), and the rebuild of a
+document from the translated spans.
+
+With ``source_language`` set, every span is read as that language (the same as the
+target: passed through). Without, each paragraph (line) is identified on its own: the
+target language and text without letters pass through unchanged, the model's source
+languages are translated, and other languages pass through flagged when the
+translatable paragraphs outweigh them, else the request is refused.
+
+An HTML document (see ``text.markup``) is planned as its blocks, its translatable
+attributes and the phrases of its inline elements (translated only to place their tags,
+never segments of their own), with offsets into the HTML source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from ..engines.base import ModelInfo
+from ..errors import InvalidRequestError, UnsupportedLanguageError
+from ..text import markup
+from ..text.glossary import Glossary, TermMatch
+from ..text.languages import UNDETERMINED, detect_language, language_name
+from ..text.normalization import normalize_for_model
+from ..text.segmentation import Span, lines, rebuild, segment, trailing_whitespace
+
+
+class RoleKind(Enum):
+    TEXT = "text"  # a span of a plain-text document
+    BLOCK = "block"  # a span of an HTML block's text
+    ATTRIBUTE = "attribute"  # a span of a translatable HTML attribute
+    PHRASE = "phrase"  # an inline element's own text: translated to place its tags, never a segment
+
+
+@dataclass(frozen=True)
+class Role:
+    """Where a span comes from: ``index`` is its block or attribute, ``pair`` its inline element."""
+
+    kind: RoleKind
+    index: int = 0
+    pair: int = 0
+
+
+TEXT = Role(RoleKind.TEXT)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedSpan:
+    span: Span
+    # Its paragraph's language (or the request's source_language).
+    language: str
+    # What the model reads, or None: passed through unchanged (in the target language, in no
+    # language, or in an untranslatable language inside a mostly translatable document).
+    model_input: str | None
+    tokens: int = 0  # of model_input, as the model counts them
+    glossary_matches: tuple[TermMatch, ...] = ()  # terms injected into model_input
+    role: Role = TEXT
+
+    @property
+    def is_segment(self) -> bool:
+        return self.role.kind is not RoleKind.PHRASE
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentPlan:
+    """A document cut into spans, ready to translate."""
+
+    text_index: int
+    # The language that was translated, or the main language of a text passed through.
+    source_language: str
+    spans: tuple[PlannedSpan, ...]
+    trailing: str = ""  # the text's trailing whitespace (plain text)
+    html: markup.HtmlDocument | None = None
+
+    @property
+    def segment_count(self) -> int:
+        return sum(planned.is_segment for planned in self.spans)
+
+    @functools.cached_property
+    def last_segment(self) -> int:
+        """The position of its last segment among its spans (-1: none)."""
+        return max((i for i, planned in enumerate(self.spans) if planned.is_segment), default=-1)
+
+    @property
+    def model_spans(self) -> list[PlannedSpan]:
+        """The spans the model reads."""
+        return [planned for planned in self.spans if planned.model_input is not None]
+
+
+@dataclass(frozen=True)
+class SpanTranslation:
+    """A planned span and what became of it (the span itself, when it passed through)."""
+
+    planned: PlannedSpan
+    translation: str
+    # The source's whitespace before it (a space between translated sentences the source wrote together).
+    separator: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Planner:
+    """Plans texts for one translation model: ``count_tokens`` is how it counts, ``info`` what it reads."""
+
+    def __init__(self, info: ModelInfo, count_tokens: Callable[[str], int], max_segment_tokens: int) -> None:
+        self.info = info
+        self._count = count_tokens
+        self.max_segment_tokens = min(max_segment_tokens, info.max_input_tokens)
+
+    def supports(self, source_language: str, target_language: str) -> bool:
+        return source_language in self.info.source_languages and target_language in self.info.target_languages
+
+    def pair_text(self) -> str:
+        return f"{'/'.join(self.info.source_languages)} → {'/'.join(self.info.target_languages)}"
+
+    def check_languages(self, source_language: str, target_language: str) -> str:
+        """The target language (English when empty), or UnsupportedLanguageError saying what the model does."""
+        target = target_language or "en"
+        if target not in self.info.target_languages:
+            raise UnsupportedLanguageError(
+                f"target_language {target!r} is not supported: the loaded model translates {self.pair_text()}"
+            )
+        if source_language and source_language != target and not self.supports(source_language, target):
+            raise UnsupportedLanguageError(
+                f"language pair {source_language} → {target} is not supported: "
+                f"the loaded model translates {self.pair_text()}"
+            )
+        return target
+
+    def plan(
+        self,
+        texts: Sequence[str],
+        *,
+        source_language: str,
+        target_language: str,
+        html: bool = False,
+        glossary: Glossary | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> list[DocumentPlan]:
+        """Check languages and plan every text. CPU work (tokenizer calls): run it off the event
+        loop. Stops early, with what it has, once ``cancelled`` is set (the caller left)."""
+        target = self.check_languages(source_language, target_language)
+        plan_one = self._plan_html if html else self._plan_text
+        plans = []
+        for index, text in enumerate(texts):
+            if cancelled is not None and cancelled.is_set():
+                break
+            plans.append(plan_one(index, text, source_language, target, glossary))
+        return plans
+
+    def _count_model_tokens(self, text: str) -> int:
+        return self._count(normalize_for_model(text))
+
+    def _plan_text(
+        self, index: int, text: str, source_language: str, target: str, glossary: Glossary | None, role: Role = TEXT
+    ) -> DocumentPlan:
+        spans = segment(text, self._count_model_tokens, self.max_segment_tokens)
+        if not spans:
+            raise InvalidRequestError(f"texts[{index}] is empty: send text with at least one non-space character")
+        languages = [source_language] * len(spans) if source_language else self._span_languages(text, spans)
+        size: dict[str, int] = {}
+        for span, language in zip(spans, languages, strict=True):
+            size[language] = size.get(language, 0) + len(span.text)
+        translatable = sum(n for language, n in size.items() if self.supports(language, target))
+        foreign = {
+            language: n
+            for language, n in size.items()
+            if language not in (target, UNDETERMINED) and not self.supports(language, target)
+        }
+        if foreign and sum(foreign.values()) >= translatable:
+            main = max(foreign, key=lambda language: foreign[language])
+            raise UnsupportedLanguageError(
+                f"texts[{index}] looks like {language_name(main)} ({main!r}) text, but the loaded model translates "
+                f"{self.pair_text()}; set source_language if the detection is wrong"
+            )
+        planned = []
+        for span, language in zip(spans, languages, strict=True):
+            translate = language != target and self.supports(language, target)
+            model_input = normalize_for_model(span.text).strip() if translate else ""
+            planned.append(self._plan_span(span, language, model_input, glossary, role))
+        used = [p.language for p in planned if p.model_input is not None]
+        return DocumentPlan(
+            text_index=index,
+            source_language=used[0] if used else max(size, key=lambda language: size[language]),
+            spans=tuple(planned),
+            trailing=trailing_whitespace(text, spans),
+        )
+
+    def _plan_span(
+        self, span: Span, language: str, model_input: str, glossary: Glossary | None, role: Role
+    ) -> PlannedSpan:
+        if not model_input:  # nothing left for the model: passed through
+            return PlannedSpan(span=span, language=language, model_input=None, role=role)
+        if glossary:
+            injected, matches = glossary.inject(model_input)
+            if matches:
+                tokens = self._count(injected)
+                if tokens <= self.info.max_input_tokens:
+                    return PlannedSpan(
+                        span=span,
+                        language=language,
+                        model_input=injected,
+                        tokens=tokens,
+                        glossary_matches=tuple(matches),
+                        role=role,
+                    )
+                # Renderings longer than the window allows: the span is translated as written.
+        return PlannedSpan(
+            span=span, language=language, model_input=model_input, tokens=self._count(model_input), role=role
+        )
+
+    def _plan_html(
+        self, index: int, text: str, source_language: str, target: str, glossary: Glossary | None
+    ) -> DocumentPlan:
+        """An HTML document as one plan: the spans of its blocks, translatable attributes and
+        inline-element phrases, with offsets into the HTML source (see ``markup``)."""
+        document = markup.parse(text)
+        parts: list[tuple[Role, str, Callable[[int, int], tuple[int, int]]]] = []
+        for block_index, block in enumerate(document.blocks):
+            parts.append((Role(RoleKind.BLOCK, block_index), block.text, block.html_range))
+            for pair, phrase in markup.phrase_texts(block).items():
+                parts.append((Role(RoleKind.PHRASE, block_index, pair), phrase, block.html_range))
+        for attribute_index, attribute in enumerate(document.attributes):
+            parts.append((Role(RoleKind.ATTRIBUTE, attribute_index), attribute.text, attribute.html_range))
+        if not parts:
+            raise InvalidRequestError(f"texts[{index}] (text/html) holds no text to translate, only markup")
+        planned: list[PlannedSpan] = []
+        part_plans: list[DocumentPlan] = []
+        for role, part, html_range in parts:
+            part_plan = self._plan_text(index, part, source_language, target, glossary, role)
+            part_plans.append(part_plan)
+            for span_plan in part_plan.spans:
+                span = span_plan.span
+                start, end = html_range(span.start, span.end)
+                moved = dataclasses.replace(span, start=start, end=end, text=text[start:end])
+                planned.append(dataclasses.replace(span_plan, span=moved))
+        used = [plan.source_language for plan in part_plans if plan.model_spans]
+        return DocumentPlan(
+            text_index=index,
+            source_language=used[0] if used else part_plans[0].source_language,
+            spans=tuple(planned),
+            html=document,
+        )
+
+    @staticmethod
+    def _span_languages(text: str, spans: list[Span]) -> list[str]:
+        """The language of each span's line (a span never crosses a line break)."""
+        by_text: dict[str, str] = {}  # a repeated line is identified once
+        languages: list[str] = []
+        line_iter = lines(text)
+        line_end = -1
+        language = UNDETERMINED
+        for span in spans:
+            if span.start >= line_end:  # the first span of a new line: identify the line once
+                line_start, line_end = next(line_iter)
+                while span.start >= line_end:
+                    line_start, line_end = next(line_iter)
+                line = text[line_start:line_end]
+                language = by_text.get(line) or by_text.setdefault(line, detect_language(line))
+            languages.append(language)
+        return languages
+
+
+def rebuild_document(plan: DocumentPlan, translated: Sequence[SpanTranslation]) -> str:
+    """The translated document: plain text joined with the source's own whitespace; HTML with
+    each block and attribute replaced (its inline tags placed by its phrases), a block or
+    attribute whose every span passed through kept byte for byte."""
+    if plan.html is None:
+        return rebuild([t.separator for t in translated], [t.translation for t in translated], plan.trailing)
+    document = plan.html
+    blocks: list[list[SpanTranslation]] = [[] for _ in document.blocks]
+    attributes: list[list[SpanTranslation]] = [[] for _ in document.attributes]
+    phrases: list[dict[int, str]] = [{} for _ in document.blocks]
+    for item in translated:
+        role = item.planned.role
+        if role.kind is RoleKind.PHRASE:
+            phrases[role.index][role.pair] = item.translation
+        else:
+            (blocks if role.kind is RoleKind.BLOCK else attributes)[role.index].append(item)
+
+    def joined(group: list[SpanTranslation]) -> str | None:
+        if not any(item.planned.model_input is not None for item in group):
+            return None
+        return rebuild([item.separator for item in group], [item.translation for item in group]).strip()
+
+    return markup.rebuild(
+        document, [joined(group) for group in blocks], [joined(group) for group in attributes], phrases
+    )

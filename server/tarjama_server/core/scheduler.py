@@ -1,0 +1,197 @@
+"""One model's request scheduler: admission, the batch policy and a model worker, on an
+event loop.
+
+The decisions are made elsewhere and tested without threads or event loops: whether a
+request is admitted (``admission``) and which jobs make the next batch
+(``batch_policy.next_batch``). This module keeps the queue, wakes the worker when jobs
+arrive, applies each batch decision (drops expired work, takes the chosen jobs off their
+tickets) and hands the batch to the ``ModelWorker``.
+
+A pipeline uses it so: ``reserve`` a ticket on the request's length (or be refused at
+once), ``settle`` it once planned on the real token count, ``submit`` its model inputs
+as jobs and await their futures, then ``close`` it. Jobs of a request whose deadline
+passed, or whose caller left, never reach the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from collections.abc import Sequence
+from concurrent.futures import Executor
+
+from .. import metrics
+from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
+from ..errors import DeadlineExpiredError, NotReadyError, OverloadedError
+from .admission import AdmissionController, Calibration, Estimator, SchedulerLimits
+from .batch_policy import next_batch
+from .context import CLOCK, Clock
+from .model_worker import ModelWorker
+from .tickets import Job, Ticket
+
+
+class Scheduler:
+    def __init__(
+        self,
+        engine: Seq2SeqEngine,
+        executor: Executor,
+        limits: SchedulerLimits,
+        *,
+        calibration: Calibration,
+        shared_with: Sequence[Scheduler] = (),
+        clock: Clock = CLOCK,
+    ) -> None:
+        self.limits = limits
+        self.clock = clock
+        self._task = engine.info.task.value
+        self.estimator = Estimator(calibration)
+        self.admission = AdmissionController(self.estimator, limits, task=self._task, clock=clock)
+        # Schedulers whose models run on the same inference thread count each other's queue as ahead.
+        for peer in shared_with:
+            self.admission.share_inference_with(peer.admission)
+        self.worker = ModelWorker(engine, executor, self.estimator, backlog=lambda: self.queued, clock=clock)
+        self._wakeup = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    @property
+    def engine(self) -> Seq2SeqEngine:
+        return self.worker.engine
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for a batch."""
+        return sum(len(ticket.jobs) for ticket in self.admission.tickets.values())
+
+    def queued_seconds(self) -> float:
+        """Estimated seconds of work admitted and not yet done, on this model's inference thread."""
+        return self.admission.queued_seconds()
+
+    # -- for pipelines ------------------------------------------------------------------
+
+    def reserve(self, *, chars: int, deadline: float | None, early: int = 0, force: bool = False) -> Ticket:
+        """A place in line for a request of ``chars`` characters, or ``OverloadedError`` at once
+        when it could not finish by ``deadline``. ``early``: leading jobs to run ahead of other
+        requests' later ones (streaming). ``force``: admit without the check (accepted work)."""
+        self._check_running()
+        return self.admission.reserve(chars=chars, deadline=deadline, early=early, force=force)
+
+    def settle(self, ticket: Ticket, *, input_tokens: int, most_tokens: float | None = None, jobs: int = 0) -> None:
+        """Planning is done: judge the request on its real tokens. Closes the ticket when it is refused."""
+        try:
+            self.admission.settle(ticket, input_tokens=input_tokens, most_tokens=most_tokens, jobs=jobs)
+        except Exception:
+            self.close(ticket)
+            raise
+
+    def submit(
+        self,
+        ticket: Ticket,
+        texts: Sequence[str],
+        params: GenerationParams,
+        *,
+        orders: Sequence[int] | None = None,
+        input_tokens: Sequence[int] | None = None,
+    ) -> list[asyncio.Future[Generation]]:
+        """Queue ``texts`` as jobs of ``ticket``; await the futures in any order. ``orders``
+        places them among the request's jobs (a retry passes its segment's order);
+        ``input_tokens`` saves counting them again on the event loop."""
+        self._check_running()
+        if ticket.closed:
+            raise RuntimeError("submit on a closed ticket")
+        limit = self.limits.max_queued_jobs
+        if orders is None and self.queued + len(texts) > limit:  # retries always fit
+            raise OverloadedError(
+                f"the {self._task} queue is full ({self.queued} of {limit} jobs queued, "
+                f"this request needs {len(texts)}); retry with backoff or send a shorter request"
+            )
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Generation]] = []
+        for index, text in enumerate(texts):
+            order = orders[index] if orders is not None else next(ticket.orders)
+            tokens = input_tokens[index] if input_tokens is not None else self.engine.count_tokens(text)
+            future: asyncio.Future[Generation] = loop.create_future()
+            bisect.insort(ticket.jobs, Job(order, text, params, tokens, future, ticket))
+            futures.append(future)
+        metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
+        self._wakeup.set()
+        return futures
+
+    def close(self, ticket: Ticket, *, completed: bool = False) -> None:
+        """The request is over: withdraw what is still queued. ``completed`` feeds the
+        estimates with what this request really cost."""
+        if ticket.closed:
+            return
+        ticket.closed = True
+        for job in ticket.jobs:
+            job.future.cancel()
+        ticket.jobs.clear()
+        self.admission.release(ticket, completed=completed)
+        metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def _check_running(self) -> None:
+        if self._loop_task is None:
+            raise NotReadyError("the model worker is not running")
+
+    def start(self) -> None:
+        if self._loop_task is None:
+            self._loop_task = asyncio.get_running_loop().create_task(self._run(), name=f"batcher-{self._task}")
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            try:
+                await self._loop_task
+            except asyncio.CancelledError:
+                pass
+            self._loop_task = None
+        for ticket in list(self.admission.tickets.values()):
+            self._fail(ticket, NotReadyError("the server is shutting down; retry on another replica"))
+        self.admission.tickets.clear()
+        metrics.QUEUED_JOBS.labels(self._task).set(0)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            if self.limits.max_wait_seconds and self.queued < self.limits.max_batch_size:
+                await asyncio.sleep(self.limits.max_wait_seconds)  # let concurrent requests join the batch
+            batch = self._take_batch()
+            if not self.queued:
+                self._wakeup.clear()
+            metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
+            if batch:
+                await self.worker.run(batch)
+
+    def _take_batch(self) -> list[Job]:
+        """Ask the batch policy for the next batch and apply its decision to the queue."""
+        tickets = list(self.admission.tickets.values())
+        for ticket in tickets:  # jobs whose caller left never reach the model
+            ticket.jobs = [job for job in ticket.jobs if not job.future.done()]
+        now = self.clock()
+        decision = next_batch(tickets, now, self.limits)
+        for ticket in decision.expired:
+            metrics.EXPIRED_JOBS.labels(self._task).inc(len(ticket.jobs))
+            self._fail(ticket, DeadlineExpiredError("the deadline passed before this request's turn came"))
+        chosen: dict[int, list[Job]] = {}
+        for job in decision.jobs:
+            chosen.setdefault(job.ticket.seq, []).append(job)
+        for ticket in tickets:
+            jobs = chosen.get(ticket.seq)
+            if not jobs:
+                continue
+            ids = {id(job) for job in jobs}
+            ticket.jobs = [job for job in ticket.jobs if id(job) not in ids]
+            if not ticket.dispatched:  # its first batch
+                ticket.queue_seconds = now - ticket.created
+            ticket.dispatched += len(jobs)
+        return decision.jobs
+
+    @staticmethod
+    def _fail(ticket: Ticket, error: Exception) -> None:
+        for job in ticket.jobs:
+            if not job.future.done():
+                job.future.set_exception(error)
+        ticket.jobs.clear()

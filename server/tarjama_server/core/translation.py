@@ -1,0 +1,305 @@
+"""The translation pipeline: check the request, take a place in line, plan, translate the
+model's spans in pooled batches, rebuild each document.
+
+``prepare`` checks the request, reserves a ticket on its length (a refusal costs no
+tokenizing), plans the texts off the event loop and settles the ticket on the real token
+count. ``stream`` then yields each segment as soon as it and those before it are done;
+``translate`` waits for all and rebuilds the documents. Every span the model reads of
+every document is queued at once, in document order, so they share batches. A segment
+whose output loops is translated again with n-gram blocking (``recipes``), keeping its
+request's place in line and its segment's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, field
+
+from .. import metrics
+from ..engines.base import Generation, GenerationParams, ModelInfo
+from ..text.glossary import Glossary
+from ..text.languages import warm_up
+from ..text.repetition import is_degenerate
+from ..text.segmentation import LINE_BREAKS
+from .context import Report, RequestContext, Timings, Usage
+from .planning import DocumentPlan, PlannedSpan, Planner, SpanTranslation, rebuild_document
+from .recipes import TranslationDefaults
+from .requests import CheckedTranslation, RequestLimits, TranslationRequest, check_translation
+from .scheduler import Scheduler
+from .tickets import Ticket
+
+# A model's output never adds line breaks: the document keeps its own.
+_NO_LINE_BREAKS = dict.fromkeys(map(ord, LINE_BREAKS), " ")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranslatedSegment:
+    text_index: int  # the text of the request it belongs to
+    index: int  # its place among that text's segments
+    source: str
+    translation: str
+    start: int
+    end: int
+    separator: str
+    input_tokens: int
+    output_tokens: int
+    # The language of this segment's paragraph (or the request's source_language).
+    detected_language: str = ""
+    # The document's trailing whitespace, on its last segment only.
+    trailing: str = ""
+    # Glossary terms found in this segment whose rendering the translation lacks.
+    glossary_missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentTranslation:
+    text: str
+    segments: list[TranslatedSegment]
+    detected_language: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranslationResult:
+    documents: list[DocumentTranslation]
+    model: str
+    report: Report
+
+
+@dataclass(kw_only=True)
+class PreparedTranslation:
+    """A request admitted and planned: its documents, its place in line, what it has cost so far."""
+
+    plans: list[DocumentPlan]
+    params: GenerationParams
+    ticket: Ticket
+    usage: Usage = field(default_factory=Usage)
+
+    def report(self) -> Report:
+        return Report(
+            texts=len(self.plans),
+            segments=sum(plan.segment_count for plan in self.plans),
+            usage=self.usage,
+            timings=Timings(queue_seconds=self.ticket.queue_seconds, estimated_seconds=self.ticket.estimated_seconds),
+        )
+
+
+class Translator:
+    def __init__(self, scheduler: Scheduler, defaults: TranslationDefaults, limits: RequestLimits) -> None:
+        self.scheduler = scheduler
+        self.engine = scheduler.engine
+        self.defaults = defaults
+        self.limits = limits
+        self.planner = Planner(self.engine.info, self.engine.count_tokens, defaults.max_segment_tokens)
+        warm_up()  # load the language identifier at start-up, not on the first request
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.engine.info
+
+    def supports(self, source_language: str, target_language: str) -> bool:
+        return self.planner.supports(source_language, target_language)
+
+    async def prepare(
+        self, request: TranslationRequest, *, context: RequestContext, early: int = 0
+    ) -> PreparedTranslation:
+        """Check the request, take its place in line and plan it, or raise at once:
+        InvalidRequestError, or OverloadedError when it could not finish by its deadline.
+        ``early``: how many leading segments to schedule ahead of other requests' later
+        ones (streaming)."""
+        # The model's own output limit (its decoder positions), as ListModels reports it.
+        checked = check_translation(request, self.limits, max_new_tokens=self.info.max_output_tokens)
+        return await self._prepare(checked, context=context, early=early, force=False)
+
+    async def _prepare(
+        self, checked: CheckedTranslation, *, context: RequestContext, early: int, force: bool
+    ) -> PreparedTranslation:
+        scheduler = self.scheduler
+        params = self.defaults.params(checked.num_beams, checked.max_new_tokens)
+        # Judged on the texts' length before any planning: under overload, refusals cost no tokenizing.
+        ticket = scheduler.reserve(
+            chars=sum(map(len, checked.texts)), deadline=context.deadline, early=early, force=force
+        )
+        cancelled = threading.Event()
+        try:
+            plans = await asyncio.to_thread(
+                self.planner.plan,
+                checked.texts,
+                source_language=checked.source_language,
+                target_language=checked.target_language,
+                html=checked.html,
+                glossary=checked.glossary,
+                cancelled=cancelled,
+            )
+            model_spans = [planned for plan in plans for planned in plan.model_spans]
+            tokens = [planned.tokens for planned in model_spans]
+            most = self.defaults.most_tokens(tokens, params, self.info)
+            scheduler.settle(ticket, input_tokens=sum(tokens), most_tokens=most, jobs=len(model_spans))
+        except BaseException:
+            cancelled.set()  # the caller left (or planning failed): stop planning at the next text
+            scheduler.close(ticket)
+            raise
+        return PreparedTranslation(plans=plans, params=params, ticket=ticket)
+
+    async def stream(self, prepared: PreparedTranslation) -> AsyncGenerator[TranslatedSegment, None]:
+        """Segments in document order, each as soon as it and those before it are done.
+        Closes the request's ticket at the end, whatever the end."""
+        numbers: dict[int, int] = {}  # segments so far, by text
+        async with contextlib.aclosing(self._translated(prepared)) as items:
+            async for plan, position, item in items:
+                if item.planned.is_segment:
+                    number = numbers.get(plan.text_index, 0)
+                    numbers[plan.text_index] = number + 1
+                    yield _segment(plan, position, item, number)
+
+    async def translate(self, prepared: PreparedTranslation) -> TranslationResult:
+        """Every document translated and rebuilt."""
+        done: dict[int, list[SpanTranslation]] = {plan.text_index: [] for plan in prepared.plans}
+        async with contextlib.aclosing(self._translated(prepared)) as items:
+            async for plan, _, item in items:
+                done[plan.text_index].append(item)
+        documents = []
+        for plan in prepared.plans:
+            spans = done[plan.text_index]
+            positions = [position for position, item in enumerate(spans) if item.planned.is_segment]
+            documents.append(
+                DocumentTranslation(
+                    text=rebuild_document(plan, spans),
+                    segments=[_segment(plan, position, spans[position], n) for n, position in enumerate(positions)],
+                    detected_language=plan.source_language,
+                )
+            )
+        return TranslationResult(documents=documents, model=self.info.label, report=prepared.report())
+
+    async def translate_texts(
+        self,
+        texts: Sequence[str],
+        *,
+        source_language: str,
+        target_language: str,
+        context: RequestContext,
+        force: bool = False,
+    ) -> TranslationResult:
+        """Texts the server itself produced (a summary), in known languages, with the default decoding."""
+        checked = CheckedTranslation(texts=texts, source_language=source_language, target_language=target_language)
+        return await self.translate(await self._prepare(checked, context=context, early=0, force=force))
+
+    async def _translated(
+        self, prepared: PreparedTranslation
+    ) -> AsyncGenerator[tuple[DocumentPlan, int, SpanTranslation], None]:
+        """Each span once it is done, in document order: its plan, its position there, its translation."""
+        scheduler, ticket = self.scheduler, prepared.ticket
+        try:
+            async with contextlib.aclosing(self._spans(prepared)) as spans:
+                async for item in spans:
+                    yield item
+        except BaseException:
+            scheduler.close(ticket)
+            raise
+        scheduler.close(ticket, completed=True)
+
+    async def _spans(
+        self, prepared: PreparedTranslation
+    ) -> AsyncGenerator[tuple[DocumentPlan, int, SpanTranslation], None]:
+        plans, ticket, params = prepared.plans, prepared.ticket, prepared.params
+        model_spans = [planned for plan in plans for planned in plan.model_spans]
+        futures = iter(
+            self.scheduler.submit(
+                ticket,
+                [planned.model_input or "" for planned in model_spans],
+                params,
+                input_tokens=[planned.tokens for planned in model_spans],
+            )
+        )
+        queued = [[None if p.model_input is None else next(futures) for p in plan.spans] for plan in plans]
+        orders = iter(range(sum(len(plan.spans) for plan in plans)))
+        # One task per span, started now, so repetition retries are queued as soon as their
+        # first attempt finishes and share batches with each other.
+        tasks = [
+            [
+                asyncio.ensure_future(self._finish(ticket, next(orders), planned, future, params))
+                for planned, future in zip(plan.spans, plan_futures, strict=True)
+            ]
+            for plan, plan_futures in zip(plans, queued, strict=True)
+        ]
+        try:
+            for plan, pending in zip(plans, tasks, strict=True):
+                for position, (planned, task) in enumerate(zip(plan.spans, pending, strict=True)):
+                    generation = await task
+                    prepared.usage += Usage(
+                        input_tokens=generation.input_tokens, output_tokens=generation.output_tokens
+                    )
+                    separator = planned.span.separator
+                    if planned.model_input is not None and not separator and planned.span.sentence_start and position:
+                        separator = " "  # "جملة.جملة": translated sentences still need a space between them
+                    yield (
+                        plan,
+                        position,
+                        SpanTranslation(
+                            planned, generation.text, separator, generation.input_tokens, generation.output_tokens
+                        ),
+                    )
+        finally:
+            # The caller went away (deadline, cancel, error): withdraw what is still queued.
+            # Queued futures are cancelled too: a task cancelled before it first runs never awaits its own.
+            for plan_futures, pending in zip(queued, tasks, strict=True):
+                for waiting in (*plan_futures, *pending):
+                    if waiting is not None:
+                        waiting.cancel()
+
+    async def _finish(
+        self,
+        ticket: Ticket,
+        order: int,
+        planned: PlannedSpan,
+        future: asyncio.Future[Generation] | None,
+        params: GenerationParams,
+    ) -> Generation:
+        if future is None or planned.model_input is None:  # passed through unchanged
+            return Generation(text=planned.span.text, input_tokens=0, output_tokens=0)
+        generation = await self._guarded(ticket, order, planned.model_input, await future, params)
+        return Generation(
+            text=generation.text.translate(_NO_LINE_BREAKS).strip(),
+            input_tokens=generation.input_tokens,
+            output_tokens=generation.output_tokens,
+        )
+
+    async def _guarded(
+        self, ticket: Ticket, order: int, source: str, generation: Generation, params: GenerationParams
+    ) -> Generation:
+        """Re-translate a looping output once with n-gram blocking and a repetition penalty.
+        The retry keeps its request's place in line and its segment's order."""
+        if not self.defaults.repetition_guard or not is_degenerate(generation.text):
+            return generation
+        retry = self.defaults.retry_params(params)
+        (future,) = self.scheduler.submit(
+            ticket, [source], retry, orders=[order], input_tokens=[generation.input_tokens]
+        )
+        metrics.REPETITION_RETRIES.inc()
+        retried = await future
+        return Generation(
+            text=retried.text,
+            input_tokens=generation.input_tokens + retried.input_tokens,
+            output_tokens=generation.output_tokens + retried.output_tokens,
+        )
+
+
+def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: int) -> TranslatedSegment:
+    """The segment made of ``item``, at ``position`` among ``plan``'s spans and ``number`` among its segments."""
+    span = item.planned.span
+    return TranslatedSegment(
+        text_index=plan.text_index,
+        index=number,
+        source=span.text,
+        translation=item.translation,
+        start=span.start,
+        end=span.end,
+        separator=item.separator,
+        input_tokens=item.input_tokens,
+        output_tokens=item.output_tokens,
+        detected_language=item.planned.language,
+        trailing=plan.trailing if position == plan.last_segment else "",
+        glossary_missing=tuple(Glossary.missing(item.translation, list(item.planned.glossary_matches))),
+    )

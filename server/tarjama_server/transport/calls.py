@@ -1,0 +1,102 @@
+"""What every transport does around a call, whatever its wire: take or make the request id,
+count the calls in flight (and how they end at a graceful stop), and write one access-log
+line per call from the core's ``Report``."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .. import metrics
+from ..core.context import CLOCK, Report, RequestContext
+from ..core.pipelines import Pipelines
+from ..errors import NotReadyError
+
+REQUEST_ID_KEY = "x-request-id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/=+-]{1,128}")
+# One line per call; never the request's text (see ServerState.finish).
+access_log = logging.getLogger("tarjama_server.access")
+
+# Status names as the access log and metrics write them (gRPC's code names, whatever the transport).
+OK = "OK"
+CANCELLED = "CANCELLED"
+
+
+def request_id(sent: Iterable[object]) -> str:
+    """The first sane token the caller sent as its request id, else a new one."""
+    for value in sent:
+        if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+            return value
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Call:
+    """One call in flight. ``report`` gives what it cost so far, for its access-log line."""
+
+    method: str
+    context: RequestContext
+    started: float
+    counted: bool  # arrived before the graceful stop began
+    report: Callable[[], Report] = field(default=Report)
+
+    def watch(self, report: Callable[[], Report]) -> None:
+        """Read the call's cost from ``report`` however the call ends."""
+        self.report = report
+
+
+class ServerState:
+    """What the transports share: the pipelines (None while the models load), the calls in
+    flight, and how those end once a graceful stop begins."""
+
+    def __init__(self) -> None:
+        self.pipelines: Pipelines | None = None
+        self.in_flight = 0
+        self.draining = False
+        self._drain_counts = {"finished": 0, "ok": 0, "cut": 0}
+
+    def loaded(self) -> Pipelines:
+        if self.pipelines is None:
+            raise NotReadyError("models are still loading; retry shortly (health reports SERVING when ready)")
+        return self.pipelines
+
+    def start_draining(self) -> int:
+        """The server is stopping: count how the calls in flight now end. Returns how many there are."""
+        self.draining = True
+        self._drain_counts = {"finished": 0, "ok": 0, "cut": 0}
+        return self.in_flight
+
+    def drain_outcome(self) -> dict[str, int]:
+        return dict(self._drain_counts)
+
+    def begin(self, method: str, context: RequestContext) -> Call:
+        self.in_flight += 1
+        # Calls that arrive while draining are refused by the transport itself.
+        return Call(method, context, CLOCK(), counted=not self.draining)
+
+    def finish(self, call: Call, status: str) -> None:
+        """The call ended with ``status`` (its code name): count it, time it, log it."""
+        self.in_flight -= 1
+        seconds = CLOCK() - call.started
+        if self.draining and call.counted:
+            self._drain_counts["cut" if status == CANCELLED else "finished"] += 1
+            self._drain_counts["ok"] += status == OK
+        metrics.REQUESTS.labels(call.method, status).inc()
+        metrics.REQUEST_SECONDS.labels(call.method).observe(seconds)
+        report = call.report()
+        fields = {
+            "method": call.method,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+            "texts": report.texts,
+            "segments": report.segments,
+            "input_tokens": report.usage.input_tokens,
+            "output_tokens": report.usage.output_tokens,
+            "queue_wait_ms": round(report.timings.queue_seconds * 1000, 1),
+            "estimate_ms": round(report.timings.estimated_seconds * 1000, 1),
+            "request_id": call.context.request_id,
+        }
+        access_log.info(" ".join(f"{key}={value}" for key, value in fields.items()), extra={"fields": fields})

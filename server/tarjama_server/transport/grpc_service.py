@@ -1,0 +1,117 @@
+"""The gRPC transport: convert ``tarjama.v1`` messages to the core's requests and back, and
+map errors to status codes. The pipelines check the requests; no model logic lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from collections.abc import AsyncIterator
+
+import grpc
+from tarjama_client.v1 import tarjama_pb2 as pb
+from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
+
+from ..core.context import RequestContext
+from . import protobuf
+from .calls import CANCELLED, OK, REQUEST_ID_KEY, Call, ServerState, request_id
+from .status import retry_trailers, status_for
+
+log = logging.getLogger(__name__)
+
+# Above this, gRPC's "time remaining" means the caller set no deadline.
+_NO_DEADLINE = 10**8
+
+
+def _context(context: grpc.aio.ServicerContext) -> RequestContext:
+    """The call's request id (the caller's ``x-request-id``, or a new one) and deadline."""
+    sent = (value for key, value in context.invocation_metadata() or () if key == REQUEST_ID_KEY)
+    remaining = context.time_remaining()
+    timeout = None if remaining is None or remaining > _NO_DEADLINE else remaining
+    return RequestContext.starting_now(request_id=request_id(sent), timeout=timeout)
+
+
+class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    @contextlib.asynccontextmanager
+    async def _rpc(self, method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[Call]:
+        """Count, time and log the call; turn any error into its status (see ``status.STATUS_BY_ERROR``)."""
+        call = self.state.begin(method, _context(context))
+        trailers: tuple[tuple[str, str | bytes], ...] = ((REQUEST_ID_KEY, call.context.request_id),)
+        context.set_trailing_metadata(trailers)
+        ended = False
+        try:
+            yield call
+        except asyncio.CancelledError:  # deadline passed, client went away, or cut at shutdown
+            ended = True
+            self.state.finish(call, CANCELLED)
+            raise
+        except Exception as error:
+            code, message = status_for(error, call.context.request_id)
+            self._log_error(method, error, code, message, call.context.request_id)
+            ended = True
+            self.state.finish(call, code.name)  # before the status goes out: logged when the caller sees the error
+            await context.abort(code, message, trailing_metadata=trailers + retry_trailers(error))
+        finally:
+            if not ended:
+                self.state.finish(call, OK)
+
+    @staticmethod
+    def _log_error(method: str, error: Exception, code: grpc.StatusCode, message: str, request_id: str) -> None:
+        if code == grpc.StatusCode.INTERNAL:
+            # The error's message may quote the input (article text never goes to the log): type and frames only.
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            log.error("%s failed, request id %s: %s\n%s", method, request_id, type(error).__name__, frames)
+        else:
+            log.debug("%s: %s: %s", method, code.name, message)
+
+    async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
+        async with self._rpc("Translate", context) as call:
+            translator = self.state.loaded().translator
+            prepared = await translator.prepare(protobuf.translation_request(request), context=call.context)
+            call.watch(prepared.report)
+            return protobuf.translate_response(await translator.translate(prepared))
+        raise AssertionError("unreachable: _rpc aborts on error")
+
+    async def StreamTranslate(
+        self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.TranslateEvent]:
+        async with self._rpc("StreamTranslate", context) as call:
+            translator = self.state.loaded().translator
+            # The first segment goes ahead of other requests' later ones: progress shows early, even under load.
+            prepared = await translator.prepare(protobuf.translation_request(request), context=call.context, early=1)
+            call.watch(prepared.report)
+            model = translator.info.label
+            # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
+            async with contextlib.aclosing(translator.stream(prepared)) as segments:
+                async for segment in segments:
+                    plan = prepared.plans[segment.text_index]
+                    yield pb.TranslateEvent(
+                        text_index=segment.text_index,
+                        segment_index=segment.index,
+                        total_segments=plan.segment_count,
+                        segment=protobuf.segment(segment),
+                        detected_language=plan.source_language,
+                        model=model,
+                        usage=pb.Usage(input_tokens=segment.input_tokens, output_tokens=segment.output_tokens),
+                    )
+
+    async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
+        async with self._rpc("Summarize", context) as call:
+            summarizer = self.state.loaded().require_summarizer()
+            result = await summarizer.summarize(protobuf.summarization_request(request), context=call.context)
+            call.watch(lambda: result.report)
+            return protobuf.summarize_response(result)
+        raise AssertionError("unreachable: _rpc aborts on error")
+
+    async def ListModels(
+        self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListModelsResponse:
+        async with self._rpc("ListModels", context):
+            pipelines = self.state.pipelines
+            infos = pipelines.infos if pipelines else []
+            return pb.ListModelsResponse(models=[protobuf.model_info(info) for info in infos])
+        raise AssertionError("unreachable: _rpc aborts on error")

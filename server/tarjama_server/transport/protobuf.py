@@ -1,0 +1,110 @@
+"""``tarjama.v1`` messages ↔ the core's requests and results."""
+
+from __future__ import annotations
+
+from tarjama_client.v1 import tarjama_pb2 as pb
+
+from ..core.context import Usage
+from ..core.requests import SummarizationRequest, TranslationRequest
+from ..core.summarization import SummaryResult
+from ..core.translation import TranslatedSegment, TranslationResult
+from ..engines.base import ModelInfo, Task
+from ..errors import InvalidRequestError
+
+_TASKS = {Task.TRANSLATION: pb.TASK_TRANSLATION, Task.SUMMARIZATION: pb.TASK_SUMMARIZATION}
+# The one table between the SummaryStyle enum and the core's style names (recipes.STYLES).
+STYLES = {
+    pb.SUMMARY_STYLE_UNSPECIFIED: "",  # the server's default
+    pb.SUMMARY_STYLE_HEADLINE: "headline",
+    pb.SUMMARY_STYLE_SHORT: "short",
+    pb.SUMMARY_STYLE_LONG: "long",
+}
+
+
+def translation_request(request: pb.TranslateRequest) -> TranslationRequest:
+    return TranslationRequest(
+        texts=list(request.texts),
+        source_language=request.source_language,
+        target_language=request.target_language,
+        num_beams=request.options.num_beams,
+        max_new_tokens=request.options.max_new_tokens,
+        mime_type=request.mime_type,
+        glossary=dict(request.glossary),
+    )
+
+
+def summarization_request(request: pb.SummarizeRequest) -> SummarizationRequest:
+    if request.style not in STYLES:
+        *names, last = (pb.SummaryStyle.Name(value).removeprefix("SUMMARY_STYLE_") for value in STYLES if value)
+        raise InvalidRequestError(
+            f"style {request.style} is not a SummaryStyle: use {', '.join(names)} or {last} (or leave it unset)"
+        )
+    return SummarizationRequest(
+        text=request.text,
+        source_language=request.source_language,
+        summary_language=request.summary_language,
+        max_summary_tokens=request.max_summary_tokens,
+        num_beams=request.num_beams,
+        style=STYLES[request.style],
+    )
+
+
+def usage(usage: Usage) -> pb.Usage:
+    return pb.Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+
+
+def segment(segment: TranslatedSegment) -> pb.Segment:
+    return pb.Segment(
+        source=segment.source,
+        translation=segment.translation,
+        source_start=segment.start,
+        source_end=segment.end,
+        separator=segment.separator,
+        detected_language=segment.detected_language,
+        trailing=segment.trailing,
+        glossary_missing=list(segment.glossary_missing),
+    )
+
+
+def translate_response(result: TranslationResult) -> pb.TranslateResponse:
+    return pb.TranslateResponse(
+        translations=[
+            pb.Translation(
+                text=document.text,
+                segments=[segment(s) for s in document.segments],
+                detected_language=document.detected_language,
+            )
+            for document in result.documents
+        ],
+        model=result.model,
+        usage=usage(result.report.usage),
+    )
+
+
+def summarize_response(result: SummaryResult) -> pb.SummarizeResponse:
+    return pb.SummarizeResponse(
+        summary=result.summary,
+        summary_language=result.summary_language,
+        model=result.model,
+        usage=usage(result.report.usage),
+        detected_language=result.detected_language,
+        method=result.method,
+        style=result.style,
+    )
+
+
+def model_info(info: ModelInfo) -> pb.ModelInfo:
+    return pb.ModelInfo(
+        id=info.id,
+        task=_TASKS[info.task],
+        source_languages=list(info.source_languages),
+        target_languages=list(info.target_languages),
+        revision=info.revision,
+        license=info.license,
+        engine=info.engine,
+        device=info.device,
+        untrained=info.untrained,
+        max_input_tokens=info.max_input_tokens,
+        notice=info.notice,
+        max_output_tokens=info.max_output_tokens,
+    )

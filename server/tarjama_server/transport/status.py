@@ -1,0 +1,53 @@
+"""Errors → gRPC status codes: the one table, and the retry hint a refusal carries."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from ..errors import (
+    DeadlineExpiredError,
+    FeatureDisabledError,
+    InvalidRequestError,
+    NotReadyError,
+    OverloadedError,
+    UnsupportedLanguageError,
+)
+
+# The one table from core errors to gRPC status codes; anything else is INTERNAL.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
+    (UnsupportedLanguageError, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidRequestError, grpc.StatusCode.INVALID_ARGUMENT),
+    (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (NotReadyError, grpc.StatusCode.UNAVAILABLE),
+    (FeatureDisabledError, grpc.StatusCode.FAILED_PRECONDITION),
+    (DeadlineExpiredError, grpc.StatusCode.DEADLINE_EXCEEDED),
+)
+
+
+def status_for(error: Exception, request_id: str = "") -> tuple[grpc.StatusCode, str]:
+    for error_type, code in STATUS_BY_ERROR:
+        if isinstance(error, error_type):
+            return code, str(error)
+    return (
+        grpc.StatusCode.INTERNAL,
+        f"internal error ({type(error).__name__}), request id {request_id}; the server log has the details",
+    )
+
+
+def retry_trailers(error: Exception) -> tuple[tuple[str, str | bytes], ...]:
+    """The retry hint of a refusal: ``grpc-retry-pushback-ms`` (read by gRPC's own
+    retry policy) and ``google.rpc.RetryInfo`` (read by any client with grpcio-status)."""
+    if not isinstance(error, OverloadedError):
+        return ()
+    milliseconds = max(1, round(error.retry_after * 1000))
+    delay = duration_pb2.Duration()
+    delay.FromMilliseconds(milliseconds)
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    status = rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=[detail])
+    )
+    return (("grpc-retry-pushback-ms", str(milliseconds)), *status.trailing_metadata)

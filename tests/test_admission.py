@@ -1,0 +1,108 @@
+"""Admission as plain arithmetic: the estimator on given samples, the controller on a
+clock the test moves. No threads, no event loop, no engine."""
+
+from __future__ import annotations
+
+import pytest
+from tarjama_server.core.admission import AdmissionController, Calibration, Estimator, SchedulerLimits
+from tarjama_server.errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def controller(clock: ManualClock, **limits: float) -> AdmissionController:
+    """A ledger at 10 tokens of work a second, one token of work per input token and per character."""
+    estimator = Estimator(Calibration(tokens_per_second=10.0, tokens_per_input_token=1.0, tokens_per_char=1.0))
+    return AdmissionController(estimator, SchedulerLimits(**limits), task="translation", clock=clock)
+
+
+def test_estimates_start_from_the_calibration_and_follow_moving_averages() -> None:
+    assumed = Estimator(Calibration(tokens_per_second=100.0))
+    assert (assumed.tokens_per_input_token, assumed.tokens_per_char, assumed.chars_measured) == (2.0, 0.5, False)
+    assumed.observe_chars(100, 20)  # the first measurement replaces the guess
+    assert assumed.tokens_per_char == pytest.approx(0.2)
+    assumed.observe_chars(100, 70)  # later ones move it by a fifth
+    assert assumed.tokens_per_char == pytest.approx(0.2 + 0.2 * (0.7 - 0.2))
+    assert assumed.observe_batch(500, 2.0) == pytest.approx(250.0)
+    assert assumed.tokens_per_second == pytest.approx(100.0 + 0.2 * (250.0 - 100.0))
+    assert assumed.observe_batch(0, 1.0) is None  # an empty batch measures nothing
+    assumed.observe_request(input_tokens=10, done_tokens=50)
+    assert assumed.tokens_per_input_token == pytest.approx(2.0 + 0.2 * (5.0 - 2.0))
+
+
+def test_lateness_is_judged_against_at_least_a_second_and_capped() -> None:
+    estimator = Estimator(Calibration())
+    estimator.observe_finish(taken_seconds=0.9, model_seconds=0.1)  # short work is mostly fixed overhead
+    assert estimator.lateness == pytest.approx(1.0)
+    estimator.observe_finish(taken_seconds=6.0, model_seconds=2.0)
+    assert estimator.lateness == pytest.approx(1.0 + 0.2 * (3.0 - 1.0))
+    estimator.observe_finish(taken_seconds=1000.0, model_seconds=2.0)  # one pathological call moves it by at most 10x
+    assert estimator.lateness == pytest.approx(1.4 + 0.2 * (10.0 - 1.4))
+
+
+def test_a_deadline_is_read_on_the_injected_clock() -> None:
+    clock = ManualClock()
+    ledger = controller(clock, max_queue_seconds=100.0, deadline_margin=0.8)
+    ledger.reserve(chars=50, deadline=None)  # 5 s of work ahead
+    ledger.reserve(chars=10, deadline=10.0)  # 5 + 1 s within 0.8 x 10 s: admitted
+    clock.now = 4.0
+    with pytest.raises(OverloadedError, match="before its deadline") as refused:
+        ledger.reserve(chars=10, deadline=10.0)  # 6 + 1 s, but only 0.8 x 6 s left
+    assert refused.value.retry_after == pytest.approx(7.0 - 4.8)
+    with pytest.raises(DeadlineExpiredError, match="even on an idle server"):
+        ledger.reserve(chars=100, deadline=10.0)  # 10 s of its own: waiting would not help
+
+
+def test_refusals_and_releases_leave_the_ledger_as_it_was() -> None:
+    clock = ManualClock()
+    ledger = controller(clock, max_queue_seconds=10.0)
+    kept = ledger.reserve(chars=80, deadline=None)
+    with pytest.raises(OverloadedError):
+        ledger.reserve(chars=30, deadline=None)
+    too_big = ledger.reserve(chars=500, deadline=None)  # judged once planned: may never fit
+    with pytest.raises(InvalidRequestError, match="--max-queue-seconds"):
+        ledger.settle(too_big, input_tokens=500)
+    ledger.release(too_big, completed=False)
+    assert ledger.queued_seconds() == pytest.approx(8.0)
+    ledger.release(kept, completed=False)
+    assert ledger.queued_seconds() == 0.0
+
+
+def test_a_request_too_many_jobs_for_the_queue_is_invalid_and_forced_work_is_never_refused() -> None:
+    clock = ManualClock()
+    ledger = controller(clock, max_queue_seconds=10.0, max_queued_jobs=3)
+    ticket = ledger.reserve(chars=4, deadline=None)
+    with pytest.raises(InvalidRequestError, match="max_queued_jobs=3"):
+        ledger.settle(ticket, input_tokens=4, jobs=4)
+    forced = ledger.reserve(chars=1000, deadline=1.0, force=True)  # the summary of an accepted request
+    ledger.settle(forced, input_tokens=1000, jobs=10)
+    assert forced.estimated_tokens == 1000
+
+
+def test_models_on_one_inference_thread_count_each_others_work_as_ahead() -> None:
+    clock = ManualClock()
+    translation, summarization = controller(clock, max_queue_seconds=10.0), controller(clock, max_queue_seconds=10.0)
+    translation.share_inference_with(summarization)
+    summarization.reserve(chars=90, deadline=None)  # 9 s of summarization
+    assert translation.queued_seconds() == pytest.approx(9.0)
+    with pytest.raises(OverloadedError, match=r"9\.0 s of translation work queued ahead"):
+        translation.reserve(chars=20, deadline=None)
+
+
+def test_a_finished_request_teaches_lateness_and_later_promises_include_it() -> None:
+    clock = ManualClock()
+    ledger = controller(clock)
+    first = ledger.reserve(chars=20, deadline=None)  # 2 s predicted
+    ledger.settle(first, input_tokens=20)
+    first.done_tokens = 20
+    clock.now = 6.0  # it took three times as long
+    ledger.release(first, completed=True)
+    assert ledger.estimator.lateness == pytest.approx(1.4)
+    second = ledger.reserve(chars=10, deadline=None)
+    assert (second.model_seconds, second.estimated_seconds) == (pytest.approx(1.0), pytest.approx(1.4))
