@@ -4,7 +4,8 @@ clock the test moves. No threads, no event loop, no engine."""
 from __future__ import annotations
 
 import pytest
-from tarjama_server.core.admission import AdmissionController, Calibration, Estimator, SchedulerLimits
+from tarjama_server.core.admission import AdmissionController, Calibration, Estimator
+from tarjama_server.core.limits import SchedulerLimits
 from tarjama_server.errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
 
 

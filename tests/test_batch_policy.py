@@ -7,8 +7,8 @@ import asyncio
 from collections.abc import Iterator, Sequence
 
 import pytest
-from tarjama_server.core.admission import SchedulerLimits
 from tarjama_server.core.batch_policy import next_batch
+from tarjama_server.core.limits import SchedulerLimits
 from tarjama_server.core.tickets import Job, Ticket
 from tarjama_server.engines.base import GenerationParams
 

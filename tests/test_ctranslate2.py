@@ -101,7 +101,7 @@ def test_server_on_ctranslate2_engines(models_dir: Path, converted_dir: Path, se
         assert client.summarize(seed_article, summary_language="en", max_summary_tokens=16).usage.output_tokens > 0
 
 
-def test_models_cli_converts_ahead_of_time(tiny_models: TinyModelPaths, tmp_path: Path, capsys) -> None:
+def test_tarjama_models_converts_ahead_of_time(tiny_models: TinyModelPaths, tmp_path: Path, capsys) -> None:
     from tarjama_server.loading.cli import main
 
     code = main(["convert", str(tiny_models.translation), "--compute-type", "int8", "--output-dir", str(tmp_path)])

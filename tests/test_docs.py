@@ -40,3 +40,13 @@ def test_docs_name_only_real_settings() -> None:
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         named = set(re.findall(r"\bTARJAMA_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8")))
         assert named <= SETTING_ENV_NAMES | client_variables, f"{path.name}: {named - SETTING_ENV_NAMES}"
+
+
+def test_the_architecture_names_only_real_modules() -> None:
+    """docs/architecture.md follows the code: every module it names exists (in the server package, or from the root)."""
+    package = ROOT / "server" / "tarjama_server"
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([\w/]+\.py)", text))
+    assert len(named) > 20
+    missing = {name for name in named if not (package / name).is_file() and not (ROOT / name).is_file()}
+    assert not missing, f"docs/architecture.md names modules that do not exist: {sorted(missing)}"

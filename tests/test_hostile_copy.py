@@ -28,7 +28,8 @@ from tarjama_client import (
     TarjamaError,
 )
 from tarjama_client.v1 import tarjama_pb2 as pb
-from tarjama_server.core.admission import Calibration, SchedulerLimits
+from tarjama_server.core.admission import Calibration
+from tarjama_server.core.limits import SchedulerLimits
 from tarjama_server.core.recipes import TranslationDefaults
 from tarjama_server.core.scheduler import Scheduler
 from tarjama_server.engines.base import Generation, GenerationParams

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tarjama_server.core.admission import Calibration, SchedulerLimits
+from tarjama_server.core.admission import Calibration
+from tarjama_server.core.limits import SchedulerLimits
 from tarjama_server.core.scheduler import Scheduler
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
 from tarjama_server.errors import DeadlineExpiredError, InvalidRequestError, OverloadedError

@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tarjama_server.core.admission import Calibration, SchedulerLimits
+from tarjama_server.core.admission import Calibration
 from tarjama_server.core.context import RequestContext
+from tarjama_server.core.limits import RequestLimits, SchedulerLimits
 from tarjama_server.core.recipes import SummarizationDefaults, TranslationDefaults
-from tarjama_server.core.requests import RequestLimits, SummarizationRequest, TranslationRequest
+from tarjama_server.core.requests import SummarizationRequest, TranslationRequest
 from tarjama_server.core.scheduler import Scheduler
 from tarjama_server.core.summarization import Summarizer
 from tarjama_server.core.translation import Translator
@@ -66,18 +67,19 @@ def with_scheduler(engine: Any, use: Callable[[Scheduler], Awaitable[Any]]) -> A
 
 def translate(defaults: TranslationDefaults, texts: list[str], engine: LoopingEngine) -> Any:
     async def use(scheduler: Scheduler) -> Any:
-        translator = Translator(scheduler, defaults, RequestLimits())
-        return await translator.translate(await translator.prepare(TranslationRequest(texts=texts), context=CONTEXT))
+        translator = Translator(scheduler, defaults=defaults, limits=RequestLimits())
+        return await translator.translate(translator.admit(TranslationRequest(texts=texts), context=CONTEXT))
 
     return with_scheduler(engine, use)
 
 
 def summarize(engine: LoopingEngine, article: str) -> Any:
-    return with_scheduler(engine, lambda s: summarizer(s).summarize(request(article, "ar"), context=CONTEXT))
+    return with_scheduler(engine, lambda s: summary(s, request(article, "ar")))
 
 
-def summarizer(scheduler: Scheduler) -> Summarizer:
-    return Summarizer(scheduler, SummarizationDefaults(), RequestLimits(), None)
+async def summary(scheduler: Scheduler, request: SummarizationRequest) -> Any:
+    summarizer = Summarizer(scheduler, defaults=SummarizationDefaults(), limits=RequestLimits(), translator=None)
+    return await summarizer.summarize(summarizer.admit(request, context=CONTEXT))
 
 
 def request(article: str, summary_language: str, **options: Any) -> SummarizationRequest:
@@ -149,9 +151,7 @@ def summarize_style(style: str, max_summary_tokens: int = 0) -> tuple[Any, TwoSe
     engine = TwoSentenceSummarizer()
     result = with_scheduler(
         engine,
-        lambda s: summarizer(s).summarize(
-            request("مقال قصير.", "ar", max_summary_tokens=max_summary_tokens, style=style), context=CONTEXT
-        ),
+        lambda s: summary(s, request("مقال قصير.", "ar", max_summary_tokens=max_summary_tokens, style=style)),
     )
     return result, engine
 

@@ -22,10 +22,11 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from . import metrics
-from .core.admission import Calibration, SchedulerLimits, calibrate
+from .core.admission import Calibration
+from .core.limits import RequestLimits, SchedulerLimits
+from .core.model_worker import calibrate
 from .core.pipelines import Pipelines
 from .core.recipes import SummarizationDefaults, TranslationDefaults
-from .core.requests import RequestLimits
 from .core.scheduler import Scheduler
 from .core.summarization import Summarizer
 from .core.translation import Translator
@@ -126,11 +127,12 @@ class TarjamaServer:
         )
         return self.port
 
-    def _calibration(self, engine: Seq2SeqEngine, recipe: tuple[str, GenerationParams]) -> Calibration:
-        """Where admission's estimates start (blocking): the assumed rate, or one full batch measured."""
+    def _calibration(self, engine: Seq2SeqEngine, job: tuple[str, GenerationParams]) -> Calibration:
+        """Where admission's estimates start (blocking): the assumed rate, or one full batch of
+        ``job`` measured (on whatever engine the loader gave, a test's wrapper too)."""
         if self.settings.assumed_tokens_per_second:
             return Calibration(tokens_per_second=self.settings.assumed_tokens_per_second)
-        text, params = recipe
+        text, params = job
         return calibrate(engine, text, params, self.settings.max_batch_size)
 
     async def load_models(self) -> None:
@@ -153,8 +155,8 @@ class TarjamaServer:
         )
         request_limits = RequestLimits(max_texts=settings.max_texts, max_text_chars=settings.max_text_chars)
 
-        async def scheduler(engine: Seq2SeqEngine, recipe: tuple[str, GenerationParams]) -> Scheduler:
-            calibration = await asyncio.to_thread(self._calibration, engine, recipe)
+        async def scheduler(engine: Seq2SeqEngine, job: tuple[str, GenerationParams]) -> Scheduler:
+            calibration = await asyncio.to_thread(self._calibration, engine, job)
             # Both models run on the one inference thread: each scheduler counts the other's queue as ahead.
             created = Scheduler(engine, self._executor, limits, calibration=calibration, shared_with=self.schedulers)
             created.start()
@@ -162,14 +164,16 @@ class TarjamaServer:
             return created
 
         translator = Translator(
-            await scheduler(translation, translation_defaults.calibration()), translation_defaults, request_limits
+            await scheduler(translation, translation_defaults.calibration_job()),
+            defaults=translation_defaults,
+            limits=request_limits,
         )
         summarizer = (
             Summarizer(
-                await scheduler(summarization, summarization_defaults.calibration()),
-                summarization_defaults,
-                request_limits,
-                translator,
+                await scheduler(summarization, summarization_defaults.calibration_job()),
+                defaults=summarization_defaults,
+                limits=request_limits,
+                translator=translator,
             )
             if summarization
             else None

@@ -1,5 +1,6 @@
-"""Errors raised by the core (pipelines, scheduler, model loading). The gRPC layer maps
-them to status codes in one table (``service.STATUS_BY_ERROR``); the core knows nothing of gRPC."""
+"""Errors raised by the core (pipelines, scheduler) and model loading. Each transport maps
+them to its status codes in one table (gRPC: ``transport.status.STATUS_BY_ERROR``); the core
+knows nothing of any transport."""
 
 from __future__ import annotations
 

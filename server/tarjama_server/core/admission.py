@@ -23,16 +23,13 @@ queued work as ahead (``share_inference_with``).
 from __future__ import annotations
 
 import itertools
-import logging
 from dataclasses import dataclass
 
 from .. import metrics
-from ..engines.base import GenerationParams, Seq2SeqEngine
 from ..errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
 from .context import CLOCK, Clock
+from .limits import SchedulerLimits
 from .tickets import Ticket
-
-log = logging.getLogger(__name__)
 
 # Weight of the newest sample in the moving averages: about the last ten batches
 # (or requests) count, so the estimate follows a change of load within seconds.
@@ -41,62 +38,15 @@ EMA_WEIGHT = 0.2
 UNMEASURED_TOKENS_PER_SECOND = 1e6
 
 
-@dataclass(frozen=True)
-class SchedulerLimits:
-    max_batch_size: int = 16
-    # Longest a model worker waits for more jobs when the batch is not full.
-    max_wait_seconds: float = 0.0
-    # Most seconds of work queued (estimated): the queue bound, and the wait
-    # bound of a request without a deadline.
-    max_queue_seconds: float = 60.0
-    # Admit a request only if its estimated finish lies within this share of its
-    # remaining deadline: the rest is the margin for estimation error.
-    deadline_margin: float = 0.8
-    # Most jobs waiting at once: a memory guard beside the bound in seconds of work.
-    max_queued_jobs: int = 4096
-    # Most of a batch one request takes while others wait (at least one job).
-    request_share: float = 0.5
-    # Slots of a batch reserved for the first jobs of streaming requests.
-    early_share: float = 0.25
-    # Most input positions of a batch, padding included (batch size × its longest input):
-    # a long segment does not drag fifteen short ones through 250 padded positions.
-    max_batch_tokens: int = 4096
-
-
 @dataclass(frozen=True, kw_only=True)
 class Calibration:
     """Where a model's estimates start: measured on one full batch before serving
-    (``calibrate``), so the first burst meets a measured rate, or assumed."""
+    (``model_worker.calibrate``), so the first burst meets a measured rate, or assumed."""
 
     tokens_per_second: float = UNMEASURED_TOKENS_PER_SECOND
     tokens_per_input_token: float = 2.0
     # None: not measured; the first planned request measures it.
     tokens_per_char: float | None = None
-
-
-def calibrate(
-    engine: Seq2SeqEngine, text: str, params: GenerationParams, batch_size: int, clock: Clock = CLOCK
-) -> Calibration:
-    """Run ``batch_size`` copies of ``text`` as one batch (blocking) and measure the rates."""
-    started = clock()
-    results = engine.generate([text] * batch_size, params)
-    seconds = max(clock() - started, 1e-6)
-    read = max(1, sum(result.input_tokens for result in results))
-    work = read + sum(result.output_tokens for result in results)
-    measured = Calibration(
-        tokens_per_second=work / seconds,
-        tokens_per_input_token=work / read,
-        tokens_per_char=engine.count_tokens(text) / max(1, len(text)),
-    )
-    log.info(
-        "%s: %.0f tokens/s on a batch of %d (%.2f s); %.2f tokens of work per input token",
-        engine.info.task.value,
-        measured.tokens_per_second,
-        batch_size,
-        seconds,
-        measured.tokens_per_input_token,
-    )
-    return measured
 
 
 class Estimator:
@@ -108,8 +58,8 @@ class Estimator:
         # Tokens of work (read + written, retries included) per input token.
         self.tokens_per_input_token = calibration.tokens_per_input_token
         # Input tokens per character of text: lets admission judge a call before planning it.
-        self.tokens_per_char = calibration.tokens_per_char or 0.5
         self.chars_measured = calibration.tokens_per_char is not None
+        self.tokens_per_char = 0.5 if calibration.tokens_per_char is None else calibration.tokens_per_char
         # How much later than the model predicts calls really finish (>= 1): the time the
         # throughput model cannot see (transport, planning, the event loop under a flood of calls).
         self.lateness = 1.0

@@ -29,7 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .admission import SchedulerLimits
+from .limits import SchedulerLimits
 from .tickets import Job, Ticket
 
 
@@ -56,17 +56,24 @@ def by_length(jobs: Sequence[Job], batch: Sequence[Job]) -> list[Job]:
     return similar + [job for job in jobs if not anchor / 2 <= job.input_tokens <= anchor * 2]
 
 
+def _expired(ticket: Ticket, now: float) -> bool:
+    return ticket.deadline is not None and now >= ticket.deadline
+
+
 def next_batch(tickets: Sequence[Ticket], now: float, limits: SchedulerLimits) -> Batch:
     """The next batch from ``tickets`` (open, in arrival order, holding only live jobs) at ``now``."""
-    expired = [t for t in tickets if t.jobs and t.deadline is not None and now >= t.deadline]
-    waiting = [t for t in tickets if t.jobs and not (t.deadline is not None and now >= t.deadline)]
+    expired = [ticket for ticket in tickets if ticket.jobs and _expired(ticket, now)]
+    waiting = [ticket for ticket in tickets if ticket.jobs and not _expired(ticket, now)]
     if not waiting:
         return Batch([], expired)
     params = waiting[0].jobs[0].params
     size = limits.max_batch_size
     batch: list[Job] = []
-    left = {ticket.seq: list(ticket.jobs) for ticket in waiting}  # each ticket's jobs not chosen yet
+    left: dict[int, list[Job]] = {}  # the jobs not chosen yet of each ticket that gave some
     taken: dict[int, int] = {}
+
+    def remaining(ticket: Ticket) -> list[Job]:
+        return left.get(ticket.seq, ticket.jobs)
 
     def take(ticket: Ticket, most: int, candidates: list[Job]) -> None:
         """Up to ``most`` of ``candidates`` (the ticket's jobs) that fit, in that order."""
@@ -77,7 +84,7 @@ def next_batch(tickets: Sequence[Ticket], now: float, limits: SchedulerLimits) -
                 chosen.append(job)
         if chosen:
             ids = {id(job) for job in chosen}
-            left[ticket.seq] = [job for job in left[ticket.seq] if id(job) not in ids]
+            left[ticket.seq] = [job for job in remaining(ticket) if id(job) not in ids]
             taken[ticket.seq] = taken.get(ticket.seq, 0) + len(chosen)
 
     early_slots = max(1, math.floor(size * limits.early_share))
@@ -85,12 +92,14 @@ def next_batch(tickets: Sequence[Ticket], now: float, limits: SchedulerLimits) -
     for ticket in starting or waiting:
         wanted = min(ticket.early - ticket.dispatched, early_slots - len(batch))
         if wanted > 0:
-            take(ticket, wanted, left[ticket.seq])
+            take(ticket, wanted, remaining(ticket))
     if not (starting and batch):  # a streaming request's first segments go alone
         share = max(1, math.floor(size * limits.request_share))
         for phase in ("share", "fill"):
             for ticket in waiting:
-                if left[ticket.seq]:
-                    most = share - taken.get(ticket.seq, 0) if phase == "share" else size
-                    take(ticket, most, by_length(left[ticket.seq], batch))
+                most = share - taken.get(ticket.seq, 0) if phase == "share" else size
+                if len(batch) >= size:
+                    return Batch(batch, expired)  # full: nothing more fits
+                if most > 0 and remaining(ticket):
+                    take(ticket, most, by_length(remaining(ticket), batch))
     return Batch(batch, expired)

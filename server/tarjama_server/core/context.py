@@ -9,8 +9,10 @@ one clock, ``CLOCK``, everywhere in the core.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from ..engines.base import Generation
 
 Clock = Callable[[], float]
 # The core's one clock: deadlines, admission, batch timings and queue waits are all read on it.
@@ -37,6 +39,15 @@ class Usage:
 
     input_tokens: int = 0
     output_tokens: int = 0
+
+    @classmethod
+    def of(cls, generations: Iterable[Generation]) -> Usage:
+        """What the model read and wrote for ``generations``."""
+        read = written = 0
+        for generation in generations:
+            read += generation.input_tokens
+            written += generation.output_tokens
+        return cls(input_tokens=read, output_tokens=written)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(

@@ -1,5 +1,6 @@
-"""Running a batch on the model: the executor call, the retry one by one after a failed
-batch, and what each batch measures (throughput for admission, batch metrics).
+"""Running batches on the model: the executor call, the retry one by one after a failed
+batch, and what each batch measures (throughput for admission, batch metrics); and the
+start-up calibration, one full batch measured before serving.
 
 Inference runs on the executor's thread, never on the event loop. A failed batch is run
 again job by job, so that only a job that fails on its own (the bad input) fails its
@@ -15,12 +16,38 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
 from .. import metrics
-from ..engines.base import Generation, Seq2SeqEngine
-from .admission import Estimator
+from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
+from .admission import Calibration, Estimator
 from .context import CLOCK, Clock
 from .tickets import Job
 
 log = logging.getLogger(__name__)
+
+
+def calibrate(
+    engine: Seq2SeqEngine, text: str, params: GenerationParams, batch_size: int, clock: Clock = CLOCK
+) -> Calibration:
+    """Run ``batch_size`` copies of ``text`` as one batch (blocking, before serving) and
+    measure where admission's estimates start."""
+    started = clock()
+    results = engine.generate([text] * batch_size, params)
+    seconds = max(clock() - started, 1e-6)
+    read = max(1, sum(result.input_tokens for result in results))
+    work = read + sum(result.output_tokens for result in results)
+    measured = Calibration(
+        tokens_per_second=work / seconds,
+        tokens_per_input_token=work / read,
+        tokens_per_char=engine.count_tokens(text) / max(1, len(text)),
+    )
+    log.info(
+        "%s: %.0f tokens/s on a batch of %d (%.2f s); %.2f tokens of work per input token",
+        engine.info.task.value,
+        measured.tokens_per_second,
+        batch_size,
+        seconds,
+        measured.tokens_per_input_token,
+    )
+    return measured
 
 
 class ModelWorker:

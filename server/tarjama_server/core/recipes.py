@@ -46,7 +46,7 @@ class TranslationDefaults:
         attempts = 2 if self.repetition_guard else 1
         return float(sum(attempts * (tokens + params.new_token_limit(tokens, info)) for tokens in input_tokens))
 
-    def calibration(self) -> tuple[str, GenerationParams]:
+    def calibration_job(self) -> tuple[str, GenerationParams]:
         """What one calibration job reads, and how it decodes: a news sentence, as served."""
         return CALIBRATION_SENTENCE, self.params()
 
@@ -84,7 +84,7 @@ class SummarizationDefaults:
     max_reduce_rounds: int = 6
 
     def params(
-        self, style: SummaryStyle = CARD_STYLE, max_summary_tokens: int = 0, num_beams: int = 0
+        self, style: SummaryStyle = CARD_STYLE, *, max_summary_tokens: int = 0, num_beams: int = 0
     ) -> GenerationParams:
         """``style``'s length (or ``max_summary_tokens``) and length penalty, with the card's n-gram blocking."""
         return GenerationParams(
@@ -94,6 +94,6 @@ class SummarizationDefaults:
             length_penalty=style.length_penalty,
         )
 
-    def calibration(self) -> tuple[str, GenerationParams]:
+    def calibration_job(self) -> tuple[str, GenerationParams]:
         """What one calibration job reads, and how it decodes: an article-sized text, as a map step."""
         return " ".join([CALIBRATION_SENTENCE] * 8), self.params()

@@ -10,17 +10,8 @@ from dataclasses import dataclass, field
 from ..errors import InvalidRequestError
 from ..text.glossary import Glossary
 from ..text.languages import normalize_language
+from .limits import RequestLimits
 from .recipes import DEFAULT_STYLE, STYLES, SummaryStyle
-
-
-@dataclass(frozen=True, kw_only=True)
-class RequestLimits:
-    """What a client must respect, beside each model's own limits (``ModelInfo``)."""
-
-    max_texts: int = 64
-    max_text_chars: int = 200_000
-    max_beams: int = 16
-    summary_tokens: tuple[int, int] = (8, 512)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,10 +2,11 @@
 event loop.
 
 The decisions are made elsewhere and tested without threads or event loops: whether a
-request is admitted (``admission``) and which jobs make the next batch
-(``batch_policy.next_batch``). This module keeps the queue, wakes the worker when jobs
-arrive, applies each batch decision (drops expired work, takes the chosen jobs off their
-tickets) and hands the batch to the ``ModelWorker``.
+request is admitted (``admission``, whose ledger of open tickets is the queue) and which
+jobs make the next batch (``batch_policy.next_batch``). This module queues and withdraws
+each ticket's jobs, wakes its task when jobs arrive, applies each batch decision (fails
+expired work, takes the chosen jobs off their tickets) and hands the batch to the
+``ModelWorker``.
 
 A pipeline uses it so: ``reserve`` a ticket on the request's length (or be refused at
 once), ``settle`` it once planned on the real token count, ``submit`` its model inputs
@@ -23,9 +24,10 @@ from concurrent.futures import Executor
 from .. import metrics
 from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
 from ..errors import DeadlineExpiredError, NotReadyError, OverloadedError
-from .admission import AdmissionController, Calibration, Estimator, SchedulerLimits
+from .admission import AdmissionController, Calibration, Estimator
 from .batch_policy import next_batch
 from .context import CLOCK, Clock
+from .limits import SchedulerLimits
 from .model_worker import ModelWorker
 from .tickets import Job, Ticket
 
@@ -107,7 +109,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Generation]] = []
         for index, text in enumerate(texts):
-            order = orders[index] if orders is not None else next(ticket.orders)
+            order = orders[index] if orders is not None else next(ticket.next_order)
             tokens = input_tokens[index] if input_tokens is not None else self.engine.count_tokens(text)
             future: asyncio.Future[Generation] = loop.create_future()
             bisect.insort(ticket.jobs, Job(order, text, params, tokens, future, ticket))
@@ -148,7 +150,7 @@ class Scheduler:
             self._loop_task = None
         for ticket in list(self.admission.tickets.values()):
             self._fail(ticket, NotReadyError("the server is shutting down; retry on another replica"))
-        self.admission.tickets.clear()
+            self.close(ticket)
         metrics.QUEUED_JOBS.labels(self._task).set(0)
 
     # -- the loop -----------------------------------------------------------------------

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..engines.base import Generation, GenerationParams, ModelInfo
 from ..errors import UnsupportedLanguageError
 from ..text.languages import UNDETERMINED, detect_document_language
 from ..text.normalization import normalize_for_model
 from ..text.segmentation import pack, segment, split_sentences
-from .context import Report, RequestContext, Timings, Usage
+from .context import Report, RequestContext, Usage
+from .limits import RequestLimits
 from .recipes import CARD_STYLE, SummarizationDefaults
-from .requests import CheckedSummarization, RequestLimits, SummarizationRequest, check_summarization
+from .requests import CheckedSummarization, SummarizationRequest, check_summarization
 from .scheduler import Scheduler
 from .tickets import Ticket
 from .translation import Translator
@@ -52,10 +53,25 @@ def normalize_whitespace(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+@dataclass(kw_only=True)
+class AdmittedSummary:
+    """A request checked and given its place in line; run it with ``Summarizer.summarize``."""
+
+    checked: CheckedSummarization
+    context: RequestContext
+    ticket: Ticket
+    jobs: int = 0  # chunks and the final summary, so far
+    usage: Usage = field(default_factory=Usage)  # once done
+
+    def report_so_far(self) -> Report:
+        return Report(texts=1, segments=self.jobs, usage=self.usage, timings=self.ticket.timings())
+
+
 class Summarizer:
     def __init__(
         self,
         scheduler: Scheduler,
+        *,
         defaults: SummarizationDefaults,
         limits: RequestLimits,
         translator: Translator | None,
@@ -99,11 +115,17 @@ class Summarizer:
             for future in futures:
                 future.cancel()
 
-    async def summarize(self, request: SummarizationRequest, *, context: RequestContext) -> SummaryResult:
+    def admit(self, request: SummarizationRequest, *, context: RequestContext) -> AdmittedSummary:
+        """Check the request and take its place in line, or raise at once: InvalidRequestError,
+        or OverloadedError when it could not finish by its deadline. Run it with ``summarize``."""
         checked = check_summarization(request, self.limits, max_summary_tokens=self.info.max_output_tokens)
-        scheduler = self.scheduler
         # Judged on the text's length before any CPU work: under overload, refusals cost nothing.
-        ticket = scheduler.reserve(chars=len(checked.text), deadline=context.deadline)
+        ticket = self.scheduler.reserve(chars=len(checked.text), deadline=context.deadline)
+        return AdmittedSummary(checked=checked, context=context, ticket=ticket)
+
+    async def summarize(self, admitted: AdmittedSummary) -> SummaryResult:
+        """The summary; closes the request's ticket, whatever the end."""
+        checked, scheduler = admitted.checked, self.scheduler
         completed = False
         try:
             # Identification reads every paragraph: CPU work, off the event loop.
@@ -111,28 +133,20 @@ class Summarizer:
                 self.check_languages, checked.text, checked.source_language, checked.summary_language
             )
             clean = normalize_whitespace(normalize_for_model(checked.text))
-            scheduler.settle(ticket, input_tokens=await asyncio.to_thread(self.engine.count_tokens, clean))
-            result = await self._summarize(ticket, clean, source, target, checked, context)
+            scheduler.settle(admitted.ticket, input_tokens=await asyncio.to_thread(self.engine.count_tokens, clean))
+            result = await self._summarize(admitted, clean, source, target)
             completed = True
             return result
         finally:
-            scheduler.close(ticket, completed=completed)
+            scheduler.close(admitted.ticket, completed=completed)
 
-    async def _summarize(
-        self,
-        ticket: Ticket,
-        clean: str,
-        source: str,
-        target: str,
-        checked: CheckedSummarization,
-        context: RequestContext,
-    ) -> SummaryResult:
+    async def _summarize(self, admitted: AdmittedSummary, clean: str, source: str, target: str) -> SummaryResult:
+        checked, ticket = admitted.checked, admitted.ticket
         window = self.info.max_input_tokens
         count = self.engine.count_tokens
         map_params = self.defaults.params(CARD_STYLE, num_beams=checked.num_beams)
         usage = Usage()
         rounds = 0
-        jobs = 0
         chunk_counts: list[int] = []
         while True:
             spans = await asyncio.to_thread(segment, clean, count, window)
@@ -143,17 +157,19 @@ class Summarizer:
             if rounds > self.defaults.max_reduce_rounds:
                 raise RuntimeError(f"summaries did not converge after {rounds - 1} reduce rounds")
             chunk_counts.append(len(chunks))
-            jobs += len(chunks)
+            admitted.jobs += len(chunks)
             partial = await self._generate_all(ticket, chunks, map_params)
-            usage += _usage(partial)
+            usage += Usage.of(partial)
             clean = normalize_whitespace(" ".join(g.text for g in partial))
         summary, models = "", [self.info.label]
         if chunks:
-            jobs += 1
+            admitted.jobs += 1
             style = checked.style
-            params = self.defaults.params(style, checked.max_summary_tokens, checked.num_beams)
+            params = self.defaults.params(
+                style, max_summary_tokens=checked.max_summary_tokens, num_beams=checked.num_beams
+            )
             (final,) = await self._generate_all(ticket, chunks, params)
-            usage += _usage([final])
+            usage += Usage.of([final])
             summary = first_sentence(final.text) if style.one_sentence else final.text
         method = f"summarize-{source}"
         if chunk_counts:
@@ -161,14 +177,14 @@ class Summarizer:
         if target != source:
             assert self.translator is not None  # check_languages made sure
             if summary:
-                # Part of a request already accepted: admitted without the capacity check.
-                translated = await self.translator.translate_texts(
-                    [summary], source_language=source, target_language=target, context=context, force=True
+                translated = await self.translator.translate_produced(
+                    [summary], source_language=source, target_language=target, context=admitted.context
                 )
                 summary = translated.documents[0].text
                 usage += translated.report.usage
             models.append(self.translator.info.label)
             method += f"+translate-{source}-{target}"
+        admitted.usage = usage
         return SummaryResult(
             summary=summary,
             summary_language=target,
@@ -176,16 +192,5 @@ class Summarizer:
             model=" + ".join(models),
             method=method,
             style=checked.style.name,
-            report=Report(
-                texts=1,
-                segments=jobs,
-                usage=usage,
-                timings=Timings(queue_seconds=ticket.queue_seconds, estimated_seconds=ticket.estimated_seconds),
-            ),
+            report=admitted.report_so_far(),
         )
-
-
-def _usage(generations: list[Generation]) -> Usage:
-    return Usage(
-        input_tokens=sum(g.input_tokens for g in generations), output_tokens=sum(g.output_tokens for g in generations)
-    )

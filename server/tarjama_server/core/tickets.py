@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..engines.base import Generation, GenerationParams
+from .context import Timings
 
 
 @dataclass(order=True)
@@ -54,8 +55,11 @@ class Ticket:
     dispatched: int = 0  # jobs that went into batches
     jobs: list[Job] = field(default_factory=list)
     closed: bool = False
-    orders: Iterator[int] = field(default_factory=itertools.count, repr=False)
+    next_order: Iterator[int] = field(default_factory=itertools.count, repr=False)  # for jobs queued in order
 
     @property
     def queued_input_tokens(self) -> int:
         return sum(job.input_tokens for job in self.jobs)
+
+    def timings(self) -> Timings:
+        return Timings(queue_seconds=self.queue_seconds, estimated_seconds=self.estimated_seconds)

@@ -1,13 +1,15 @@
 """The translation pipeline: check the request, take a place in line, plan, translate the
 model's spans in pooled batches, rebuild each document.
 
-``prepare`` checks the request, reserves a ticket on its length (a refusal costs no
-tokenizing), plans the texts off the event loop and settles the ticket on the real token
-count. ``stream`` then yields each segment as soon as it and those before it are done;
-``translate`` waits for all and rebuilds the documents. Every span the model reads of
-every document is queued at once, in document order, so they share batches. A segment
-whose output loops is translated again with n-gram blocking (``recipes``), keeping its
-request's place in line and its segment's order.
+``admit`` checks the request and reserves its place in line on its length (a refusal
+costs no tokenizing); from then on ``AdmittedTranslation.report_so_far`` tells what it
+has cost, however it ends. ``stream`` or ``translate`` then runs it: plans the texts off
+the event loop, settles the ticket on the real token count, and yields each segment as
+soon as it and those before it are done (``stream``) or waits for all and rebuilds the
+documents (``translate``); either closes the ticket, whatever the end. Every span the
+model reads of every document is queued at once, in document order, so they share
+batches. A segment whose output loops is translated again with n-gram blocking
+(``recipes``), keeping its request's place in line and its segment's order.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from ..text.glossary import Glossary
 from ..text.languages import warm_up
 from ..text.repetition import is_degenerate
 from ..text.segmentation import LINE_BREAKS
-from .context import Report, RequestContext, Timings, Usage
+from .context import Report, RequestContext, Usage
+from .limits import RequestLimits
 from .planning import DocumentPlan, PlannedSpan, Planner, SpanTranslation, rebuild_document
 from .recipes import TranslationDefaults
-from .requests import CheckedTranslation, RequestLimits, TranslationRequest, check_translation
+from .requests import CheckedTranslation, TranslationRequest, check_translation
 from .scheduler import Scheduler
 from .tickets import Ticket
 
@@ -69,25 +72,28 @@ class TranslationResult:
 
 
 @dataclass(kw_only=True)
-class PreparedTranslation:
-    """A request admitted and planned: its documents, its place in line, what it has cost so far."""
+class AdmittedTranslation:
+    """A request checked and given its place in line. Run it with ``Translator.stream`` or
+    ``Translator.translate``, each of which closes its ticket however it ends: a request
+    admitted and never run holds its place (and its share of the queue) until the server stops."""
 
-    plans: list[DocumentPlan]
+    checked: CheckedTranslation
     params: GenerationParams
     ticket: Ticket
+    plans: list[DocumentPlan] = field(default_factory=list)  # once planned
     usage: Usage = field(default_factory=Usage)
 
-    def report(self) -> Report:
+    def report_so_far(self) -> Report:
         return Report(
             texts=len(self.plans),
             segments=sum(plan.segment_count for plan in self.plans),
             usage=self.usage,
-            timings=Timings(queue_seconds=self.ticket.queue_seconds, estimated_seconds=self.ticket.estimated_seconds),
+            timings=self.ticket.timings(),
         )
 
 
 class Translator:
-    def __init__(self, scheduler: Scheduler, defaults: TranslationDefaults, limits: RequestLimits) -> None:
+    def __init__(self, scheduler: Scheduler, *, defaults: TranslationDefaults, limits: RequestLimits) -> None:
         self.scheduler = scheduler
         self.engine = scheduler.engine
         self.defaults = defaults
@@ -102,67 +108,43 @@ class Translator:
     def supports(self, source_language: str, target_language: str) -> bool:
         return self.planner.supports(source_language, target_language)
 
-    async def prepare(
-        self, request: TranslationRequest, *, context: RequestContext, early: int = 0
-    ) -> PreparedTranslation:
-        """Check the request, take its place in line and plan it, or raise at once:
-        InvalidRequestError, or OverloadedError when it could not finish by its deadline.
-        ``early``: how many leading segments to schedule ahead of other requests' later
-        ones (streaming)."""
+    def admit(self, request: TranslationRequest, *, context: RequestContext, early: int = 0) -> AdmittedTranslation:
+        """Check the request and take its place in line, or raise at once: InvalidRequestError,
+        or OverloadedError when it could not finish by its deadline. ``early``: how many
+        leading segments to schedule ahead of other requests' later ones (streaming)."""
         # The model's own output limit (its decoder positions), as ListModels reports it.
         checked = check_translation(request, self.limits, max_new_tokens=self.info.max_output_tokens)
-        return await self._prepare(checked, context=context, early=early, force=False)
+        return self._admit(checked, context=context, early=early, force=False)
 
-    async def _prepare(
+    def _admit(
         self, checked: CheckedTranslation, *, context: RequestContext, early: int, force: bool
-    ) -> PreparedTranslation:
-        scheduler = self.scheduler
-        params = self.defaults.params(checked.num_beams, checked.max_new_tokens)
+    ) -> AdmittedTranslation:
         # Judged on the texts' length before any planning: under overload, refusals cost no tokenizing.
-        ticket = scheduler.reserve(
+        ticket = self.scheduler.reserve(
             chars=sum(map(len, checked.texts)), deadline=context.deadline, early=early, force=force
         )
-        cancelled = threading.Event()
-        try:
-            plans = await asyncio.to_thread(
-                self.planner.plan,
-                checked.texts,
-                source_language=checked.source_language,
-                target_language=checked.target_language,
-                html=checked.html,
-                glossary=checked.glossary,
-                cancelled=cancelled,
-            )
-            model_spans = [planned for plan in plans for planned in plan.model_spans]
-            tokens = [planned.tokens for planned in model_spans]
-            most = self.defaults.most_tokens(tokens, params, self.info)
-            scheduler.settle(ticket, input_tokens=sum(tokens), most_tokens=most, jobs=len(model_spans))
-        except BaseException:
-            cancelled.set()  # the caller left (or planning failed): stop planning at the next text
-            scheduler.close(ticket)
-            raise
-        return PreparedTranslation(plans=plans, params=params, ticket=ticket)
+        params = self.defaults.params(checked.num_beams, checked.max_new_tokens)
+        return AdmittedTranslation(checked=checked, params=params, ticket=ticket)
 
-    async def stream(self, prepared: PreparedTranslation) -> AsyncGenerator[TranslatedSegment, None]:
-        """Segments in document order, each as soon as it and those before it are done.
-        Closes the request's ticket at the end, whatever the end."""
+    async def stream(self, admitted: AdmittedTranslation) -> AsyncGenerator[TranslatedSegment, None]:
+        """Segments in document order, each as soon as it and those before it are done."""
         numbers: dict[int, int] = {}  # segments so far, by text
-        async with contextlib.aclosing(self._translated(prepared)) as items:
+        async with contextlib.aclosing(self._translated(admitted)) as items:
             async for plan, position, item in items:
                 if item.planned.is_segment:
                     number = numbers.get(plan.text_index, 0)
                     numbers[plan.text_index] = number + 1
                     yield _segment(plan, position, item, number)
 
-    async def translate(self, prepared: PreparedTranslation) -> TranslationResult:
+    async def translate(self, admitted: AdmittedTranslation) -> TranslationResult:
         """Every document translated and rebuilt."""
-        done: dict[int, list[SpanTranslation]] = {plan.text_index: [] for plan in prepared.plans}
-        async with contextlib.aclosing(self._translated(prepared)) as items:
+        done: dict[int, list[SpanTranslation]] = {}
+        async with contextlib.aclosing(self._translated(admitted)) as items:
             async for plan, _, item in items:
-                done[plan.text_index].append(item)
+                done.setdefault(plan.text_index, []).append(item)
         documents = []
-        for plan in prepared.plans:
-            spans = done[plan.text_index]
+        for plan in admitted.plans:
+            spans = done.get(plan.text_index, [])
             positions = [position for position, item in enumerate(spans) if item.planned.is_segment]
             documents.append(
                 DocumentTranslation(
@@ -171,28 +153,25 @@ class Translator:
                     detected_language=plan.source_language,
                 )
             )
-        return TranslationResult(documents=documents, model=self.info.label, report=prepared.report())
+        return TranslationResult(documents=documents, model=self.info.label, report=admitted.report_so_far())
 
-    async def translate_texts(
-        self,
-        texts: Sequence[str],
-        *,
-        source_language: str,
-        target_language: str,
-        context: RequestContext,
-        force: bool = False,
+    async def translate_produced(
+        self, texts: Sequence[str], *, source_language: str, target_language: str, context: RequestContext
     ) -> TranslationResult:
-        """Texts the server itself produced (a summary), in known languages, with the default decoding."""
+        """Text the server produced for a request it already accepted (a summary): in known
+        languages, with the default decoding, admitted without the capacity check."""
         checked = CheckedTranslation(texts=texts, source_language=source_language, target_language=target_language)
-        return await self.translate(await self._prepare(checked, context=context, early=0, force=force))
+        return await self.translate(self._admit(checked, context=context, early=0, force=True))
 
     async def _translated(
-        self, prepared: PreparedTranslation
+        self, admitted: AdmittedTranslation
     ) -> AsyncGenerator[tuple[DocumentPlan, int, SpanTranslation], None]:
-        """Each span once it is done, in document order: its plan, its position there, its translation."""
-        scheduler, ticket = self.scheduler, prepared.ticket
+        """Plan, then each span once it is done, in document order: its plan, its position
+        there, its translation. Closes the ticket at the end, whatever the end."""
+        scheduler, ticket = self.scheduler, admitted.ticket
         try:
-            async with contextlib.aclosing(self._spans(prepared)) as spans:
+            await self._plan(admitted)
+            async with contextlib.aclosing(self._spans(admitted)) as spans:
                 async for item in spans:
                     yield item
         except BaseException:
@@ -200,15 +179,40 @@ class Translator:
             raise
         scheduler.close(ticket, completed=True)
 
+    async def _plan(self, admitted: AdmittedTranslation) -> None:
+        """Plan the texts off the event loop, then judge the request on its real tokens."""
+        checked = admitted.checked
+        cancelled = threading.Event()
+        try:
+            admitted.plans = await asyncio.to_thread(
+                self.planner.plan,
+                checked.texts,
+                source_language=checked.source_language,
+                target_language=checked.target_language,
+                html=checked.html,
+                glossary=checked.glossary,
+                cancelled=cancelled,
+            )
+        except BaseException:
+            cancelled.set()  # the caller left (or planning failed): stop planning at the next text
+            raise
+        tokens = [planned.tokens for plan in admitted.plans for planned in plan.model_spans]
+        self.scheduler.settle(
+            admitted.ticket,
+            input_tokens=sum(tokens),
+            most_tokens=self.defaults.most_tokens(tokens, admitted.params, self.info),
+            jobs=len(tokens),
+        )
+
     async def _spans(
-        self, prepared: PreparedTranslation
+        self, admitted: AdmittedTranslation
     ) -> AsyncGenerator[tuple[DocumentPlan, int, SpanTranslation], None]:
-        plans, ticket, params = prepared.plans, prepared.ticket, prepared.params
+        plans, ticket, params = admitted.plans, admitted.ticket, admitted.params
         model_spans = [planned for plan in plans for planned in plan.model_spans]
         futures = iter(
             self.scheduler.submit(
                 ticket,
-                [planned.model_input or "" for planned in model_spans],
+                [planned.model_input for planned in model_spans if planned.model_input is not None],
                 params,
                 input_tokens=[planned.tokens for planned in model_spans],
             )
@@ -228,19 +232,14 @@ class Translator:
             for plan, pending in zip(plans, tasks, strict=True):
                 for position, (planned, task) in enumerate(zip(plan.spans, pending, strict=True)):
                     generation = await task
-                    prepared.usage += Usage(
-                        input_tokens=generation.input_tokens, output_tokens=generation.output_tokens
-                    )
+                    admitted.usage += Usage.of([generation])
                     separator = planned.span.separator
                     if planned.model_input is not None and not separator and planned.span.sentence_start and position:
                         separator = " "  # "جملة.جملة": translated sentences still need a space between them
-                    yield (
-                        plan,
-                        position,
-                        SpanTranslation(
-                            planned, generation.text, separator, generation.input_tokens, generation.output_tokens
-                        ),
+                    translated = SpanTranslation(
+                        planned, generation.text, separator, generation.input_tokens, generation.output_tokens
                     )
+                    yield plan, position, translated
         finally:
             # The caller went away (deadline, cancel, error): withdraw what is still queued.
             # Queued futures are cancelled too: a task cancelled before it first runs never awaits its own.

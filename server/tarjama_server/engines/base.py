@@ -78,7 +78,7 @@ class Generation:
 
 class Seq2SeqEngine(Protocol):
     """A loaded sequence-to-sequence model. ``generate`` blocks: callers run it
-    off the event loop (see ``batching.BatchScheduler``)."""
+    off the event loop (see ``core.model_worker.ModelWorker``)."""
 
     info: ModelInfo
 

@@ -38,7 +38,7 @@ class Call:
     """One call in flight. ``report`` gives what it cost so far, for its access-log line."""
 
     method: str
-    context: RequestContext
+    request_context: RequestContext
     started: float
     counted: bool  # arrived before the graceful stop began
     report: Callable[[], Report] = field(default=Report)
@@ -97,6 +97,6 @@ class ServerState:
             "output_tokens": report.usage.output_tokens,
             "queue_wait_ms": round(report.timings.queue_seconds * 1000, 1),
             "estimate_ms": round(report.timings.estimated_seconds * 1000, 1),
-            "request_id": call.context.request_id,
+            "request_id": call.request_context.request_id,
         }
         access_log.info(" ".join(f"{key}={value}" for key, value in fields.items()), extra={"fields": fields})

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 _NO_DEADLINE = 10**8
 
 
-def _context(context: grpc.aio.ServicerContext) -> RequestContext:
+def _request_context(context: grpc.aio.ServicerContext) -> RequestContext:
     """The call's request id (the caller's ``x-request-id``, or a new one) and deadline."""
     sent = (value for key, value in context.invocation_metadata() or () if key == REQUEST_ID_KEY)
     remaining = context.time_remaining()
@@ -39,8 +39,8 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     @contextlib.asynccontextmanager
     async def _rpc(self, method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[Call]:
         """Count, time and log the call; turn any error into its status (see ``status.STATUS_BY_ERROR``)."""
-        call = self.state.begin(method, _context(context))
-        trailers: tuple[tuple[str, str | bytes], ...] = ((REQUEST_ID_KEY, call.context.request_id),)
+        call = self.state.begin(method, _request_context(context))
+        trailers: tuple[tuple[str, str | bytes], ...] = ((REQUEST_ID_KEY, call.request_context.request_id),)
         context.set_trailing_metadata(trailers)
         ended = False
         try:
@@ -50,8 +50,9 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
             self.state.finish(call, CANCELLED)
             raise
         except Exception as error:
-            code, message = status_for(error, call.context.request_id)
-            self._log_error(method, error, code, message, call.context.request_id)
+            request_id = call.request_context.request_id
+            code, message = status_for(error, request_id)
+            self._log_error(method, error, code, message, request_id)
             ended = True
             self.state.finish(call, code.name)  # before the status goes out: logged when the caller sees the error
             await context.abort(code, message, trailing_metadata=trailers + retry_trailers(error))
@@ -71,9 +72,9 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
         async with self._rpc("Translate", context) as call:
             translator = self.state.loaded().translator
-            prepared = await translator.prepare(protobuf.translation_request(request), context=call.context)
-            call.watch(prepared.report)
-            return protobuf.translate_response(await translator.translate(prepared))
+            admitted = translator.admit(protobuf.translation_request(request), context=call.request_context)
+            call.watch(admitted.report_so_far)
+            return protobuf.translate_response(await translator.translate(admitted))
         raise AssertionError("unreachable: _rpc aborts on error")
 
     async def StreamTranslate(
@@ -82,13 +83,14 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
         async with self._rpc("StreamTranslate", context) as call:
             translator = self.state.loaded().translator
             # The first segment goes ahead of other requests' later ones: progress shows early, even under load.
-            prepared = await translator.prepare(protobuf.translation_request(request), context=call.context, early=1)
-            call.watch(prepared.report)
+            translation = protobuf.translation_request(request)
+            admitted = translator.admit(translation, context=call.request_context, early=1)
+            call.watch(admitted.report_so_far)
             model = translator.info.label
             # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
-            async with contextlib.aclosing(translator.stream(prepared)) as segments:
+            async with contextlib.aclosing(translator.stream(admitted)) as segments:
                 async for segment in segments:
-                    plan = prepared.plans[segment.text_index]
+                    plan = admitted.plans[segment.text_index]
                     yield pb.TranslateEvent(
                         text_index=segment.text_index,
                         segment_index=segment.index,
@@ -102,9 +104,9 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
         async with self._rpc("Summarize", context) as call:
             summarizer = self.state.loaded().require_summarizer()
-            result = await summarizer.summarize(protobuf.summarization_request(request), context=call.context)
-            call.watch(lambda: result.report)
-            return protobuf.summarize_response(result)
+            admitted = summarizer.admit(protobuf.summarization_request(request), context=call.request_context)
+            call.watch(admitted.report_so_far)
+            return protobuf.summarize_response(await summarizer.summarize(admitted))
         raise AssertionError("unreachable: _rpc aborts on error")
 
     async def ListModels(
