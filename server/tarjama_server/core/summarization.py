@@ -86,6 +86,31 @@ class Summarizer:
     def info(self) -> ModelInfo:
         return self.engine.info
 
+    def admit(self, request: SummarizationRequest, *, context: RequestContext) -> AdmittedSummary:
+        """Check the request and take its place in line, or raise at once: InvalidRequestError,
+        or OverloadedError when it could not finish by its deadline. Run it with ``summarize``."""
+        checked = check_summarization(request, self.limits, max_summary_tokens=self.info.max_output_tokens)
+        # Judged on the text's length before any CPU work: under overload, refusals cost nothing.
+        ticket = self.scheduler.reserve(chars=len(checked.text), deadline=context.deadline)
+        return AdmittedSummary(checked=checked, context=context, ticket=ticket)
+
+    async def summarize(self, admitted: AdmittedSummary) -> SummaryResult:
+        """The summary; closes the request's ticket, whatever the end."""
+        checked, scheduler = admitted.checked, self.scheduler
+        completed = False
+        try:
+            # Identification reads every paragraph: CPU work, off the event loop.
+            source, target = await asyncio.to_thread(
+                self.check_languages, checked.text, checked.source_language, checked.summary_language
+            )
+            clean = normalize_whitespace(normalize_for_model(checked.text))
+            scheduler.settle(admitted.ticket, input_tokens=await asyncio.to_thread(self.engine.count_tokens, clean))
+            result = await self._summarize(admitted, clean, source, target)
+            completed = True
+            return result
+        finally:
+            scheduler.close(admitted.ticket, completed=completed)
+
     def check_languages(self, text: str, source_language: str, summary_language: str) -> tuple[str, str]:
         """(source, summary) languages, or UnsupportedLanguageError saying what is possible."""
         languages = self.info.source_languages
@@ -114,31 +139,6 @@ class Summarizer:
         finally:
             for future in futures:
                 future.cancel()
-
-    def admit(self, request: SummarizationRequest, *, context: RequestContext) -> AdmittedSummary:
-        """Check the request and take its place in line, or raise at once: InvalidRequestError,
-        or OverloadedError when it could not finish by its deadline. Run it with ``summarize``."""
-        checked = check_summarization(request, self.limits, max_summary_tokens=self.info.max_output_tokens)
-        # Judged on the text's length before any CPU work: under overload, refusals cost nothing.
-        ticket = self.scheduler.reserve(chars=len(checked.text), deadline=context.deadline)
-        return AdmittedSummary(checked=checked, context=context, ticket=ticket)
-
-    async def summarize(self, admitted: AdmittedSummary) -> SummaryResult:
-        """The summary; closes the request's ticket, whatever the end."""
-        checked, scheduler = admitted.checked, self.scheduler
-        completed = False
-        try:
-            # Identification reads every paragraph: CPU work, off the event loop.
-            source, target = await asyncio.to_thread(
-                self.check_languages, checked.text, checked.source_language, checked.summary_language
-            )
-            clean = normalize_whitespace(normalize_for_model(checked.text))
-            scheduler.settle(admitted.ticket, input_tokens=await asyncio.to_thread(self.engine.count_tokens, clean))
-            result = await self._summarize(admitted, clean, source, target)
-            completed = True
-            return result
-        finally:
-            scheduler.close(admitted.ticket, completed=completed)
 
     async def _summarize(self, admitted: AdmittedSummary, clean: str, source: str, target: str) -> SummaryResult:
         checked, ticket = admitted.checked, admitted.ticket

@@ -83,23 +83,13 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
         async with self._rpc("StreamTranslate", context) as call:
             translator = self.state.loaded().translator
             # The first segment goes ahead of other requests' later ones: progress shows early, even under load.
-            translation = protobuf.translation_request(request)
-            admitted = translator.admit(translation, context=call.request_context, early=1)
+            admitted = translator.admit(protobuf.translation_request(request), context=call.request_context, early=1)
             call.watch(admitted.report_so_far)
             model = translator.info.label
             # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
             async with contextlib.aclosing(translator.stream(admitted)) as segments:
                 async for segment in segments:
-                    plan = admitted.plans[segment.text_index]
-                    yield pb.TranslateEvent(
-                        text_index=segment.text_index,
-                        segment_index=segment.index,
-                        total_segments=plan.segment_count,
-                        segment=protobuf.segment(segment),
-                        detected_language=plan.source_language,
-                        model=model,
-                        usage=pb.Usage(input_tokens=segment.input_tokens, output_tokens=segment.output_tokens),
-                    )
+                    yield protobuf.translate_event(segment, admitted.plans[segment.text_index], model)
 
     async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
         async with self._rpc("Summarize", context) as call:

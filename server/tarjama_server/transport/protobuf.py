@@ -5,6 +5,7 @@ from __future__ import annotations
 from tarjama_client.v1 import tarjama_pb2 as pb
 
 from ..core.context import Usage
+from ..core.planning import DocumentPlan
 from ..core.requests import SummarizationRequest, TranslationRequest
 from ..core.summarization import SummaryResult
 from ..core.translation import TranslatedSegment, TranslationResult
@@ -63,6 +64,19 @@ def segment(segment: TranslatedSegment) -> pb.Segment:
         detected_language=segment.detected_language,
         trailing=segment.trailing,
         glossary_missing=list(segment.glossary_missing),
+    )
+
+
+def translate_event(segment_done: TranslatedSegment, plan: DocumentPlan, model: str) -> pb.TranslateEvent:
+    """One streamed segment, with its text's place (``plan``) for progress."""
+    return pb.TranslateEvent(
+        text_index=segment_done.text_index,
+        segment_index=segment_done.index,
+        total_segments=plan.segment_count,
+        segment=segment(segment_done),
+        detected_language=plan.source_language,
+        model=model,
+        usage=pb.Usage(input_tokens=segment_done.input_tokens, output_tokens=segment_done.output_tokens),
     )
 
 
