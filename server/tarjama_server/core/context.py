@@ -49,6 +49,11 @@ class Usage:
             written += generation.output_tokens
         return cls(input_tokens=read, output_tokens=written)
 
+    @property
+    def tokens(self) -> int:
+        """Tokens of work: read and written."""
+        return self.input_tokens + self.output_tokens
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens, output_tokens=self.output_tokens + other.output_tokens

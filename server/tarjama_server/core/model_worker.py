@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from .. import metrics
 from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
 from .admission import Calibration, Estimator
-from .context import CLOCK, Clock
+from .context import CLOCK, Clock, Usage
 from .tickets import Job
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,9 @@ def calibrate(
     started = clock()
     results = engine.generate([text] * batch_size, params)
     seconds = max(clock() - started, 1e-6)
-    read = max(1, sum(result.input_tokens for result in results))
-    work = read + sum(result.output_tokens for result in results)
+    usage = Usage.of(results)
+    read = max(1, usage.input_tokens)
+    work = read + usage.output_tokens
     measured = Calibration(
         tokens_per_second=work / seconds,
         tokens_per_input_token=work / read,
@@ -98,10 +99,10 @@ class ModelWorker:
         metrics.BATCH_SIZE.labels(task).observe(len(results))
         metrics.BATCH_SECONDS.labels(task).observe(ended - started)
         metrics.PADDED_INPUT_TOKENS.labels(task).inc(max(result.input_tokens for result in results) * len(results))
-        for result in results:
-            metrics.TOKENS.labels(task, "input").inc(result.input_tokens)
-            metrics.TOKENS.labels(task, "output").inc(result.output_tokens)
-        work = sum(result.input_tokens + result.output_tokens for result in results)
+        usage = Usage.of(results)
+        metrics.TOKENS.labels(task, "input").inc(usage.input_tokens)
+        metrics.TOKENS.labels(task, "output").inc(usage.output_tokens)
+        work = usage.tokens
         # While work is waiting, measure from the end of the previous batch: the gap between
         # batches (planning, the transport, refusals on the event loop) is part of the service time.
         since = started if self._busy_since is None else self._busy_since
@@ -122,7 +123,7 @@ class ModelWorker:
 
     @staticmethod
     def _resolve(job: Job, result: Generation) -> None:
-        job.ticket.done_tokens += result.input_tokens + result.output_tokens
+        job.ticket.done_tokens += Usage.of([result]).tokens
         if not job.future.done():
             job.future.set_result(result)
 

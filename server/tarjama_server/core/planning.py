@@ -20,7 +20,7 @@ import dataclasses
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from ..engines.base import ModelInfo
@@ -30,6 +30,7 @@ from ..text.glossary import Glossary, TermMatch
 from ..text.languages import UNDETERMINED, detect_language, language_name
 from ..text.normalization import normalize_for_model
 from ..text.segmentation import Span, lines, rebuild, segment, trailing_whitespace
+from .context import Usage
 
 
 class RoleKind(Enum):
@@ -79,7 +80,7 @@ class DocumentPlan:
     trailing: str = ""  # the text's trailing whitespace (plain text)
     html: markup.HtmlDocument | None = None
 
-    @property
+    @functools.cached_property
     def segment_count(self) -> int:
         return sum(planned.is_segment for planned in self.spans)
 
@@ -102,8 +103,7 @@ class SpanTranslation:
     translation: str
     # The source's whitespace before it (a space between translated sentences the source wrote together).
     separator: str
-    input_tokens: int = 0
-    output_tokens: int = 0
+    usage: Usage = field(default_factory=Usage)  # what the model read and wrote for it, retries included
 
 
 class Planner:

@@ -177,14 +177,11 @@ class Scheduler:
         for ticket in decision.expired:
             metrics.EXPIRED_JOBS.labels(self._task).inc(len(ticket.jobs))
             self._fail(ticket, DeadlineExpiredError("the deadline passed before this request's turn came"))
-        chosen: dict[int, list[Job]] = {}
+        chosen: dict[int, list[Job]] = {}  # by ticket
         for job in decision.jobs:
             chosen.setdefault(job.ticket.seq, []).append(job)
-        for ticket in tickets:
-            jobs = chosen.get(ticket.seq)
-            if not jobs:
-                continue
-            ids = {id(job) for job in jobs}
+        for jobs in chosen.values():
+            ticket, ids = jobs[0].ticket, {id(job) for job in jobs}
             ticket.jobs = [job for job in ticket.jobs if id(job) not in ids]
             if not ticket.dispatched:  # its first batch
                 ticket.queue_seconds = now - ticket.created

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import threading
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
@@ -47,8 +48,7 @@ class TranslatedSegment:
     start: int
     end: int
     separator: str
-    input_tokens: int
-    output_tokens: int
+    usage: Usage  # what the model read and wrote for it, retries included
     # The language of this segment's paragraph (or the request's source_language).
     detected_language: str = ""
     # The document's trailing whitespace, on its last segment only.
@@ -166,18 +166,31 @@ class Translator:
     async def _translated(
         self, admitted: AdmittedTranslation
     ) -> AsyncGenerator[tuple[DocumentPlan, int, SpanTranslation], None]:
-        """Plan, then each span once it is done, in document order: its plan, its position
-        there, its translation. Closes the ticket at the end, whatever the end."""
-        scheduler, ticket = self.scheduler, admitted.ticket
+        """Plan, queue every model input at once, then yield each span once it is done, in
+        document order: its plan, its position there, its translation. Whatever the end, what
+        is still queued is withdrawn and the ticket closed."""
+        futures: list[asyncio.Future[Generation]] = []
+        tasks: list[list[asyncio.Task[Generation]]] = []
+        completed = False
         try:
             await self._plan(admitted)
-            async with contextlib.aclosing(self._spans(admitted)) as spans:
-                async for item in spans:
-                    yield item
-        except BaseException:
-            scheduler.close(ticket)
-            raise
-        scheduler.close(ticket, completed=True)
+            futures, tasks = self._start(admitted)
+            for plan, pending in zip(admitted.plans, tasks, strict=True):
+                for position, (planned, task) in enumerate(zip(plan.spans, pending, strict=True)):
+                    generation = await task
+                    usage = Usage.of([generation])
+                    admitted.usage += usage
+                    separator = planned.span.separator
+                    if planned.model_input is not None and not separator and planned.span.sentence_start and position:
+                        separator = " "  # "جملة.جملة": translated sentences still need a space between them
+                    yield plan, position, SpanTranslation(planned, generation.text, separator, usage)
+            completed = True
+        finally:
+            # The caller went away (deadline, cancel, error), or all is done: withdraw what is still
+            # queued. Futures are cancelled too: a task cancelled before it first runs never awaits its own.
+            for waiting in (*futures, *(task for pending in tasks for task in pending)):
+                waiting.cancel()
+            self.scheduler.close(admitted.ticket, completed=completed)
 
     async def _plan(self, admitted: AdmittedTranslation) -> None:
         """Plan the texts off the event loop, then judge the request on its real tokens."""
@@ -204,61 +217,44 @@ class Translator:
             jobs=len(tokens),
         )
 
-    async def _spans(
+    def _start(
         self, admitted: AdmittedTranslation
-    ) -> AsyncGenerator[tuple[DocumentPlan, int, SpanTranslation], None]:
-        plans, ticket, params = admitted.plans, admitted.ticket, admitted.params
-        model_spans = [planned for plan in plans for planned in plan.model_spans]
-        futures = iter(
-            self.scheduler.submit(
-                ticket,
-                [planned.model_input for planned in model_spans if planned.model_input is not None],
-                params,
-                input_tokens=[planned.tokens for planned in model_spans],
-            )
+    ) -> tuple[list[asyncio.Future[Generation]], list[list[asyncio.Task[Generation]]]]:
+        """Queue every model input of every document, in document order, so they share batches;
+        and start one task per span, so repetition retries are queued as soon as their first
+        attempt finishes and share batches with each other. Returns the jobs' futures and the
+        tasks, by document."""
+        ticket, params = admitted.ticket, admitted.params
+        model_spans = [planned for plan in admitted.plans for planned in plan.model_spans]
+        futures = self.scheduler.submit(
+            ticket,
+            [planned.model_input for planned in model_spans if planned.model_input is not None],
+            params,
+            input_tokens=[planned.tokens for planned in model_spans],
         )
-        queued = [[None if p.model_input is None else next(futures) for p in plan.spans] for plan in plans]
-        orders = iter(range(sum(len(plan.spans) for plan in plans)))
-        # One task per span, started now, so repetition retries are queued as soon as their
-        # first attempt finishes and share batches with each other.
+        queued = iter(futures)
+        orders = itertools.count()  # each span's place within the request
         tasks = [
             [
-                asyncio.ensure_future(self._finish(ticket, next(orders), planned, future, params))
-                for planned, future in zip(plan.spans, plan_futures, strict=True)
+                asyncio.ensure_future(
+                    self._finish(admitted, next(orders), planned, None if planned.model_input is None else next(queued))
+                )
+                for planned in plan.spans
             ]
-            for plan, plan_futures in zip(plans, queued, strict=True)
+            for plan in admitted.plans
         ]
-        try:
-            for plan, pending in zip(plans, tasks, strict=True):
-                for position, (planned, task) in enumerate(zip(plan.spans, pending, strict=True)):
-                    generation = await task
-                    admitted.usage += Usage.of([generation])
-                    separator = planned.span.separator
-                    if planned.model_input is not None and not separator and planned.span.sentence_start and position:
-                        separator = " "  # "جملة.جملة": translated sentences still need a space between them
-                    translated = SpanTranslation(
-                        planned, generation.text, separator, generation.input_tokens, generation.output_tokens
-                    )
-                    yield plan, position, translated
-        finally:
-            # The caller went away (deadline, cancel, error): withdraw what is still queued.
-            # Queued futures are cancelled too: a task cancelled before it first runs never awaits its own.
-            for plan_futures, pending in zip(queued, tasks, strict=True):
-                for waiting in (*plan_futures, *pending):
-                    if waiting is not None:
-                        waiting.cancel()
+        return futures, tasks
 
     async def _finish(
         self,
-        ticket: Ticket,
+        admitted: AdmittedTranslation,
         order: int,
         planned: PlannedSpan,
         future: asyncio.Future[Generation] | None,
-        params: GenerationParams,
     ) -> Generation:
         if future is None or planned.model_input is None:  # passed through unchanged
             return Generation(text=planned.span.text, input_tokens=0, output_tokens=0)
-        generation = await self._guarded(ticket, order, planned.model_input, await future, params)
+        generation = await self._guarded(admitted, order, planned.model_input, await future)
         return Generation(
             text=generation.text.translate(_NO_LINE_BREAKS).strip(),
             input_tokens=generation.input_tokens,
@@ -266,15 +262,15 @@ class Translator:
         )
 
     async def _guarded(
-        self, ticket: Ticket, order: int, source: str, generation: Generation, params: GenerationParams
+        self, admitted: AdmittedTranslation, order: int, source: str, generation: Generation
     ) -> Generation:
         """Re-translate a looping output once with n-gram blocking and a repetition penalty.
         The retry keeps its request's place in line and its segment's order."""
         if not self.defaults.repetition_guard or not is_degenerate(generation.text):
             return generation
-        retry = self.defaults.retry_params(params)
+        retry = self.defaults.retry_params(admitted.params)
         (future,) = self.scheduler.submit(
-            ticket, [source], retry, orders=[order], input_tokens=[generation.input_tokens]
+            admitted.ticket, [source], retry, orders=[order], input_tokens=[generation.input_tokens]
         )
         metrics.REPETITION_RETRIES.inc()
         retried = await future
@@ -296,9 +292,8 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
         start=span.start,
         end=span.end,
         separator=item.separator,
-        input_tokens=item.input_tokens,
-        output_tokens=item.output_tokens,
+        usage=item.usage,
         detected_language=item.planned.language,
         trailing=plan.trailing if position == plan.last_segment else "",
-        glossary_missing=tuple(Glossary.missing(item.translation, list(item.planned.glossary_matches))),
+        glossary_missing=tuple(Glossary.missing(item.translation, item.planned.glossary_matches)),
     )

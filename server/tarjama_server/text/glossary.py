@@ -18,7 +18,7 @@ match each other. Matches are found longest term first and never overlap.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import InvalidRequestError
@@ -110,6 +110,6 @@ class Glossary:
         return "".join(pieces), matches
 
     @staticmethod
-    def missing(translation: str, matches: list[TermMatch]) -> list[str]:
+    def missing(translation: str, matches: Sequence[TermMatch]) -> list[str]:
         """Terms whose rendering the model did not write (each once, in order)."""
         return list(dict.fromkeys(found.term for found in matches if found.rendering not in translation))

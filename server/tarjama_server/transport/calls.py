@@ -41,7 +41,7 @@ class Call:
     request_context: RequestContext
     started: float
     counted: bool  # arrived before the graceful stop began
-    report: Callable[[], Report] = field(default=Report)
+    report: Callable[[], Report] = field(default=Report)  # nothing admitted yet: an empty report
 
     def watch(self, report: Callable[[], Report]) -> None:
         """Read the call's cost from ``report`` however the call ends."""

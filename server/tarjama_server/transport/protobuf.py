@@ -50,8 +50,8 @@ def summarization_request(request: pb.SummarizeRequest) -> SummarizationRequest:
     )
 
 
-def usage(usage: Usage) -> pb.Usage:
-    return pb.Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+def usage(used: Usage) -> pb.Usage:
+    return pb.Usage(input_tokens=used.input_tokens, output_tokens=used.output_tokens)
 
 
 def segment(segment: TranslatedSegment) -> pb.Segment:
@@ -76,7 +76,7 @@ def translate_event(segment_done: TranslatedSegment, plan: DocumentPlan, model: 
         segment=segment(segment_done),
         detected_language=plan.source_language,
         model=model,
-        usage=pb.Usage(input_tokens=segment_done.input_tokens, output_tokens=segment_done.output_tokens),
+        usage=usage(segment_done.usage),
     )
 
 
