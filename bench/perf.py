@@ -111,6 +111,103 @@ def raw_engines(marian: Path, engines: list[str], max_new_tokens: int, converted
     return results
 
 
+def sorted_chunks(items: list[Any], key: Any, count: int) -> list[list[Any]]:
+    """``items`` sorted by ``key`` and cut into ``count`` contiguous batches of near-equal size
+    (similar lengths in each: little padding)."""
+    ordered = sorted(items, key=key)
+    size, extra = divmod(len(ordered), count)
+    chunks, start = [], 0
+    for index in range(count):
+        end = start + size + (index < extra)
+        chunks.append(ordered[start:end])
+        start = end
+    return [chunk for chunk in chunks if chunk]
+
+
+def raw_layouts(marian: Path, max_new_tokens: int, converted: Path, workers: int, rounds: int = 3) -> dict[str, Any]:
+    """The raw engines on all the seed's segments in two layouts, alternating, ``rounds`` times:
+    one batch on every core, against one sorted batch per worker at once (CTranslate2:
+    ``inter_threads=N, intra_threads=cores/N``, asynchronous ``translate_batch`` or one Python
+    thread per batch; transformers: N threads, torch's process-wide threads cores/N)."""
+    import ctranslate2
+    import torch
+    from tarjama_server.engines.base import GenerationParams, Task
+    from tarjama_server.loading.conversion import convert_model
+    from tarjama_server.loading.hub import resolve_model
+    from tarjama_server.loading.loader import load_engine, usable_cores
+
+    cores = usable_cores()
+    resolved = resolve_model(str(marian))
+    model_dir = str(convert_model(resolved, "int8", converted))
+    params = GenerationParams(num_beams=4, max_new_tokens=max_new_tokens)
+    reference: Any = load_engine(resolved, Task.TRANSLATION, ("ar",), ("en",), "cpu", engine="transformers")
+    tokenizer = reference.tokenizer
+    segments = seed_segments(reference)
+    sources = [tokenizer.convert_ids_to_tokens(ids) for ids in tokenizer(segments)["input_ids"]]
+    options = {
+        "beam_size": 4, "max_decoding_length": max_new_tokens, "min_decoding_length": 0,
+        "return_end_token": True, "max_input_length": 0,
+    }  # fmt: skip
+    one = ctranslate2.Translator(model_dir, device="cpu", compute_type="int8", inter_threads=1, intra_threads=cores)
+    many = ctranslate2.Translator(
+        model_dir, device="cpu", compute_type="int8", inter_threads=workers, intra_threads=max(1, cores // workers)
+    )
+    chunks = sorted_chunks(sources, len, workers)
+    text_chunks = sorted_chunks(segments, reference.count_tokens, workers)
+    pool = ThreadPoolExecutor(workers)
+
+    def tokens(results: list[Any]) -> int:
+        return sum(len(result.hypotheses[0]) for result in results)
+
+    def ct2_one() -> int:
+        return tokens(one.translate_batch(sources, **options))
+
+    def ct2_async() -> int:
+        pending = [many.translate_batch(chunk, asynchronous=True, **options) for chunk in chunks]
+        return tokens([result.result() for batch in pending for result in batch])
+
+    def ct2_threads() -> int:
+        return sum(pool.map(lambda chunk: tokens(many.translate_batch(chunk, **options)), chunks))
+
+    def torch_one() -> int:
+        torch.set_num_threads(cores)
+        return sum(g.output_tokens for g in reference.generate(segments, params))
+
+    def torch_threads() -> int:
+        torch.set_num_threads(max(1, cores // workers))
+        batches = pool.map(lambda chunk: reference.generate(chunk, params), text_chunks)
+        return sum(g.output_tokens for batch in batches for g in batch)
+
+    layouts = {
+        "ctranslate2 one batch, every core": ct2_one,
+        f"ctranslate2 {workers} sorted batches at once (asynchronous)": ct2_async,
+        f"ctranslate2 {workers} sorted batches at once (a thread each)": ct2_threads,
+        "transformers one batch, every core": torch_one,
+        f"transformers {workers} sorted batches at once (a thread each)": torch_threads,
+    }
+    ct2_one(), ct2_async()  # warm-up
+    runs: dict[str, list[float]] = {name: [] for name in layouts}
+    for _ in range(rounds):
+        for name, run in layouts.items():
+            if name.startswith("transformers") and len(runs[name]) >= 1:
+                continue  # transformers takes minutes a run: once each
+            started = time.perf_counter()
+            produced = run()
+            runs[name].append(produced / (time.perf_counter() - started))
+            print(f"raw layout {name}: {runs[name][-1]:.0f} tok/s", flush=True)
+    torch.set_num_threads(cores)
+    pool.shutdown()
+    results: dict[str, Any] = {
+        "segments": len(segments),
+        "workers": workers,
+        "cores": cores,
+        "layouts": {name: {"runs_tok_s": got, "median_tok_s": statistics.median(got)} for name, got in runs.items()},
+    }
+    ct2 = {name: figures for name, figures in results["layouts"].items() if name.startswith("ctranslate2")}
+    results["best_ctranslate2"] = max(ct2, key=lambda name: ct2[name]["median_tok_s"])
+    return results
+
+
 def threading_gap(engine: Any, batch: list[str], params: Any, rounds: int = 3) -> dict[str, Any]:
     """The same batch on the main thread and on a worker thread (as the server runs it), alternating."""
     import torch

@@ -61,6 +61,8 @@ def tiny_settings(models_dir: Path, **overrides: object) -> Settings:
         summary_num_beams=2,
         torch_threads=TORCH_THREADS,
         shutdown_grace_seconds=1.0,
+        # Conversions for the ctranslate2 engine (the default where installed) beside the tiny models.
+        ctranslate2_dir=str(models_dir / "ctranslate2"),
         # No start-up calibration batch: test servers start often, and admission tests set their own rate.
         assumed_tokens_per_second=1000.0,
     )

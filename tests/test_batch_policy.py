@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Iterator, Sequence
 
 import pytest
-from tarjama_server.core.batch_policy import next_batch
+from tarjama_server.core.batch_policy import next_batch, spread_over
 from tarjama_server.core.limits import SchedulerLimits
 from tarjama_server.core.tickets import Job, Ticket
 from tarjama_server.engines.base import GenerationParams
@@ -118,3 +118,16 @@ def test_the_policy_changes_nothing(loop) -> None:
     first = chosen(queue, max_batch_size=8)
     assert chosen(queue, max_batch_size=8) == first  # the same queue gives the same batch
     assert [(ticket.dispatched, [job.text for job in ticket.jobs]) for ticket in queue.tickets] == before
+
+
+def test_idle_workers_share_a_short_queue_and_a_long_one_fills_every_batch(loop) -> None:
+    limits = SchedulerLimits(max_batch_size=16)
+    # One request of 20 segments, two idle workers: 10 each rather than 16 and a scrap of 4.
+    assert spread_over(limits, queued=20, idle_workers=2).max_batch_size == 10
+    assert spread_over(limits, queued=10, idle_workers=1).max_batch_size == 10
+    assert spread_over(limits, queued=3, idle_workers=4).max_batch_size == 1
+    assert spread_over(limits, queued=320, idle_workers=2) == limits  # under load: full batches
+    queue = Queue(loop)
+    queue.add([f"a{i}" for i in range(20)])
+    batch = next_batch(queue.tickets, 0.0, spread_over(limits, queued=20, idle_workers=2))
+    assert [job.text for job in batch.jobs] == [f"a{i}" for i in range(10)]

@@ -17,6 +17,7 @@ import pytest
 from tarjama_server.core.admission import Calibration
 from tarjama_server.core.limits import SchedulerLimits
 from tarjama_server.core.scheduler import Scheduler
+from tarjama_server.core.workers import WorkerSlots
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
 from tarjama_server.errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
 
@@ -271,3 +272,46 @@ async def test_admission_before_planning_by_length_then_settled_on_real_tokens(e
         scheduler.settle(huge, input_tokens=2_000)
     assert scheduler.queued_seconds() == pytest.approx(2.0)
     await scheduler.stop()
+
+
+async def test_n_workers_keep_n_batches_in_flight_shared_by_both_models() -> None:
+    """Two workers: a request's segments run as two batches at once (each waits in the engine
+    until the other has arrived; one batch at a time would never get past it). A second model
+    on the same workers holding one of them leaves the first model one worker."""
+    arrived = threading.Barrier(2, timeout=30)
+
+    class PairedEngine(RecordingEngine):
+        paired = True
+
+        def generate(self, texts, params):
+            if self.paired:
+                arrived.wait()  # BrokenBarrierError after 30 s unless another batch runs meanwhile
+            return super().generate(texts, params)
+
+    slots = WorkerSlots(2)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        engine, other = PairedEngine(), RecordingEngine()
+        limits = SchedulerLimits(max_batch_size=8, request_share=1.0)
+        scheduler = Scheduler(engine, pool, limits, calibration=Calibration(tokens_per_second=10.0), slots=slots)
+        second = Scheduler(
+            other, pool, limits, calibration=Calibration(tokens_per_second=10.0), slots=slots, shared_with=[scheduler]
+        )
+        scheduler.start(), second.start()
+        # Admission counts both workers: 20 tokens of work at 10 tokens/s per worker is 1 s, not 2.
+        ticket = admit(scheduler, 10)
+        assert scheduler.queued_seconds() == pytest.approx(1.0)
+        results = await asyncio.gather(*scheduler.submit(ticket, texts("a", 6), PARAMS))
+        assert [result.text for result in results] == texts("A", 6)
+        # The queue of 6 spread over the two idle workers: 3 each, at the same time.
+        assert sorted(map(len, engine.batches)) == [3, 3]
+
+        engine.paired = False
+        other.gate.clear()
+        _, held = queue_request(second, ["s"], PARAMS)
+        assert await asyncio.to_thread(other.started.wait, 30)  # the second model holds one worker
+        results = await asyncio.gather(*scheduler.submit(ticket, texts("b", 4), PARAMS))
+        assert engine.batches[-1] == texts("b", 4)  # one batch on the one free worker
+        other.gate.set()
+        await asyncio.gather(*held)
+        scheduler.close(ticket)
+        await scheduler.stop(), await second.stop()

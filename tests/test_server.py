@@ -4,6 +4,7 @@ Tiny random models make noise, so these tests check structure, never wording."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import re
 import urllib.request
 
@@ -145,7 +146,10 @@ def test_list_models(client: TarjamaClient, models_dir) -> None:
     assert translation.id == str(models_dir / "marian-ar-en")
     assert (translation.source_languages, translation.target_languages) == (["ar"], ["en"])
     assert translation.revision == "local" and translation.device == "cpu"
-    assert translation.engine.startswith("transformers")
+    # No engine setting: auto runs CTranslate2 where it is installed, and says so.
+    installed = importlib.util.find_spec("ctranslate2") is not None
+    assert translation.engine.startswith("ctranslate2" if installed else "transformers"), translation.engine
+    assert models["summarization"].engine.split()[0] == translation.engine.split()[0]
     assert translation.untrained and "UNTRAINED" in translation.notice
     assert translation.max_input_tokens == 512
     assert models["summarization"].source_languages == ["ar", "en"]

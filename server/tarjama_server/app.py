@@ -30,6 +30,7 @@ from .core.recipes import SummarizationDefaults, TranslationDefaults
 from .core.scheduler import Scheduler
 from .core.summarization import Summarizer
 from .core.translation import Translator
+from .core.workers import WorkerSlots
 from .engines.base import GenerationParams, Seq2SeqEngine
 from .errors import ModelUnavailableError
 from .loading.loader import load_engines
@@ -56,9 +57,9 @@ class TarjamaServer:
         self.state = ServerState()
         self.servicer = TarjamaServicer(self.state)
         self.health = health.aio.HealthServicer()
-        # One inference thread: model calls run one at a time, off the event loop,
-        # and each uses every core through torch's intra-op threads.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        # Inference threads, one per model worker (made once the engines say how many): model
+        # calls run off the event loop, N batches at once, shared by both models.
+        self._executor: ThreadPoolExecutor | None = None
         self.schedulers: list[Scheduler] = []
         self._metrics_server: Any = None
         interceptors: list[grpc.aio.ServerInterceptor] = (
@@ -138,6 +139,9 @@ class TarjamaServer:
     async def load_models(self) -> None:
         settings = self.settings
         translation, summarization = await asyncio.to_thread(self._engine_loader, settings)
+        workers = max(engine.info.workers for engine in (translation, summarization) if engine is not None)
+        executor = self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
+        slots = WorkerSlots(workers)
         translation_defaults = TranslationDefaults(
             num_beams=settings.num_beams,
             max_segment_tokens=settings.max_segment_tokens,
@@ -157,8 +161,10 @@ class TarjamaServer:
 
         async def scheduler(engine: Seq2SeqEngine, job: tuple[str, GenerationParams]) -> Scheduler:
             calibration = await asyncio.to_thread(self._calibration, engine, job)
-            # Both models run on the one inference thread: each scheduler counts the other's queue as ahead.
-            created = Scheduler(engine, self._executor, limits, calibration=calibration, shared_with=self.schedulers)
+            # Both models run on the same workers: each scheduler counts the other's queue as ahead.
+            created = Scheduler(
+                engine, executor, limits, calibration=calibration, shared_with=self.schedulers, slots=slots
+            )
             created.start()
             self.schedulers.append(created)
             return created
@@ -204,7 +210,8 @@ class TarjamaServer:
         )
         for scheduler in self.schedulers:
             await scheduler.stop()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
         return {"in_flight": in_flight, **outcome}

@@ -37,9 +37,15 @@ class Settings:
     cache_dir: str = _setting("", "model cache directory (default: the Hugging Face cache, HF_HOME)")
     offline: bool = _setting(False, "never contact the model hub; load from the cache or local directories only")
     device: str = _setting("auto", "cpu, cuda, cuda:N, or auto (cuda when available)")
-    translation_engine: str = _setting("transformers", "inference engine for translation: transformers or ctranslate2")
+    translation_engine: str = _setting(
+        "auto",
+        "inference engine for translation: auto (ctranslate2 where installed, else transformers), "
+        "ctranslate2 or transformers",
+    )
     summarization_engine: str = _setting(
-        "transformers", "inference engine for summarization: transformers or ctranslate2"
+        "auto",
+        "inference engine for summarization: auto (ctranslate2 where installed, else transformers), "
+        "ctranslate2 or transformers",
     )
     ctranslate2_compute_type: str = _setting(
         "auto", "CTranslate2 weights: auto (int8 on CPU, int8_float16 on CUDA), int8, float16, float32..."
@@ -47,7 +53,16 @@ class Settings:
     ctranslate2_dir: str = _setting(
         "", "where models converted for CTranslate2 are kept (default: $HF_HOME/tarjama-ctranslate2)"
     )
-    torch_threads: int = _setting(0, "torch intra-op threads (0 = torch's default: one per core)")
+    torch_threads: int = _setting(
+        0,
+        "CPU threads for inference: torch intra-op threads, and the cores model workers share "
+        "(0 = one per core this process may use)",
+    )
+    model_workers: int = _setting(
+        0,
+        "batches each model runs at once, each on cores/N threads (0 = auto: one per core on CPU, "
+        "cores being --torch-threads when set; 1 on CUDA)",
+    )
     num_beams: int = _setting(4, "default beam width for translation")
     summary_num_beams: int = _setting(4, "default beam width for summarization")
     max_segment_tokens: int = _setting(256, "longest segment sent to the translation model, in tokens")

@@ -52,9 +52,12 @@ class Calibration:
 class Estimator:
     """One model's measured rates, as moving averages, and what they predict."""
 
-    def __init__(self, calibration: Calibration) -> None:
-        # Tokens (read + written) per second of inference.
+    def __init__(self, calibration: Calibration, *, workers: int = 1) -> None:
+        # Tokens (read + written) per second of inference, on one model worker.
         self.tokens_per_second = calibration.tokens_per_second
+        # Issue 18 (parallel model workers): N batches run at once, each measured on its own
+        # worker; queued work drains N times as fast. (The reliability branch owns this model.)
+        self.workers = workers
         # Tokens of work (read + written, retries included) per input token.
         self.tokens_per_input_token = calibration.tokens_per_input_token
         # Input tokens per character of text: lets admission judge a call before planning it.
@@ -74,7 +77,7 @@ class Estimator:
         return expected if most_tokens is None else min(expected, most_tokens)
 
     def seconds(self, work_tokens: float) -> float:
-        return work_tokens / self.tokens_per_second
+        return work_tokens / (self.tokens_per_second * self.workers)
 
     def observe_batch(self, work_tokens: int, seconds: float) -> float | None:
         """A batch did ``work_tokens`` in ``seconds``; returns the sample, or None when it was empty.

@@ -20,14 +20,17 @@ scheduler applies what it returns. Its rules:
   first job;
 * a retry (repetition guard) keeps its request's place and its segment's order, since
   each ticket's jobs are kept in segment order;
-* jobs of a request whose deadline passed never reach the model.
+* jobs of a request whose deadline passed never reach the model;
+* with several model workers idle, a batch takes its share of the queue
+  (``spread_over``), so one request's segments run on every idle worker at once
+  instead of one full batch on one worker and a scrap on the next.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .limits import SchedulerLimits
 from .tickets import Job, Ticket
@@ -54,6 +57,16 @@ def by_length(jobs: Sequence[Job], batch: Sequence[Job]) -> list[Job]:
     anchor = sorted(job.input_tokens for job in batch)[len(batch) // 2] if batch else jobs[0].input_tokens
     similar = [job for job in jobs if anchor / 2 <= job.input_tokens <= anchor * 2]
     return similar + [job for job in jobs if not anchor / 2 <= job.input_tokens <= anchor * 2]
+
+
+def spread_over(limits: SchedulerLimits, *, queued: int, idle_workers: int) -> SchedulerLimits:
+    """The limits of the next batch when ``idle_workers`` (this one included) are free and
+    ``queued`` jobs wait: at most an even share of the queue per idle worker, never more
+    than ``max_batch_size``. Under load the queue is long and every batch is full."""
+    share = max(1, math.ceil(queued / max(1, idle_workers)))
+    if share >= limits.max_batch_size:
+        return limits
+    return replace(limits, max_batch_size=share)
 
 
 def _expired(ticket: Ticket, now: float) -> bool:

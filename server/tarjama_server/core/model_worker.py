@@ -2,7 +2,8 @@
 batch, and what each batch measures (throughput for admission, batch metrics); and the
 start-up calibration, one full batch measured before serving.
 
-Inference runs on the executor's thread, never on the event loop. A failed batch is run
+Inference runs on the executor's threads, never on the event loop; with N model workers,
+N batches run at once, each measured on its own worker. A failed batch is run
 again job by job, so that only a job that fails on its own (the bad input) fails its
 request and the others in its batch still succeed.
 """
@@ -67,11 +68,12 @@ class ModelWorker:
         self._backlog = backlog  # jobs still waiting for a batch
         self._clock = clock
         self._task = engine.info.task.value
-        self._busy_since: float | None = None  # end of the last batch, while jobs were still waiting
-        metrics.THROUGHPUT.labels(self._task).set(estimator.tokens_per_second)
+        # By worker: the end of its last batch, while jobs were still waiting.
+        self._busy_since: dict[int, float | None] = {}
+        metrics.THROUGHPUT.labels(self._task).set(estimator.tokens_per_second * estimator.workers)
 
-    async def run(self, batch: Sequence[Job]) -> None:
-        """Run ``batch`` and resolve each job's future with its generation (or its error)."""
+    async def run(self, batch: Sequence[Job], *, slot: int = 0) -> None:
+        """Run ``batch`` on worker ``slot`` and resolve each job's future with its generation (or its error)."""
         loop = asyncio.get_running_loop()
         started = self._clock()
         try:
@@ -90,11 +92,11 @@ class ModelWorker:
             await self._run_one_by_one(batch, error)
             return
         ended = self._clock()
-        self._measure(results, started, ended)
+        self._measure(results, started, ended, slot)
         for job, result in zip(batch, results, strict=True):
             self._resolve(job, result)
 
-    def _measure(self, results: Sequence[Generation], started: float, ended: float) -> None:
+    def _measure(self, results: Sequence[Generation], started: float, ended: float, slot: int) -> None:
         task = self._task
         metrics.BATCH_SIZE.labels(task).observe(len(results))
         metrics.BATCH_SECONDS.labels(task).observe(ended - started)
@@ -103,13 +105,14 @@ class ModelWorker:
         metrics.TOKENS.labels(task, "input").inc(usage.input_tokens)
         metrics.TOKENS.labels(task, "output").inc(usage.output_tokens)
         work = usage.tokens
-        # While work is waiting, measure from the end of the previous batch: the gap between
+        # While work is waiting, measure from the end of the worker's previous batch: the gap between
         # batches (planning, the transport, refusals on the event loop) is part of the service time.
-        since = started if self._busy_since is None else self._busy_since
+        busy_since = self._busy_since.get(slot)
+        since = started if busy_since is None else busy_since
         sample = self._estimator.observe_batch(work, ended - since)
-        self._busy_since = ended if self._backlog() else None
+        self._busy_since[slot] = ended if self._backlog() else None
         if sample is not None:
-            metrics.THROUGHPUT.labels(task).set(self._estimator.tokens_per_second)
+            metrics.THROUGHPUT.labels(task).set(self._estimator.tokens_per_second * self._estimator.workers)
             log.debug(
                 "%s: %d tokens in %.3f s (batch of %d): %.0f tokens/s; estimate %.0f tokens/s, %.2f per input token",
                 task,

@@ -6,7 +6,9 @@ request is admitted (``admission``, whose ledger of open tickets is the queue) a
 jobs make the next batch (``batch_policy.next_batch``). This module queues and withdraws
 each ticket's jobs, wakes its task when jobs arrive, applies each batch decision (fails
 expired work, takes the chosen jobs off their tickets) and hands the batch to the
-``ModelWorker``.
+``ModelWorker``. It keeps up to N batches in flight, one per idle model worker
+(``workers.WorkerSlots``, shared with the other model on the same cores): a batch is
+formed only once a worker is free to run it.
 
 A pipeline uses it so: ``reserve`` a ticket on the request's length (or be refused at
 once), ``settle`` it once planned on the real token count, ``submit`` its model inputs
@@ -25,11 +27,12 @@ from .. import metrics
 from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
 from ..errors import DeadlineExpiredError, NotReadyError, OverloadedError
 from .admission import AdmissionController, Calibration, Estimator
-from .batch_policy import next_batch
+from .batch_policy import next_batch, spread_over
 from .context import CLOCK, Clock
 from .limits import SchedulerLimits
 from .model_worker import ModelWorker
 from .tickets import Job, Ticket
+from .workers import WorkerSlots
 
 
 class Scheduler:
@@ -41,19 +44,24 @@ class Scheduler:
         *,
         calibration: Calibration,
         shared_with: Sequence[Scheduler] = (),
+        slots: WorkerSlots | None = None,
         clock: Clock = CLOCK,
     ) -> None:
+        """``slots``: the model workers (batches in flight at once), shared with the
+        schedulers in ``shared_with``; ``executor`` needs a thread for each."""
         self.limits = limits
         self.clock = clock
         self._task = engine.info.task.value
-        self.estimator = Estimator(calibration)
+        self.slots = slots if slots is not None else WorkerSlots(engine.info.workers)
+        self.estimator = Estimator(calibration, workers=self.slots.size)
         self.admission = AdmissionController(self.estimator, limits, task=self._task, clock=clock)
-        # Schedulers whose models run on the same inference thread count each other's queue as ahead.
+        # Schedulers whose models run on the same workers count each other's queue as ahead.
         for peer in shared_with:
             self.admission.share_inference_with(peer.admission)
         self.worker = ModelWorker(engine, executor, self.estimator, backlog=lambda: self.queued, clock=clock)
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()  # batches running
 
     @property
     def engine(self) -> Seq2SeqEngine:
@@ -65,7 +73,7 @@ class Scheduler:
         return sum(len(ticket.jobs) for ticket in self.admission.tickets.values())
 
     def queued_seconds(self) -> float:
-        """Estimated seconds of work admitted and not yet done, on this model's inference thread."""
+        """Estimated seconds of work admitted and not yet done, on this model's workers."""
         return self.admission.queued_seconds()
 
     # -- for pipelines ------------------------------------------------------------------
@@ -141,13 +149,15 @@ class Scheduler:
             self._loop_task = asyncio.get_running_loop().create_task(self._run(), name=f"batcher-{self._task}")
 
     async def stop(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
+        tasks = [*self._in_flight, *([self._loop_task] if self._loop_task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             try:
-                await self._loop_task
+                await task
             except asyncio.CancelledError:
                 pass
-            self._loop_task = None
+        self._loop_task = None
         for ticket in list(self.admission.tickets.values()):
             self._fail(ticket, NotReadyError("the server is shutting down; retry on another replica"))
             self.close(ticket)
@@ -156,24 +166,41 @@ class Scheduler:
     # -- the loop -----------------------------------------------------------------------
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wakeup.wait()
-            if self.limits.max_wait_seconds and self.queued < self.limits.max_batch_size:
-                await asyncio.sleep(self.limits.max_wait_seconds)  # let concurrent requests join the batch
-            batch = self._take_batch()
-            if not self.queued:
-                self._wakeup.clear()
-            metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
-            if batch:
-                await self.worker.run(batch)
+            slot = await self.slots.acquire()  # a batch is formed once a worker is free to run it
+            try:
+                if self.limits.max_wait_seconds and self.queued < self.limits.max_batch_size:
+                    await asyncio.sleep(self.limits.max_wait_seconds)  # let concurrent requests join the batch
+                batch = self._take_batch(idle_workers=self.slots.free + 1)
+                if not self.queued:
+                    self._wakeup.clear()
+                metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
+            except BaseException:
+                self.slots.release(slot)
+                raise
+            if not batch:
+                self.slots.release(slot)
+                continue
+            running = loop.create_task(self._run_batch(batch, slot), name=f"batch-{self._task}-{slot}")
+            self._in_flight.add(running)
+            running.add_done_callback(self._in_flight.discard)
 
-    def _take_batch(self) -> list[Job]:
+    async def _run_batch(self, batch: list[Job], slot: int) -> None:
+        try:
+            await self.worker.run(batch, slot=slot)
+        finally:
+            self.slots.release(slot)
+
+    def _take_batch(self, idle_workers: int = 1) -> list[Job]:
         """Ask the batch policy for the next batch and apply its decision to the queue."""
         tickets = list(self.admission.tickets.values())
         for ticket in tickets:  # jobs whose caller left never reach the model
             ticket.jobs = [job for job in ticket.jobs if not job.future.done()]
         now = self.clock()
-        decision = next_batch(tickets, now, self.limits)
+        limits = spread_over(self.limits, queued=self.queued, idle_workers=idle_workers)
+        decision = next_batch(tickets, now, limits)
         for ticket in decision.expired:
             metrics.EXPIRED_JOBS.labels(self._task).inc(len(ticket.jobs))
             self._fail(ticket, DeadlineExpiredError("the deadline passed before this request's turn came"))

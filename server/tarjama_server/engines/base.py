@@ -35,6 +35,9 @@ class ModelInfo:
     # Most tokens the model can generate for one input: its decoder's position
     # limit (less the start token), or the server's cap for models without one.
     max_output_tokens: int = MAX_OUTPUT_TOKENS
+    # Batches the engine runs at once (CTranslate2's inter_threads): the scheduler keeps
+    # this many in flight, and admission counts that many workers.
+    workers: int = 1
 
     @property
     def label(self) -> str:

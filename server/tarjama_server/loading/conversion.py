@@ -69,11 +69,13 @@ def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Pat
     import multiprocessing
     import os
     import shutil
+    import time
 
     target = converted_model_dir(resolved, compute_type, root)
     if (target / "model.bin").is_file():
         return target
-    log.info("converting %s to CTranslate2 (%s) in %s", resolved.ref, compute_type, target)
+    log.info("converting %s to CTranslate2 (%s) in %s, once: later starts load it", resolved.ref, compute_type, target)
+    started = time.monotonic()
     staging = target.with_name(f"{target.name}.converting-{os.getpid()}")
     try:
         weights = sum(path.stat().st_size for path in resolved.directory.iterdir() if path.name in WEIGHT_FILES)
@@ -94,6 +96,7 @@ def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Pat
             )
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, target)  # whole or not at all: another replica may share the cache
+        log.info("converted %s to CTranslate2 (%s) in %.1f s", resolved.ref, compute_type, time.monotonic() - started)
     except OSError:
         if not (target / "model.bin").is_file():
             raise
