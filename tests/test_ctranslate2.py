@@ -108,3 +108,17 @@ def test_tarjama_models_converts_ahead_of_time(tiny_models: TinyModelPaths, tmp_
     assert code == 0
     assert "CTranslate2 int8 at" in capsys.readouterr().out
     assert list(tmp_path.glob("*/local-*/int8/model.bin"))
+
+
+@pytest.mark.parametrize("engine", ["ctranslate2", "transformers"])
+def test_server_with_two_model_workers(models_dir: Path, seed_article: str, engine: str) -> None:
+    settings = tiny_settings(models_dir, summarization_model="none", translation_engine=engine, model_workers=2)
+    with ServerThread(settings).start() as running, TarjamaClient(running.address, timeout=120) as client:
+        (model,) = client.list_models()
+        assert model.engine.startswith(engine) and "2 workers x 1 thread" in model.engine, model.engine
+        (scheduler,) = running.server.schedulers
+        assert scheduler.slots.size == 2 and scheduler.estimator.workers == 2
+        translations = client.translate([seed_article, seed_article]).translations  # 40 segments, both workers
+        assert [len(t.segments) for t in translations] == [20, 20]
+        segments = translations[1].segments
+        assert all(s.translation and seed_article[s.source_start : s.source_end] == s.source for s in segments)

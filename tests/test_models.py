@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 from tarjama_server.engines.base import GenerationParams, Task
 from tarjama_server.errors import ModelUnavailableError
 from tarjama_server.loading.hub import is_cached, resolve_model
-from tarjama_server.loading.loader import load_engine
+from tarjama_server.loading.loader import default_workers, load_engine, resolve_engine
 from tarjama_server.loading.tiny_models import TinyModelPaths
 
 
@@ -112,3 +113,14 @@ def test_server_exits_with_guidance_when_model_is_missing(tmp_path, caplog) -> N
         assert asyncio.run(run(load_settings(argv, env={}))) == 2
     assert "cannot start" in caplog.text
     assert "tarjama-models download Helsinki-NLP/opus-mt-ar-en" in caplog.text
+
+
+def test_engine_auto_is_ctranslate2_where_installed_and_workers_one_per_core(monkeypatch) -> None:
+    import importlib.util
+
+    installed = importlib.util.find_spec("ctranslate2") is not None
+    assert resolve_engine("auto", "cpu") == ("ctranslate2" if installed else "transformers")
+    assert resolve_engine("transformers", "cpu") == "transformers"
+    monkeypatch.setitem(sys.modules, "ctranslate2", None)  # as if not installed: import fails
+    assert resolve_engine("auto", "cpu") == "transformers"
+    assert (default_workers("cpu", 4), default_workers("cpu", 1), default_workers("cuda:0", 8)) == (4, 1, 1)

@@ -217,7 +217,8 @@ def load_engine(
             raise ModelUnavailableError(f"cannot load {resolved.ref!r} from {resolved.directory}: {error}") from error
         model.eval().to(device)
         dtype_label = str(model.dtype).removeprefix("torch.")
-        loaded = TransformersEngine(model, tokenizer, info(f"transformers {transformers.__version__} ({dtype_label})"))
+        label = f"transformers {transformers.__version__} ({dtype_label}{_workers_label(workers, threads)})"
+        loaded = TransformersEngine(model, tokenizer, info(label))
     _announce(resolved, task, device, loaded.info)
     return loaded
 
@@ -272,6 +273,10 @@ def _load_ctranslate2(
         inter_threads=workers,  # batches at once: the scheduler keeps this many in flight
         intra_threads=threads,  # per batch; 0: CTranslate2's default
     )
-    label = f"ctranslate2 {ctranslate2.__version__} ({compute_type}"
-    label += f", {workers} workers × {threads or 'default'} threads)" if workers > 1 else ")"
+    label = f"ctranslate2 {ctranslate2.__version__} ({compute_type}{_workers_label(workers, threads)})"
     return CTranslate2Engine(translator, tokenizer, info(label))
+
+
+def _workers_label(workers: int, threads: int) -> str:
+    """What ListModels' engine adds about parallel workers (nothing for one)."""
+    return f", {workers} workers x {threads} thread{'s' if threads > 1 else ''}" if workers > 1 else ""
