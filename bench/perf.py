@@ -1,6 +1,6 @@
 """Performance benchmark: the engines and the server on a plain CPU.
 
-    python bench/perf.py                       # everything, about 15 minutes on 2 cores
+    python bench/perf.py                       # everything, about 20 minutes on 2 cores
     python bench/perf.py --clients 1,4 --engines ctranslate2 --skip-summarize   # a quick look
 
 It builds random-weight models of the exact architectures (opus-mt-ar-en: d_model 512,
@@ -12,11 +12,16 @@ that real ones do. Then, in one run on one machine:
 * the raw engines on the seed article's segments: batch 1 one after another (naive)
   and batch 16, transformers fp32 and CTranslate2 int8; transformers on the main
   thread and on a worker thread (as the server runs it);
-* the real server (``tarjama-server``, repetition guard off) on each engine, driven
-  over gRPC by 1, 4 and 16 concurrent clients sending the seed article: output tokens
-  a second, p50/p95 latency, time to the first streamed segment alone and under
-  16-client load, the padding ratio of its batches, Summarize of the seed to English
-  (card lengths forced) and the server's peak RSS.
+* the raw layouts on all 20 segments, just before and just after the CTranslate2
+  server: one batch on every core, against one sorted batch per core at once
+  (``--workers``; CTranslate2 asynchronous or a thread each, transformers a thread
+  each), and the server's ratio to the best of them;
+* the real server (``tarjama-server``, repetition guard off, its default model workers)
+  on each engine, driven over gRPC by 1, 4 and 16 concurrent clients sending the seed
+  article: output tokens a second, p50/p95 latency, time to the first streamed segment
+  alone and under 16-client load, the padding ratio of its batches, Summarize of the
+  seed to English (card lengths forced) and the server's peak RSS; and the CTranslate2
+  server once more on one model worker, at 16 clients (throughput and peak RSS).
 
 It writes ``perf.json``, ``perf.md`` (the tables) and ``perf.png`` (throughput and
 latency against concurrency) under ``--out``. A benchmark, not a test: it prints
@@ -124,11 +129,15 @@ def sorted_chunks(items: list[Any], key: Any, count: int) -> list[list[Any]]:
     return [chunk for chunk in chunks if chunk]
 
 
-def raw_layouts(marian: Path, max_new_tokens: int, converted: Path, workers: int, rounds: int = 3) -> dict[str, Any]:
-    """The raw engines on all the seed's segments in two layouts, alternating, ``rounds`` times:
+def raw_layouts(
+    marian: Path, max_new_tokens: int, converted: Path, workers: int, *, rounds: int, transformers_rounds: int
+) -> dict[str, list[float]]:
+    """Output tokens a second of the raw engines on all the seed's segments in each layout,
+    alternating, ``rounds`` times (transformers ``transformers_rounds`` times: minutes a run):
     one batch on every core, against one sorted batch per worker at once (CTranslate2:
     ``inter_threads=N, intra_threads=cores/N``, asynchronous ``translate_batch`` or one Python
-    thread per batch; transformers: N threads, torch's process-wide threads cores/N)."""
+    thread per batch as the server does; transformers: N threads, torch's process-wide
+    threads cores/N)."""
     import ctranslate2
     import torch
     from tarjama_server.engines.base import GenerationParams, Task
@@ -179,33 +188,31 @@ def raw_layouts(marian: Path, max_new_tokens: int, converted: Path, workers: int
         return sum(g.output_tokens for batch in batches for g in batch)
 
     layouts = {
-        "ctranslate2 one batch, every core": ct2_one,
-        f"ctranslate2 {workers} sorted batches at once (asynchronous)": ct2_async,
-        f"ctranslate2 {workers} sorted batches at once (a thread each)": ct2_threads,
-        "transformers one batch, every core": torch_one,
-        f"transformers {workers} sorted batches at once (a thread each)": torch_threads,
+        "ctranslate2, one batch on every core": (ct2_one, rounds),
+        f"ctranslate2, {workers} sorted batches at once (asynchronous)": (ct2_async, rounds),
+        f"ctranslate2, {workers} sorted batches at once (a thread each, as the server)": (ct2_threads, rounds),
+        "transformers, one batch on every core": (torch_one, transformers_rounds),
+        f"transformers, {workers} sorted batches at once (a thread each)": (torch_threads, transformers_rounds),
     }
     ct2_one(), ct2_async()  # warm-up
-    runs: dict[str, list[float]] = {name: [] for name in layouts}
-    for _ in range(rounds):
-        for name, run in layouts.items():
-            if name.startswith("transformers") and len(runs[name]) >= 1:
-                continue  # transformers takes minutes a run: once each
-            started = time.perf_counter()
-            produced = run()
-            runs[name].append(produced / (time.perf_counter() - started))
-            print(f"raw layout {name}: {runs[name][-1]:.0f} tok/s", flush=True)
+    runs: dict[str, list[float]] = {name: [] for name, (_, count) in layouts.items() if count}
+    for round_ in range(rounds):
+        for name, (run, count) in layouts.items():
+            if round_ < count:
+                started = time.perf_counter()
+                produced = run()
+                runs[name].append(produced / (time.perf_counter() - started))
+                print(f"raw layout {name}: {runs[name][-1]:.0f} tok/s", flush=True)
     torch.set_num_threads(cores)
     pool.shutdown()
-    results: dict[str, Any] = {
-        "segments": len(segments),
-        "workers": workers,
-        "cores": cores,
-        "layouts": {name: {"runs_tok_s": got, "median_tok_s": statistics.median(got)} for name, got in runs.items()},
-    }
-    ct2 = {name: figures for name, figures in results["layouts"].items() if name.startswith("ctranslate2")}
-    results["best_ctranslate2"] = max(ct2, key=lambda name: ct2[name]["median_tok_s"])
-    return results
+    return runs
+
+
+def best_raw(runs: dict[str, list[float]]) -> tuple[str, float]:
+    """The CTranslate2 layout with the highest median, and that median."""
+    medians = {name: statistics.median(got) for name, got in runs.items() if name.startswith("ctranslate2")}
+    best = max(medians, key=lambda name: medians[name])
+    return best, medians[best]
 
 
 def threading_gap(engine: Any, batch: list[str], params: Any, rounds: int = 3) -> dict[str, Any]:
@@ -242,7 +249,7 @@ def convert_ahead(marian: Path, mt5: Path, converted: Path) -> None:
 class Server:
     """``tarjama-server`` in a subprocess on a free loopback port."""
 
-    def __init__(self, marian: Path, mt5: Path, engine: str, converted: Path, log: Path) -> None:
+    def __init__(self, marian: Path, mt5: Path, engine: str, converted: Path, log: Path, workers: int = 0) -> None:
         self.port, self.metrics_port = free_port(), free_port()
         command = [
             sys.executable, "-m", "tarjama_server.app", "--port", str(self.port),
@@ -250,6 +257,7 @@ class Server:
             "--summarization-model", str(mt5), "--translation-engine", engine, "--summarization-engine", engine,
             "--ctranslate2-dir", str(converted), "--no-repetition-guard", "--offline", "--device", "cpu",
             "--max-queue-seconds", "100000", "--assumed-tokens-per-second", "100",  # no start-up calibration
+            "--model-workers", str(workers),  # 0: the server's default, one per core
         ]  # fmt: skip
         self._log = log.open("wb")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
@@ -296,6 +304,7 @@ def drive(server: Server, clients: list[int], max_new_tokens: int, summarize: bo
     results: dict[str, Any] = {"concurrency": {}}
     with TarjamaClient(server.address, timeout=3600) as client:
         client.translate("تسخين.", options=options)  # warm-up
+        results["engines"] = {model.task: model.engine for model in client.list_models()}  # what ran, workers too
 
         def one(_: int) -> tuple[float, int]:
             started = time.perf_counter()
@@ -356,6 +365,10 @@ def report(results: dict[str, Any], out: Path) -> str:
     for name, raw in results["raw"].items():
         lines.append(f"| raw {name}, batch 1 one after another (naive) | {raw['naive_batch1_tok_s']:.0f} | | |")
         lines.append(f"| raw {name}, batch 16 | {raw['batch16_tok_s']:.0f} | | |")
+    for name, runs in results.get("raw_layouts", {}).items():
+        each = ", ".join(f"{value:.0f}" for value in runs)
+        median = statistics.median(runs)
+        lines.append(f"| raw {name}, all 20 segments (median of {len(runs)}: {each}) | {median:.0f} | | |")
     for name, server in results["servers"].items():
         for count, figures in server["concurrency"].items():
             lines.append(
@@ -369,7 +382,7 @@ def report(results: dict[str, Any], out: Path) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for name, server in results["servers"].items():
-        raw = results["raw"].get(name, {})
+        raw = results["raw"].get(name.split(",")[0], {})
         padding = server.get("padding_ratio")
         lines.append(
             f"| {name} | {server['first_segment_alone_s']:.2f} s | {raw.get('one_segment_seconds', 0):.2f} s | "
@@ -377,6 +390,17 @@ def report(results: dict[str, Any], out: Path) -> str:
             f"{server.get('summarize_en_s', 0):.1f} s | {'n/a' if padding is None else f'{padding:.0%}'} | "
             f"{server['peak_rss_mib']:.0f} MiB |"
         )
+    if "best_raw" in results:
+        best = results["best_raw"]
+        server = results["servers"]["ctranslate2"]
+        count = max(server["concurrency"], key=int)
+        lines += [
+            "",
+            f"Server on CTranslate2 at {count} clients against the best raw layout ({best['layout']}): "
+            f"{server['concurrency'][count]['output_tok_s']:.0f} / {best['median_tok_s']:.0f} tok/s = "
+            f"{best['server_ratio']:.2f}.",
+        ]
+    lines += ["", "Engines: " + "; ".join(f"{name}: {s.get('engines')}" for name, s in results["servers"].items())]
     table = "\n".join(lines)
     (out / "perf.md").write_text(table + "\n")
     return table
@@ -406,13 +430,17 @@ def plot(results: dict[str, Any], out: Path) -> None:
 
 
 def main() -> None:
+    from tarjama_server.loading.loader import usable_cores
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--models", type=Path, default=ROOT / ".bench-models", help="built here once, reused")
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--workers", type=int, default=usable_cores(), help="model workers of the raw layouts")
     parser.add_argument("--skip-raw", action="store_true")
+    parser.add_argument("--skip-one-worker", action="store_true", help="no CTranslate2 server on one worker")
     parser.add_argument("--skip-summarize", action="store_true")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -421,21 +449,39 @@ def main() -> None:
     marian, mt5 = build_models(args.models)
     converted = args.models / "ctranslate2"
     results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "platform": sys.platform},
+        "machine": {"cpus": os.cpu_count(), "usable_cores": usable_cores(), "platform": sys.platform},
         "max_new_tokens": args.max_new_tokens,
         "raw": {} if args.skip_raw else raw_engines(marian, engines, args.max_new_tokens, converted),
         "servers": {},
     }
-    for name in engines:
-        if name == "ctranslate2":  # ahead of time, as `tarjama-models convert` and the image do
-            convert_ahead(marian, mt5, converted)
-        print(f"server on {name} ...", flush=True)
-        server = Server(marian, mt5, name, converted, args.out / f"server-{name}.log")
+
+    def serve(label: str, engine: str, workers: int, counts: list[int]) -> None:
+        print(f"server on {label} ...", flush=True)
+        server = Server(marian, mt5, engine, converted, args.out / f"server-{engine}-{workers or 'auto'}.log", workers)
         try:
             server.wait()
-            results["servers"][name] = drive(server, clients, args.max_new_tokens, not args.skip_summarize)
+            results["servers"][label] = drive(server, counts, args.max_new_tokens, not args.skip_summarize)
         finally:
             server.stop()
+
+    for name in engines:
+        if name != "ctranslate2":
+            serve(name, name, 0, clients)
+            continue
+        convert_ahead(marian, mt5, converted)  # ahead of time, as `tarjama-models convert` and the image do
+        # The raw layouts just before and just after the server, on the same segments: the machine's
+        # other load moves both alike.
+        layouts = raw_layouts(marian, args.max_new_tokens, converted, args.workers, rounds=2, transformers_rounds=1)
+        serve(name, name, 0, clients)
+        after = raw_layouts(marian, args.max_new_tokens, converted, args.workers, rounds=2, transformers_rounds=0)
+        for layout, got in after.items():
+            layouts[layout] += got
+        results["raw_layouts"] = layouts
+        best, best_tok_s = best_raw(layouts)
+        server_tok_s = results["servers"][name]["concurrency"][max(clients)]["output_tok_s"]
+        results["best_raw"] = {"layout": best, "median_tok_s": best_tok_s, "server_ratio": server_tok_s / best_tok_s}
+        if not args.skip_one_worker:
+            serve(f"{name}, 1 worker", name, 1, [max(clients)])
     (args.out / "perf.json").write_text(json.dumps(results, indent=2))
     print(report(results, args.out))
     plot(results, args.out)
