@@ -124,3 +124,21 @@ def test_engine_auto_is_ctranslate2_where_installed_and_workers_one_per_core(mon
     monkeypatch.setitem(sys.modules, "ctranslate2", None)  # as if not installed: import fails
     assert resolve_engine("auto", "cpu") == "transformers"
     assert (default_workers("cpu", 4), default_workers("cpu", 1), default_workers("cuda:0", 8)) == (4, 1, 1)
+
+
+def test_engine_auto_falls_back_to_transformers_when_the_model_cannot_be_converted(
+    tiny_models: TinyModelPaths, monkeypatch, caplog
+) -> None:
+    pytest.importorskip("ctranslate2", reason="the ctranslate2 extra is not installed")
+    from tarjama_server.loading import loader
+
+    def read_only(*args, **kwargs):
+        raise PermissionError("read-only conversion folder")
+
+    monkeypatch.setattr(loader, "convert_model", read_only)
+    resolved = resolve_model(str(tiny_models.translation))
+    engine = load_engine(resolved, Task.TRANSLATION, ("ar",), ("en",), "cpu", engine="auto")
+    assert engine.info.engine.startswith("transformers")
+    assert "cannot run on CTranslate2 (PermissionError" in caplog.text
+    with pytest.raises(PermissionError):  # asked for by name: the error stands
+        load_engine(resolved, Task.TRANSLATION, ("ar",), ("en",), "cpu", engine="ctranslate2")

@@ -27,11 +27,6 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
     import torch
 
     device = pick_device(settings.device)
-    summarizes = settings.summarization_enabled
-    engines = {
-        "translation": resolve_engine(settings.translation_engine, device),
-        "summarization": resolve_engine(settings.summarization_engine, device) if summarizes else "",
-    }
     cores = usable_cores(settings.torch_threads)
     workers = settings.model_workers or default_workers(device, cores)
     threads = max(1, cores // workers)  # per worker
@@ -40,13 +35,12 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
     elif settings.torch_threads > 0:
         torch.set_num_threads(settings.torch_threads)
     log.info(
-        "%d model worker%s (batches at once per model), %d thread%s each, on %d cores; engines: %s",
+        "%d model worker%s (batches at once per model), %d thread%s each, on %d cores",
         workers,
         "s" if workers > 1 else "",
         threads,
         "s" if threads > 1 else "",
         cores,
-        ", ".join(f"{task} {name}" for task, name in engines.items() if name),
     )
 
     def load(task: Task, ref: str, revision: str, engine: str, sources: str, targets: str) -> Seq2SeqEngine:
@@ -58,7 +52,7 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
             split_languages(sources),
             split_languages(targets),
             device,
-            engine=engines[task.value],
+            engine=engine,
             threads=threads,
             workers=workers,
             compute_type=settings.ctranslate2_compute_type,
@@ -69,7 +63,7 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
         Task.TRANSLATION,
         settings.translation_model,
         settings.translation_revision,
-        engines["translation"],
+        settings.translation_engine,
         settings.translation_source_languages,
         settings.translation_target_languages,
     )
@@ -80,7 +74,7 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
         Task.SUMMARIZATION,
         settings.summarization_model,
         settings.summarization_revision,
-        engines["summarization"],
+        settings.summarization_engine,
         languages,
         languages,
     )
@@ -170,7 +164,9 @@ def load_engine(
 
     transformers: ``from_pretrained`` (half precision on CUDA). ctranslate2: the model is
     converted once into ``converted_dir`` (keyed by model, revision and compute type), then loaded.
+    auto: ctranslate2 where installed; a model it cannot convert or load runs on transformers.
     """
+    requested = engine
     import transformers
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -201,10 +197,21 @@ def load_engine(
             workers=workers,
         )
 
-    loaded: Seq2SeqEngine
+    loaded: Seq2SeqEngine | None = None
     if engine == "ctranslate2":
-        loaded = _load_ctranslate2(resolved, tokenizer, info, device, compute_type, converted_dir, threads, workers)
-    else:
+        try:
+            loaded = _load_ctranslate2(resolved, tokenizer, info, device, compute_type, converted_dir, threads, workers)
+        except (ModelUnavailableError, OSError, ValueError, RuntimeError) as error:
+            if requested != "auto":
+                raise
+            # An architecture CTranslate2 cannot convert, a read-only conversion folder...: still serve.
+            log.warning(
+                "engine auto: %s cannot run on CTranslate2 (%s: %s); using transformers",
+                resolved.ref,
+                type(error).__name__,
+                error,
+            )
+    if loaded is None:
         import torch
 
         # Half precision on CUDA: bfloat16 where the GPU has it (mT5 overflows in float16).
