@@ -57,14 +57,15 @@ EXPOSE 50051 9464
 VOLUME ["/models"]
 USER 10001
 WORKDIR /home/tarjama
-# Follows TARJAMA_PORT and TLS (TARJAMA_TLS_CERT); see scripts/healthcheck.sh.
-HEALTHCHECK --interval=30s --timeout=10s --start-period=600s --retries=3 \
+# Follows TARJAMA_PORT and TLS (TARJAMA_TLS_CERT); see scripts/healthcheck.sh. The start period covers model
+# loading and, on a first start without a baked conversion (no-models), converting them for CTranslate2.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=900s --retries=3 \
     CMD ["sh", "/usr/local/bin/tarjama-healthcheck"]
 ENTRYPOINT ["tini", "--", "tarjama-server"]
 
 # ---- models: fetched while the build has network, pinned by revision, in a cache of their own
 # (after no-models, so even the legacy builder skips it for --target no-models), and converted
-# for the ctranslate2 engine on CPU (int8) unless CTRANSLATE2_CONVERT=0.
+# for the ctranslate2 engine (the server's default, auto) on CPU (int8) unless CTRANSLATE2_CONVERT=0.
 FROM build AS models
 ARG TRANSLATION_MODEL=Helsinki-NLP/opus-mt-ar-en
 ARG TRANSLATION_REVISION=main

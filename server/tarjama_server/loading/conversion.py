@@ -77,6 +77,10 @@ def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Pat
     log.info("converting %s to CTranslate2 (%s) in %s, once: later starts load it", resolved.ref, compute_type, target)
     started = time.monotonic()
     staging = target.with_name(f"{target.name}.converting-{os.getpid()}")
+    # A folder we cannot write fails now, not after minutes of loading the model to convert it.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(target.parent, os.W_OK):
+        raise PermissionError(f"cannot write CTranslate2 conversions into {target.parent} (--ctranslate2-dir)")
     try:
         weights = sum(path.stat().st_size for path in resolved.directory.iterdir() if path.name in WEIGHT_FILES)
         if weights < _CONVERT_IN_PLACE_BYTES:
@@ -94,7 +98,6 @@ def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Pat
                 f"converting {resolved.ref!r} to CTranslate2 failed (exit code {exitcode}; "
                 "the log above has the details); try `tarjama-models convert` to see it alone"
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, target)  # whole or not at all: another replica may share the cache
         log.info("converted %s to CTranslate2 (%s) in %.1f s", resolved.ref, compute_type, time.monotonic() - started)
     except OSError:
