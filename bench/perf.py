@@ -384,8 +384,9 @@ def report(results: dict[str, Any], out: Path) -> str:
     for name, server in results["servers"].items():
         raw = results["raw"].get(name.split(",")[0], {})
         padding = server.get("padding_ratio")
+        alone = f"{raw['one_segment_seconds']:.2f} s" if "one_segment_seconds" in raw else "–"
         lines.append(
-            f"| {name} | {server['first_segment_alone_s']:.2f} s | {raw.get('one_segment_seconds', 0):.2f} s | "
+            f"| {name} | {server['first_segment_alone_s']:.2f} s | {alone} | "
             f"{server['first_segment_under_16_s']:.1f} s ({server['first_segment_under_16_share']:.0%}) | "
             f"{server.get('summarize_en_s', 0):.1f} s | {'n/a' if padding is None else f'{padding:.0%}'} | "
             f"{server['peak_rss_mib']:.0f} MiB |"

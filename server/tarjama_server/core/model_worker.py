@@ -41,12 +41,16 @@ def calibrate(
         tokens_per_input_token=work / read,
         tokens_per_char=engine.count_tokens(text) / max(1, len(text)),
     )
+    workers = engine.info.workers
     log.info(
-        "%s: %.0f tokens/s on a batch of %d (%.2f s); %.2f tokens of work per input token",
+        "%s: %.0f tokens/s on a batch of %d (%.2f s) on one of %d model workers, so about %.0f tokens/s in all; "
+        "%.2f tokens of work per input token",
         engine.info.task.value,
         measured.tokens_per_second,
         batch_size,
         seconds,
+        workers,
+        measured.tokens_per_second * workers,
         measured.tokens_per_input_token,
     )
     return measured
