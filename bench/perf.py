@@ -171,6 +171,9 @@ def raw_layouts(
     def ct2_one() -> int:
         return tokens(one.translate_batch(sources, **options))
 
+    def ct2_sorted_in_turn() -> int:
+        return sum(tokens(one.translate_batch(chunk, **options)) for chunk in chunks)
+
     def ct2_async() -> int:
         pending = [many.translate_batch(chunk, asynchronous=True, **options) for chunk in chunks]
         return tokens([result.result() for batch in pending for result in batch])
@@ -189,6 +192,7 @@ def raw_layouts(
 
     layouts = {
         "ctranslate2, one batch on every core": (ct2_one, rounds),
+        f"ctranslate2, {workers} sorted batches one after another, each on every core": (ct2_sorted_in_turn, rounds),
         f"ctranslate2, {workers} sorted batches at once (asynchronous)": (ct2_async, rounds),
         f"ctranslate2, {workers} sorted batches at once (a thread each, as the server)": (ct2_threads, rounds),
         "transformers, one batch on every core": (torch_one, transformers_rounds),
