@@ -133,23 +133,27 @@ def measure(
         # How much of their cores the servers got: below 1 a server, the machine's other load took the rest.
         "server_cores_used": round(cpu / summary["seconds"], 2),
         "items_per_server_cpu_second": round(summary["items"] / cpu, 1),
+        "concurrency_highest": summary["concurrency"]["highest"],
+        "load_average": round(os.getloadavg()[0], 2),  # the machine's, over the last minute
     }
 
 
 def markdown(rounds: list[dict[str, dict[str, Any]]], medians: dict[str, float], factor: float) -> str:
     lines = [
-        "| round | servers | items | seconds | items/s | segments/s | cores the servers got | items per server CPU-s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| round | servers | items | seconds | items/s | segments/s | cores the servers got "
+        "| items per server CPU-s | most calls in flight | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for number, measured in enumerate(rounds, 1):
         for name in ("one", "two"):
             m = measured[name]
             lines.append(
                 f"| {number} | {m['servers']} | {m['items']} | {m['seconds']:.1f} | {m['items_per_second']:.1f} | "
-                f"{m['segments_per_second']:.1f} | {m['server_cores_used']:.2f} | {m['items_per_server_cpu_second']} |"
+                f"{m['segments_per_second']:.1f} | {m['server_cores_used']:.2f} | {m['items_per_server_cpu_second']} | "
+                f"{m['concurrency_highest']} | {m['load_average']} |"
             )
-    lines.append(f"| median | 1 | | | {medians['one']:.1f} | | | |")
-    lines.append(f"| median | 2 | | | {medians['two']:.1f} | | | |")
+    lines.append(f"| median | 1 | | | {medians['one']:.1f} | | | | | |")
+    lines.append(f"| median | 2 | | | {medians['two']:.1f} | | | | | |")
     lines.append("")
     lines.append(f"Scale-out factor (median items/s, two servers / one): **{factor:.2f}×**")
     return "\n".join(lines) + "\n"
@@ -160,7 +164,7 @@ def main() -> None:
     parser.add_argument("--models", type=Path, default=ROOT / "tiny-models", help="holds marian-ar-en/")
     parser.add_argument("--items", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=16, help="tarjama batch --concurrency")
+    parser.add_argument("--concurrency", type=int, default=64, help="tarjama batch --concurrency: the cap")
     parser.add_argument("--num-beams", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()

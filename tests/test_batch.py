@@ -146,6 +146,27 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
             translated_first = sum("translation" in line for line in first_lines)
             translated_by_server_first = log.ok()
             assert 0 < len(first_lines) < len(good)
+
+            # SIGTERM (a Job's pod deleted) while calls wait at the server: they are cancelled, the
+            # summary printed. Bad items may have got their lines meanwhile, translations not.
+            terminated = subprocess.Popen(
+                batch_command(server.address, str(archive), "--output", str(output), "--concurrency", "4"),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=ROOT,
+            )
+            try:
+                wait_for(lambda: log.ok("ListModels") == 2, "the second run asked for the models")
+                wait_for(lambda: server.server.state.in_flight > 0, "the second run's calls reached the server")
+            finally:
+                terminated.send_signal(signal.SIGTERM)
+                stdout, _ = terminated.communicate(timeout=WAIT_SECONDS)
+            assert terminated.returncode == 143
+            assert json.loads(stdout)["stopped"] == "terminated (SIGTERM)"
+            wait_for(lambda: server.server.state.in_flight == 0, "the terminated run's calls ended")
+            assert log.ok() == translated_by_server_first
+            first_lines = read_output(output)
+            assert sum("translation" in line for line in first_lines) == translated_first
             engine.release.set()
 
             second = subprocess.run(

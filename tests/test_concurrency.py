@@ -40,16 +40,27 @@ def test_stops_growing_when_latency_rises_and_shrinks_if_it_keeps_rising() -> No
     policy = AdaptiveConcurrency(maximum=64, initial=8)
     finish(policy, 1.0, 1.0, calls=8)
     assert policy.limit == 16
-    # Calls now queue at the server: latency triples for the same size. The smoothed cost
-    # passes the tolerance on the third such call; the limit then shrinks, once a round trip.
-    peaks = []
-    for _ in range(8):
+    # Calls now queue at the server: latency triples for the same size. One slow call is
+    # noise; once the smoothed cost passes the tolerance, the limit shrinks, once a round trip.
+    limits = []
+    for _ in range(12):
         finish(policy, 2.0, 3.0)
-        peaks.append(policy.limit)
-    assert peaks[:3] == [17, 18, pytest.approx(18 * policy.latency_backoff)]
-    assert set(peaks[3:]) == {peaks[2]} and not policy.slow_start
+        limits.append(policy.limit)
+    drop = next(i for i in range(1, len(limits)) if limits[i] < limits[i - 1])
+    assert 2 <= drop <= 10
+    assert limits[:drop] == [17 + i for i in range(drop)]
+    assert limits[drop] == pytest.approx(limits[drop - 1] * policy.latency_backoff)
+    assert set(limits[drop:]) == {limits[drop]} and not policy.slow_start
     finish(policy, 6.0, 3.0)  # a round trip later, still slow
-    assert policy.limit == pytest.approx(18 * policy.latency_backoff**2)
+    assert policy.limit == pytest.approx(limits[drop] * policy.latency_backoff)
+
+
+def test_one_slow_call_among_fast_ones_does_not_stop_the_growth() -> None:
+    policy = AdaptiveConcurrency(maximum=64, initial=4)
+    for second in range(1, 10):
+        finish(policy, float(second), 1.0, calls=3)
+        finish(policy, float(second), 4.0)  # it waited behind a batch
+    assert policy.slow_start and policy.limit == 4 + 9 * 4
 
 
 def test_latency_is_judged_per_character_so_long_items_do_not_look_slow() -> None:

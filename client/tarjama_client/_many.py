@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from .aio import AsyncTarjamaClient
 
 DEFAULT_CONCURRENCY = 16
-INITIAL_CONCURRENCY = 2
 # The longest the sync client waits for its event-loop thread to end once the caller stops reading.
 THREAD_JOIN_SECONDS = 30.0
 _END = object()  # no more items; no more results
@@ -57,11 +56,14 @@ def as_item(value: BatchItem | str, position: int) -> BatchItem:
 
 
 async def translate_many(
-    client: AsyncTarjamaClient, items: Iterable[BatchItem | str], concurrency: int, shared: ManyOptions
+    client: AsyncTarjamaClient,
+    items: Iterable[BatchItem | str],
+    concurrency: int | AdaptiveConcurrency,
+    shared: ManyOptions,
 ) -> AsyncGenerator[BatchResult, None]:
     """Each item's ``BatchResult`` as it finishes (not in input order). ``items`` is read
     lazily, one item each time a call may start."""
-    policy = AdaptiveConcurrency(maximum=concurrency, initial=min(INITIAL_CONCURRENCY, concurrency))
+    policy = concurrency if isinstance(concurrency, AdaptiveConcurrency) else AdaptiveConcurrency(maximum=concurrency)
     loop = asyncio.get_running_loop()
     source = iter(items)
     position = 0
@@ -140,7 +142,7 @@ class _Failed:
 def in_thread(
     open_client: Callable[[], AsyncTarjamaClient],
     items: Iterable[BatchItem | str],
-    concurrency: int,
+    concurrency: int | AdaptiveConcurrency,
     shared: ManyOptions,
 ) -> Iterator[BatchResult]:
     """``translate_many`` for synchronous callers: the asyncio version runs on an event loop

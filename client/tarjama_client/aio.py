@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2
 from . import _convert, _many
 from ._channel import ClientBase
 from ._many import DEFAULT_CONCURRENCY, ManyOptions
+from .concurrency import AdaptiveConcurrency
 from .errors import ServerUnavailableError, from_rpc_error
 from .types import BatchItem, BatchResult, DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
 from .v1 import tarjama_pb2 as pb
@@ -111,7 +112,7 @@ class AsyncTarjamaClient(ClientBase):
         self,
         items: Iterable[BatchItem | str],
         *,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | AdaptiveConcurrency = DEFAULT_CONCURRENCY,
         source_language: str = "",
         target_language: str = "",
         options: DecodingOptions | None = None,
@@ -127,7 +128,8 @@ class AsyncTarjamaClient(ClientBase):
         A failed item carries its ``error``; it never stops the others. ``summarize`` adds a
         summary (``summary_language``, ``style``) to each item. Calls in flight start at 2 and
         adapt to the servers up to ``concurrency``: more while latency holds, fewer on
-        RESOURCE_EXHAUSTED, and none until the server's pushback has passed.
+        RESOURCE_EXHAUSTED, and none until the server's pushback has passed. Pass an
+        ``AdaptiveConcurrency`` instead of a number to tune the policy or read its ``limit``.
 
         To stop early, close it (``async with contextlib.aclosing(client.translate_many(...))``):
         the calls in flight are then cancelled."""

@@ -43,6 +43,7 @@ from .archive import (
     rejected_record,
     write_mirrored,
 )
+from .concurrency import AdaptiveConcurrency
 from .types import BatchItem, BatchResult, DecodingOptions
 
 # A long run outlives a server restart: retry UNAVAILABLE and RESOURCE_EXHAUSTED longer than
@@ -79,7 +80,7 @@ class Tally:
     def complete(self) -> bool:
         return self.read_all and not self.stopped and self.done_in_input == self.items
 
-    def summary(self, output: Path) -> dict[str, Any]:
+    def summary(self, output: Path, concurrency: AdaptiveConcurrency) -> dict[str, Any]:
         seconds = time.monotonic() - self.started
         return {
             "output": str(output),
@@ -98,6 +99,8 @@ class Tally:
             "seconds": round(seconds, 3),
             "items_per_second": round(self.written / seconds, 3) if seconds > 0 else 0.0,
             "segments_per_second": round(self.segments / seconds, 3) if seconds > 0 else 0.0,
+            # Calls in flight: the most the run allowed, and what it allowed at the end.
+            "concurrency": {"highest": concurrency.highest, "last": int(concurrency.limit)},
             **({"stopped": self.stopped} if self.stopped else {}),
         }
 
@@ -134,6 +137,7 @@ class Run:
         self.folder = self.source.is_dir()
         self.journal = Journal(check_paths(self.source, self.output))
         self.tally = Tally()
+        self.concurrency = AdaptiveConcurrency(maximum=args.concurrency)
         self.lines: dict[str, int] = {}  # key → input line, for the error lines of JSON Lines items
         self._seen: set[str] = set()
         self._failures = 0  # items in a row that found no server
@@ -218,7 +222,7 @@ class Run:
                 args = self.args
                 results = client.translate_many(
                     self.entries(),
-                    concurrency=args.concurrency,
+                    concurrency=self.concurrency,
                     source_language=args.source_language,
                     target_language=args.target_language,
                     options=DecodingOptions(num_beams=args.beams),
@@ -277,7 +281,7 @@ def _report(batch: Run) -> None:
             f"(the first entry with an id is the one translated): line {shown}{more}",
             file=sys.stderr,
         )
-    json.dump(batch.tally.summary(batch.output), sys.stdout, ensure_ascii=False, indent=2)
+    json.dump(batch.tally.summary(batch.output, batch.concurrency), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     sys.stdout.flush()
 

@@ -8,8 +8,8 @@ wait. ``translate_many`` is the machinery around it.
   holding, so the limit doubles each round trip, until the first sign of congestion.
 * **Then grow slowly** (additive increase): +1 per limit's worth of calls that finished with
   their latency holding, about +1 per round trip.
-* **Latency holds** while the recent cost of a call (seconds per unit of size, smoothed)
-  stays within ``tolerance`` × the best recently seen. A batching server keeps a call's
+* **Latency holds** while the recent cost of a call (seconds per character, smoothed over
+  about ten calls) stays within ``tolerance`` × the best smoothed cost recently seen. A batching server keeps a call's
   latency flat while it has room in its batches; past that, calls only queue: latency grows
   with concurrency and throughput does not, so the limit stops growing, and shrinks by
   ``latency_backoff`` (at most once per round trip) when latency keeps rising.
@@ -41,7 +41,7 @@ class AdaptiveConcurrency:
     # The baseline (best cost seen) creeps up by this share per call, so it follows a server
     # that became slower for good (other clients, fewer replicas) rather than pinning the limit low.
     drift: float = 0.01
-    smoothing: float = 0.25  # weight of the newest cost in the smoothed cost
+    smoothing: float = 0.1  # weight of the newest cost in the smoothed cost
 
     limit: float = field(init=False)
     slow_start: bool = field(default=True, init=False)
@@ -50,11 +50,13 @@ class AdaptiveConcurrency:
     paused_until: float = field(default=-math.inf, init=False)
     calm_until: float = field(default=-math.inf, init=False)  # no second decrease before this
     round_trip: float = field(default=0.0, init=False)  # the latest call's seconds
+    highest: int = field(default=0, init=False)  # the most calls it has allowed at once
 
     def __post_init__(self) -> None:
         if not 1 <= self.minimum <= self.maximum:
             raise ValueError(f"concurrency must be at least 1 (minimum {self.minimum}, maximum {self.maximum})")
         self.limit = float(min(max(self.initial, self.minimum), self.maximum))
+        self.highest = int(self.limit)
 
     def allowed(self, now: float) -> int:
         """How many calls may be in flight now (0 while a pushback lasts)."""
@@ -71,10 +73,13 @@ class AdaptiveConcurrency:
         if self.baseline is None or self.smoothed is None:
             self.baseline = self.smoothed = cost
         else:
-            self.baseline = min(cost, self.baseline * (1 + self.drift))
+            # The baseline is the best *smoothed* cost: one lucky call (it caught a batch just
+            # starting) does not set it, nor one unlucky call stop the growth.
             self.smoothed += self.smoothing * (cost - self.smoothed)
+            self.baseline = min(self.smoothed, self.baseline * (1 + self.drift))
         if self.smoothed <= self.tolerance * self.baseline:
             self.limit = min(self.maximum, self.limit + (1.0 if self.slow_start else 1.0 / self.limit))
+            self.highest = max(self.highest, int(self.limit))
         else:
             self._decrease(now, self.latency_backoff)
 
