@@ -54,7 +54,8 @@ def test_input_and_output_lie_on_the_archive_volume(batch) -> None:
     volumes = {v["name"]: v for v in the_job(batch)["spec"]["template"]["spec"]["volumes"]}
     (claim,) = by_kind(batch, "PersistentVolumeClaim")
     for path in (args.input, args.output):
-        (mount,) = [m for m in container["volumeMounts"] if PurePosixPath(m["mountPath"]) in PurePosixPath(path).parents]
+        folders = PurePosixPath(path).parents
+        (mount,) = [m for m in container["volumeMounts"] if PurePosixPath(m["mountPath"]) in folders]
         assert not mount.get("readOnly"), "the output is written beside the input"
         assert volumes[mount["name"]]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
 
