@@ -220,6 +220,17 @@ def test_a_torn_last_line_is_dropped_on_resume_and_the_item_done_again(server, t
     assert sorted(line["id"] for line in read_output(output)) == [f"item-{n}" for n in range(5)]
 
 
+def test_a_progress_bar_on_a_terminal_only(server, tmp_path, capsys, monkeypatch) -> None:
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text("\n".join(json.dumps(item, ensure_ascii=False) for item in good_items(3)) + "\n")
+    assert main(["--server", server.address, "batch", str(archive), "-o", str(tmp_path / "piped.jsonl")]) == 0
+    assert "segments/s" not in capsys.readouterr().err
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert main(["--server", server.address, "batch", str(archive), "-o", str(tmp_path / "shown.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert "3/3" in err and "segments/s" in err and "item" in err
+
+
 def test_the_journal_refuses_what_it_did_not_write_and_a_second_writer(tmp_path) -> None:
     path = tmp_path / "out.jsonl"
     path.write_text('{"id": "a", "error": {"code": "INVALID_ARGUMENT"}}\nnot json\n{"id": "b"}\n')

@@ -106,24 +106,20 @@ class Tally:
 
 
 class _Progress:
-    """Items done, segments a second and the time left, on stderr; only on a terminal."""
+    """Items done, segments a second and the time left, on stderr (only on a terminal)."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self._bar: Any = None
-        if enabled:
-            from tqdm import tqdm
+    def __init__(self, total: int) -> None:
+        from tqdm import tqdm
 
-            self._bar = tqdm(total=max(total, 0), unit="item", file=sys.stderr, dynamic_ncols=True)
+        self._bar = tqdm(total=max(total, 0), unit="item", file=sys.stderr, dynamic_ncols=True)
 
     def update(self, tally: Tally) -> None:
-        if self._bar is not None:
-            rate = tally.segments / max(time.monotonic() - tally.started, 1e-9)
-            self._bar.set_postfix_str(f"{rate:.1f} segments/s", refresh=False)
-            self._bar.update(1)
+        rate = tally.segments / max(time.monotonic() - tally.started, 1e-9)
+        self._bar.set_postfix_str(f"{rate:.1f} segments/s", refresh=False)
+        self._bar.update(1)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self._bar.close()
 
 
 class Run:
@@ -138,7 +134,7 @@ class Run:
         self.journal = Journal(check_paths(self.source, self.output))
         self.tally = Tally()
         self.concurrency = AdaptiveConcurrency(maximum=args.concurrency)
-        self.lines: dict[str, int] = {}  # key → input line, for the error lines of JSON Lines items
+        self.lines: dict[str, int] = {}  # key → input line of the items in flight, for their error lines
         self._seen: set[str] = set()
         self._failures = 0  # items in a row that found no server
         self.started = False  # the server answered: items are being sent
@@ -196,10 +192,10 @@ class Run:
             return True
         self._failures = 0
         line = record(result)
+        number = self.lines.pop(item_key(result.id), 0)
         if result.error is not None:
-            key = item_key(result.id)
-            if key in self.lines:  # beside the id, where rejected entries have it
-                line = {"id": line["id"], "line": self.lines[key], "error": line["error"]}
+            if number:  # beside the id, where rejected entries have it
+                line = {"id": line["id"], "line": number, "error": line["error"]}
             self._write(line, error=line["error"]["code"])
             return True
         assert result.result is not None
@@ -217,8 +213,8 @@ class Run:
                 await self._check_server(client)
                 self.started = True
                 self.tally.started = time.monotonic()
-                todo = count_entries(self.source) - len(self.tally.resumed.keys)
-                self._progress = _Progress(todo, enabled=sys.stderr.isatty())
+                if sys.stderr.isatty():
+                    self._progress = _Progress(count_entries(self.source) - len(self.tally.resumed.keys))
                 args = self.args
                 results = client.translate_many(
                     self.entries(),
