@@ -118,6 +118,11 @@ def batch_command(address: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "tarjama_client.cli", "--server", address, "batch", *args]
 
 
+def start_batch(address: str, archive: Path, output: Path) -> subprocess.Popen[bytes]:
+    command = batch_command(address, str(archive), "--output", str(output), "--concurrency", "4")
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+
+
 def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_path) -> None:
     good = good_items(240)
     archive, output = tmp_path / "archive.jsonl", tmp_path / "out.jsonl"
@@ -127,12 +132,7 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
     with ServerThread(settings, wrapping_loader(lambda e: StopAfter(e, batches=6), engines)).start() as server:
         engine = engines[0]
         with access_log() as log:
-            first = subprocess.Popen(
-                batch_command(server.address, str(archive), "--output", str(output), "--concurrency", "4"),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=ROOT,
-            )
+            first = start_batch(server.address, archive, output)
             try:
                 wait_for(engine.held.is_set, "the first run reached the held batch")
                 wait_for(lambda: output.exists() and output.stat().st_size > 0, "the first run wrote lines")
@@ -149,12 +149,7 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
 
             # SIGTERM (a Job's pod deleted) while calls wait at the server: they are cancelled, the
             # summary printed. Bad items may have got their lines meanwhile, translations not.
-            terminated = subprocess.Popen(
-                batch_command(server.address, str(archive), "--output", str(output), "--concurrency", "4"),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=ROOT,
-            )
+            terminated = start_batch(server.address, archive, output)
             try:
                 wait_for(lambda: log.ok("ListModels") == 2, "the second run asked for the models")
                 wait_for(lambda: server.server.state.in_flight > 0, "the second run's calls reached the server")
@@ -169,17 +164,12 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
             assert sum("translation" in line for line in first_lines) == translated_first
             engine.release.set()
 
-            second = subprocess.run(
-                batch_command(server.address, str(archive), "--output", str(output), "--concurrency", "4"),
-                capture_output=True,
-                text=True,
-                timeout=WAIT_SECONDS * 2,
-                cwd=ROOT,
-            )
+            second = start_batch(server.address, archive, output)
+            second_out, second_err = (text.decode() for text in second.communicate(timeout=WAIT_SECONDS * 2))
             translated_by_server_second = log.ok() - translated_by_server_first
 
-    assert second.returncode == 0, second.stderr
-    summary = json.loads(second.stdout)
+    assert second.returncode == 0, second_err
+    summary = json.loads(second_out)
     lines = read_output(output)
     ids = [json.dumps(line["id"]) for line in lines]
     # Every id exactly once; the malformed line, which has none, by its line number.
@@ -203,7 +193,7 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
     assert summary["complete"] and summary["resumed"] == len(first_lines)
     assert summary["translated"] == len(good) and summary["errors"] == {"INVALID_ARGUMENT": len(BAD_LINES) + 1}
     assert summary["without_line"] == 0 and summary["duplicate_ids"] == 1
-    assert "repeats an earlier id" in second.stderr and "line 51" in second.stderr
+    assert "repeats an earlier id" in second_err and "line 51" in second_err
 
 
 def test_a_torn_last_line_is_dropped_on_resume_and_the_item_done_again(server, tmp_path, capsys) -> None:

@@ -123,15 +123,8 @@ class AsyncTarjamaClient(ClientBase):
         style: str = "",
         timeout: float | None = None,
     ) -> AsyncGenerator[BatchResult, None]:
-        """Translate many items (``BatchItem``, or bare texts whose id is their position), each in
-        a call of its own, yielding a ``BatchResult`` as each finishes (not in input order).
-        A failed item carries its ``error``; it never stops the others. ``summarize`` adds a
-        summary (``summary_language``, ``style``) to each item. Calls in flight start at 2 and
-        adapt to the servers up to ``concurrency``: more while latency holds, fewer on
-        RESOURCE_EXHAUSTED, and none until the server's pushback has passed. Pass an
-        ``AdaptiveConcurrency`` instead of a number to tune the policy or read its ``limit``.
-
-        To stop early, close it (``async with contextlib.aclosing(client.translate_many(...))``):
+        """``TarjamaClient.translate_many`` as an async generator: a ``BatchResult`` per item as
+        each finishes. To stop early, close it (``async with contextlib.aclosing(client.translate_many(...))``):
         the calls in flight are then cancelled."""
         shared = ManyOptions(
             source_language=source_language,

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ._many import DEFAULT_CONCURRENCY
 from ._retry import RetryPolicy
 from .client import TarjamaClient
 from .errors import DeadlineExceededError, ServerUnavailableError, TarjamaError
@@ -327,8 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--concurrency",
         type=_positive_int,
-        default=16,
-        help="most calls in flight; the run starts at 2 and adapts to the servers up to this (default: 16)",
+        default=DEFAULT_CONCURRENCY,
+        help="most calls in flight; the run starts at 2 and adapts to the servers up to this "
+        f"(default: {DEFAULT_CONCURRENCY})",
     )
     batch.add_argument("--source-language", default="", help="for items without one, e.g. ar; default: detect")
     batch.add_argument("--target-language", default="", help="default: en")
