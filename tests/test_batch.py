@@ -269,6 +269,9 @@ def test_summaries_with_a_style_and_other_field_names(server, tmp_path, capsys) 
         "\n".join(json.dumps({"guid": n, "body": SENTENCES[n]}, ensure_ascii=False) for n in range(3)) + "\n"
     )
     argv = ["--server", server.address, "batch", str(archive), "-o", str(output), "--id-field", "guid"]
+    assert main(argv) == 2  # the text field named wrong: stopped before any line
+    assert "has no 'text' field (it has 'guid', 'body'): name it with --text-field" in capsys.readouterr().err
+    assert not output.exists()
     code = main([*argv, "--text-field", "body", "--summarize", "--style", "headline"])
     assert code == 0
     lines = read_output(output)

@@ -85,6 +85,25 @@ def count_entries(path: Path) -> int:
         return sum(1 for raw in handle if raw.strip())
 
 
+def check_fields(path: Path, id_field: str, text_field: str) -> None:
+    """ArchiveError when the first JSON object of the input lacks either field: the fields are
+    named wrong (every item would be an error line, keyed by its line number), not one item bad."""
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                for name, option in ((id_field, "--id-field"), (text_field, "--text-field")):
+                    if name not in data:
+                        fields = ", ".join(repr(key) for key in list(data)[:8])
+                        raise ArchiveError(
+                            f"{path}: the first item has no {name!r} field (it has {fields}): name it with {option}"
+                        )
+                return
+
+
 def read_jsonl(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[Entry]:
     """Each non-blank line of a JSON Lines file: ``{id_field: …, text_field: …}`` plus optional
     ``mime_type``, ``source_language`` and ``glossary``."""

@@ -35,6 +35,7 @@ from .archive import (
     Rejected,
     Resumed,
     belongs_to_item,
+    check_fields,
     check_paths,
     count_entries,
     item_key,
@@ -132,6 +133,8 @@ class Run:
         self.output = Path(args.output)
         self.folder = self.source.is_dir()
         self.journal = Journal(check_paths(self.source, self.output))
+        if not self.folder:
+            check_fields(self.source, args.id_field, args.text_field)
         self.tally = Tally()
         self.concurrency = AdaptiveConcurrency(maximum=args.concurrency)
         self.lines: dict[str, int] = {}  # key → input line of the items in flight, for their error lines
