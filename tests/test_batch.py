@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
 import logging
 import signal
@@ -272,6 +273,10 @@ def test_summaries_with_a_style_and_other_field_names(server, tmp_path, capsys) 
     assert main(argv) == 2  # the text field named wrong: stopped before any line
     assert "has no 'text' field (it has 'guid', 'body'): name it with --text-field" in capsys.readouterr().err
     assert not output.exists()
+    packed = tmp_path / "feed.jsonl.gz"
+    packed.write_bytes(gzip.compress(archive.read_bytes()))
+    assert main(["--server", server.address, "batch", str(packed), "-o", str(output)]) == 2
+    assert "is gzip data, not JSON Lines" in capsys.readouterr().err
     code = main([*argv, "--text-field", "body", "--summarize", "--style", "headline"])
     assert code == 0
     lines = read_output(output)

@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 
-from .textfiles import UnreadableTextError, decode_text
+from .textfiles import BINARY_SIGNATURES, UnreadableTextError, decode_text
 from .types import BatchItem, BatchResult
 
 try:
@@ -86,9 +86,17 @@ def count_entries(path: Path) -> int:
 
 
 def check_fields(path: Path, id_field: str, text_field: str) -> None:
-    """ArchiveError when the first JSON object of the input lacks either field: the fields are
-    named wrong (every item would be an error line, keyed by its line number), not one item bad."""
+    """ArchiveError when the input is binary (gzip, PDF...) or its first JSON object lacks either
+    field: the fields are named wrong (every item would be an error line, keyed by its line
+    number), not one item bad."""
     with path.open("rb") as handle:
+        start = handle.read(4096)
+        for signature, kind in BINARY_SIGNATURES.items():
+            if start.startswith(signature):
+                raise ArchiveError(f"{path} is {kind}, not JSON Lines")
+        if b"\x00" in start:
+            raise ArchiveError(f"{path} holds NUL bytes: it is binary data (or UTF-16), not JSON Lines in UTF-8")
+        handle.seek(0)
         for raw in handle:
             try:
                 data = json.loads(raw)
