@@ -130,9 +130,10 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
     write_archive(archive, good)
     engines: list[StopAfter] = []
     settings = tiny_settings(models_dir, summarization_model="none")
-    with ServerThread(settings, wrapping_loader(lambda e: StopAfter(e, batches=6), engines)).start() as server:
-        engine = engines[0]
-        with access_log() as log:
+    server = ServerThread(settings, wrapping_loader(lambda e: StopAfter(e, batches=6), engines)).start()
+    engine = engines[0]
+    with server, access_log() as log:
+        try:
             first = start_batch(server.address, archive, output)
             try:
                 wait_for(engine.held.is_set, "the first run reached the held batch")
@@ -168,6 +169,8 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
             second = start_batch(server.address, archive, output)
             second_out, second_err = (text.decode() for text in second.communicate(timeout=WAIT_SECONDS * 2))
             translated_by_server_second = log.ok() - translated_by_server_first
+        finally:
+            engine.release.set()  # a failed test leaves no batch held
 
     assert second.returncode == 0, second_err
     summary = json.loads(second_out)

@@ -9,10 +9,11 @@ wait. ``translate_many`` is the machinery around it.
 * **Then grow slowly** (additive increase): +1 per limit's worth of calls that finished with
   their latency holding, about +1 per round trip.
 * **Latency holds** while the recent cost of a call (seconds per character, smoothed over
-  about ten calls) stays within ``tolerance`` × the best smoothed cost recently seen. A batching server keeps a call's
-  latency flat while it has room in its batches; past that, calls only queue: latency grows
-  with concurrency and throughput does not, so the limit stops growing, and shrinks by
-  ``latency_backoff`` (at most once per round trip) when latency keeps rising.
+  about ten calls) stays within ``tolerance`` × the best smoothed cost recently seen. A
+  batching server keeps a call's latency flat while it has room in its batches; past that,
+  calls only queue: latency grows with concurrency and throughput does not, so the limit
+  stops growing, and shrinks by ``latency_backoff`` (at most once per round trip) when
+  latency keeps rising.
 * **Back off on overload** (multiplicative decrease): a RESOURCE_EXHAUSTED refusal halves the
   limit, once per round trip however many calls were refused together, and no new call
   starts until the server's pushback has passed.
