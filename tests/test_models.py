@@ -9,8 +9,9 @@ import pytest
 from tarjama_server.engines.base import GenerationParams, Task
 from tarjama_server.errors import ModelUnavailableError
 from tarjama_server.loading.hub import is_cached, resolve_model
-from tarjama_server.loading.loader import default_workers, load_engine, resolve_engine
+from tarjama_server.loading.loader import default_workers, load_engine, load_engines, resolve_engine
 from tarjama_server.loading.tiny_models import TinyModelPaths
+from tarjama_server.settings import Settings
 
 
 def test_local_directory_loads_and_is_flagged_untrained(tiny_models: TinyModelPaths) -> None:
@@ -124,6 +125,8 @@ def test_engine_auto_is_ctranslate2_where_installed_and_workers_one_per_core(mon
     monkeypatch.setitem(sys.modules, "ctranslate2", None)  # as if not installed: import fails
     assert resolve_engine("auto", "cpu") == "transformers"
     assert (default_workers("cpu", 4), default_workers("cpu", 1), default_workers("cuda:0", 8)) == (4, 1, 1)
+    with pytest.raises(ModelUnavailableError, match="--model-workers -1"):
+        load_engines(Settings(model_workers=-1, device="cpu"))
 
 
 def test_engine_auto_falls_back_to_transformers_when_the_model_cannot_be_converted(

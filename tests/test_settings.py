@@ -42,4 +42,8 @@ def test_engines_and_repetition_guard_are_settings() -> None:
     )
     assert (settings.translation_engine, settings.summarization_engine) == ("ctranslate2", "ctranslate2")
     assert settings.repetition_guard is False
-    assert load_settings([], env={}).repetition_guard is True
+    defaults = load_settings([], env={})
+    assert defaults.repetition_guard is True
+    # The fast engine where installed, one model worker per core: both decided at load time.
+    assert (defaults.translation_engine, defaults.summarization_engine, defaults.model_workers) == ("auto", "auto", 0)
+    assert load_settings(["--model-workers", "3"], env={}).model_workers == 3

@@ -27,6 +27,8 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
     import torch
 
     device = pick_device(settings.device)
+    if settings.model_workers < 0:
+        raise ModelUnavailableError(f"--model-workers {settings.model_workers}: give 0 (one per core) or a count")
     cores = usable_cores(settings.torch_threads)
     workers = settings.model_workers or default_workers(device, cores)
     threads = max(1, cores // workers)  # per worker
