@@ -15,7 +15,9 @@ that real ones do. Then, in one run on one machine:
 * the raw layouts on all 20 segments, just before and just after the CTranslate2
   server: one batch on every core, against one sorted batch per core at once
   (``--workers``; CTranslate2 asynchronous or a thread each, transformers a thread
-  each), and the server's ratio to the best of them;
+  each), and the server's ratio to the best of them; then, with the CTranslate2 server
+  still up, ``--side-by-side`` rounds of the raw layouts each followed at once by 16
+  clients on the server, each round's ratio from figures a minute apart;
 * the real server (``tarjama-server``, repetition guard off, its default model workers)
   on each engine, driven over gRPC by 1, 4 and 16 concurrent clients sending the seed
   article: output tokens a second, p50/p95 latency, time to the first streamed segment
@@ -361,6 +363,30 @@ def drive(server: Server, clients: list[int], max_new_tokens: int, summarize: bo
     return results
 
 
+def side_by_side(server: Server, marian: Path, args: Any, converted: Path, rounds: int) -> list[dict[str, Any]]:
+    """Rounds of the raw layouts, then 16 clients on the running server, one after the other:
+    each round's ratio compares figures taken a minute apart at most."""
+    from tarjama_client import DecodingOptions, TarjamaClient
+
+    article = SEED.read_text(encoding="utf-8")
+    options = DecodingOptions(num_beams=4, max_new_tokens=args.max_new_tokens)
+    measured = []
+    with TarjamaClient(server.address, timeout=3600) as client:
+        for _ in range(rounds):
+            runs = raw_layouts(marian, args.max_new_tokens, converted, args.workers, rounds=1, transformers_rounds=0)
+            started = time.perf_counter()
+            with ThreadPoolExecutor(16) as pool:
+                calls = pool.map(lambda _: client.translate(article, options=options).usage.output_tokens, range(16))
+                produced = sum(calls)
+            server_tok_s = produced / (time.perf_counter() - started)
+            best, best_tok_s = best_raw(runs)
+            measured.append(
+                {"raw": runs, "server_16_tok_s": server_tok_s, "best": best, "ratio": server_tok_s / best_tok_s}
+            )
+            print(f"  side by side: server {server_tok_s:.0f} tok/s, best raw {best_tok_s:.0f} ({best})", flush=True)
+    return measured
+
+
 def report(results: dict[str, Any], out: Path) -> str:
     lines = [
         "| what | output tok/s | p50 s | p95 s |",
@@ -405,6 +431,12 @@ def report(results: dict[str, Any], out: Path) -> str:
             f"{server['concurrency'][count]['output_tok_s']:.0f} / {best['median_tok_s']:.0f} tok/s = "
             f"{best['server_ratio']:.2f}.",
         ]
+    for index, round_ in enumerate(results.get("side_by_side", [])):
+        raw = "; ".join(f"{name} {got[0]:.0f}" for name, got in round_["raw"].items())
+        lines.append(
+            f"\nSide by side, round {index + 1}: raw {raw}; then the server at 16 clients "
+            f"{round_['server_16_tok_s']:.0f} tok/s: {round_['ratio']:.2f} of the best."
+        )
     lines += ["", "Engines: " + "; ".join(f"{name}: {s.get('engines')}" for name, s in results["servers"].items())]
     table = "\n".join(lines)
     (out / "perf.md").write_text(table + "\n")
@@ -447,6 +479,7 @@ def main() -> None:
     parser.add_argument("--skip-raw", action="store_true")
     parser.add_argument("--skip-one-worker", action="store_true", help="no CTranslate2 server on one worker")
     parser.add_argument("--skip-summarize", action="store_true")
+    parser.add_argument("--side-by-side", type=int, default=3, help="rounds of raw layouts, then the server")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     engines = [name for name in args.engines.split(",") if name]
@@ -466,6 +499,8 @@ def main() -> None:
         try:
             server.wait()
             results["servers"][label] = drive(server, counts, args.max_new_tokens, not args.skip_summarize)
+            if label == "ctranslate2" and args.side_by_side:
+                results["side_by_side"] = side_by_side(server, marian, args, converted, args.side_by_side)
         finally:
             server.stop()
 
