@@ -69,6 +69,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/tarjama-fullsize"))
     parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument(
+        "--engine", default="transformers", help="the server's engine (the Sizing table measured transformers)"
+    )
     args = parser.parse_args()
 
     from tarjama_client import TarjamaClient
@@ -89,6 +92,8 @@ def main() -> int:
         "--offline",
         "--device=cpu",
         f"--torch-threads={args.torch_threads}",
+        f"--translation-engine={args.engine}",
+        f"--summarization-engine={args.engine}",
         "--log-level=WARNING",
     ]
     server = subprocess.Popen(command)
