@@ -49,6 +49,7 @@ class ResultCache(Generic[V]):
         self.bytes = 0
         self._entries: OrderedDict[Hashable, _Entry[V]] = OrderedDict()
         self._in_flight: dict[Hashable, asyncio.Future[V]] = {}
+        self.waiting = 0  # callers waiting for another's computation of the same key
 
     @property
     def enabled(self) -> bool:
@@ -109,7 +110,11 @@ class ResultCache(Generic[V]):
             if leader is None:
                 break
             # Wait for the computation already running; never cancel it for our own sake.
-            await asyncio.wait({leader})
+            self.waiting += 1
+            try:
+                await asyncio.wait({leader})
+            finally:
+                self.waiting -= 1
             if not leader.cancelled() and leader.exception() is None:
                 metrics.CACHE_REQUESTS.labels(kind, "hit").inc()
                 return leader.result(), True

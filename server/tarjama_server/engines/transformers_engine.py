@@ -36,6 +36,9 @@ class TransformersEngine(TokenizedEngine):
             # The scores: beam search's sequences_scores, or greedy search's per-step logits.
             "return_dict_in_generate": True,
             "output_scores": True,
+            # No end token forced at the length cap (Marian's config asks for one): it would score as
+            # certain (log-probability 0) and lift the mean; CTranslate2 forces none either.
+            "forced_eos_token_id": None,
         }
         if beams > 1:  # transformers ignores (and warns about) it in greedy search
             kwargs["length_penalty"] = params.length_penalty
