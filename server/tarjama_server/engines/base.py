@@ -60,6 +60,9 @@ class GenerationParams:
     # Other hypotheses to return beside the best (Generation.alternatives); the beam is
     # widened to at least alternatives + 1.
     alternatives: int = 0
+    # Score the outputs (Generation.log_probability). The server always does; bench/perf.py
+    # turns it off to measure what scoring costs.
+    scores: bool = True
 
     @property
     def beam_width(self) -> int:

@@ -44,15 +44,19 @@ class CTranslate2Engine(TokenizedEngine):
             # Counted as an output token, as transformers counts it.
             return_end_token=True,
             # Summed log-probability / length ** length_penalty (greedy search too).
-            return_scores=True,
+            return_scores=params.scores,
             max_input_length=0,  # lengths were checked above: never truncate
         )
         generations = []
         with self._tokenizer_lock:
             for tokens, result in zip(sources, results, strict=True):
+                scores = result.scores if params.scores else [None] * len(result.hypotheses)
                 outputs = [
-                    (self._decode(output), mean_log_probability(score, len(output), params.length_penalty))
-                    for output, score in zip(result.hypotheses, result.scores, strict=True)
+                    (
+                        self._decode(output),
+                        None if score is None else mean_log_probability(score, len(output), params.length_penalty),
+                    )
+                    for output, score in zip(result.hypotheses, scores, strict=True)
                 ]
                 (text, score), *others = outputs
                 generations.append(
@@ -61,7 +65,7 @@ class CTranslate2Engine(TokenizedEngine):
                         input_tokens=len(tokens),
                         output_tokens=len(result.hypotheses[0]),
                         log_probability=score,
-                        alternatives=tuple(Hypothesis(other, other_score) for other, other_score in others),
+                        alternatives=tuple(Hypothesis(other, other_score or 0.0) for other, other_score in others),
                     )
                 )
         return generations

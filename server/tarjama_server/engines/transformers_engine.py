@@ -35,7 +35,7 @@ class TransformersEngine(TokenizedEngine):
             "early_stopping": beams > 1,
             # The scores: beam search's sequences_scores, or greedy search's per-step logits.
             "return_dict_in_generate": True,
-            "output_scores": True,
+            "output_scores": params.scores,
             # No end token forced at the length cap (Marian's config asks for one): it would score as
             # certain (log-probability 0) and lift the mean; CTranslate2 forces none either.
             "forced_eos_token_id": None,
@@ -59,7 +59,7 @@ class TransformersEngine(TokenizedEngine):
             start_id = self.model.generation_config.decoder_start_token_id
             # Generated tokens: everything but padding and the decoder start token.
             output_lengths = ((sequences != pad_id) & (sequences != start_id)).sum(dim=1).tolist()
-            scores = self._mean_log_probabilities(output, pad_id, params)
+            scores = self._mean_log_probabilities(output, pad_id, params) if params.scores else [None] * len(sequences)
         with self._tokenizer_lock:
             decoded = [text.strip() for text in self.tokenizer.batch_decode(sequences, skip_special_tokens=True)]
         generations = []
@@ -71,7 +71,9 @@ class TransformersEngine(TokenizedEngine):
                     input_tokens=int(n_in),
                     output_tokens=int(output_lengths[first]),
                     log_probability=scores[first],
-                    alternatives=tuple(Hypothesis(decoded[k], scores[k]) for k in range(first + 1, first + hypotheses)),
+                    alternatives=tuple(
+                        Hypothesis(decoded[k], scores[k] or 0.0) for k in range(first + 1, first + hypotheses)
+                    ),
                 )
             )
         return generations
