@@ -185,7 +185,8 @@ def cache_latency(server: Server, max_new_tokens: int, rounds: int = 3) -> dict[
     from tarjama_client import DecodingOptions, TarjamaClient
 
     article = SEED.read_text(encoding="utf-8")
-    uncached, cached = [], []
+    uncached: list[float] = []
+    cached: list[float] = []
     with TarjamaClient(server.address, timeout=3600) as client:
         client.translate("تسخين.")  # warm-up
         for round_ in range(rounds):
@@ -194,12 +195,13 @@ def cache_latency(server: Server, max_new_tokens: int, rounds: int = 3) -> dict[
                 started = time.perf_counter()
                 client.translate(article, options=options)
                 seconds.append(time.perf_counter() - started)
+    uncached_s, cached_s = statistics.median(uncached), statistics.median(cached)
     results = {
-        "uncached_s": statistics.median(uncached),
-        "cached_s": statistics.median(cached),
+        "uncached_s": uncached_s,
+        "cached_s": cached_s,
+        "cached_over_uncached": cached_s / uncached_s,
         "samples": {"uncached": uncached, "cached": cached},
     }
-    results["cached_over_uncached"] = results["cached_s"] / results["uncached_s"]
     print(f"  cache: {json.dumps(results, default=lambda x: round(x, 4))}", flush=True)
     return results
 

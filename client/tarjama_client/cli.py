@@ -3,6 +3,7 @@
 tarjama translate article.txt            # translation on stdout
 tarjama translate --stream - < article.txt
 tarjama translate --stream --json a.txt  # one JSON object per segment, as it arrives
+tarjama translate --confidence 0.4 a.txt  # mark the segments the model is least sure of
 tarjama summarize --language en article.txt
 tarjama batch archive.jsonl --output translated.jsonl   # resumable: run it again to finish
 tarjama models

@@ -262,6 +262,9 @@ class Translator:
         input as soon as it runs (all before the scheduler takes its next batch, so they share
         batches), unless the cache holds it or the same input is already being translated; its
         repetition retry is queued as soon as its first attempt finishes. None: passed through."""
+        # Refused whole, before any is queued, when its model inputs would overflow the queue.
+        misses = {p.model_input for plan in admitted.plans for p in plan.model_spans} - admitted.cached.keys()
+        self.scheduler.ensure_room(len(misses))
         orders = itertools.count()  # each span's place within the request
         return [
             [asyncio.ensure_future(self._output(admitted, next(orders), planned)) for planned in plan.spans]
