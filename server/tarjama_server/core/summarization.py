@@ -147,9 +147,10 @@ class Summarizer:
     def _cache_key(self, checked: CheckedSummarization, clean: str, source: str, target: str) -> tuple[object, ...]:
         """Everything that decides the summary: models and engines, the decoding, the text read."""
         info = self.info
-        translator = self.translator.info.label if self.translator and target != source else ""
+        translator = self.translator.info if self.translator and target != source else None
+        translation = (translator.label, translator.engine) if translator else ()
         decoding = (checked.style.name, checked.max_summary_tokens, checked.num_beams, self.defaults)
-        return ("summary", info.label, info.engine, info.device, translator, source, target, decoding, clean)
+        return ("summary", info.label, info.engine, info.device, translation, source, target, decoding, clean)
 
     def check_languages(self, text: str, source_language: str, summary_language: str) -> tuple[str, str]:
         """(source, summary) languages, or UnsupportedLanguageError saying what is possible."""
