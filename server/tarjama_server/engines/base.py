@@ -95,7 +95,7 @@ class Generation:
     output_tokens: int
     # The decoder's score for ``text``: the log-probability of its tokens, end token included,
     # as the search scored them (after the repetition controls of the params), divided by their
-    # number. Both engines report the same quantity; None when the output was not generated.
+    # number. Both engines report the same quantity; None when not scored (params.scores off).
     log_probability: float | None = None
     # The next best hypotheses, best first (only when the params ask for alternatives).
     alternatives: tuple[Hypothesis, ...] = ()
