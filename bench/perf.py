@@ -141,10 +141,14 @@ def threading_gap(engine: Any, batch: list[str], params: Any, rounds: int = 3) -
 
 
 def score_cost(
-    marian: Path, engines: list[str], max_new_tokens: int, converted: Path, rounds: int = 3
+    marian: Path, engines: list[str], max_new_tokens: int, converted: Path, rounds: int = 4
 ) -> dict[str, Any]:
-    """Output tokens a second of each engine on one batch of 16, with and without scores, alternating."""
+    """Output tokens a second of each engine on one batch of 16, with and without scores, alternating:
+    per wall-clock second, and per CPU second of this process (all its threads), which other work
+    on a busy machine disturbs far less. And the peak memory scoring adds (the first scored batch
+    after an unscored one)."""
     import dataclasses
+    import resource
 
     from tarjama_server.engines.base import GenerationParams, Task
     from tarjama_server.loading.hub import resolve_model
@@ -161,17 +165,28 @@ def score_cost(
         batch = seed_segments(engine)[:16]
         engine.generate(batch[:2], scored)  # warm-up
         rates: dict[str, list[float]] = {"with": [], "without": []}
+        cpu_rates: dict[str, list[float]] = {"with": [], "without": []}
+        peaks: dict[str, int] = {}
         for _ in range(rounds):
             for label, params in (("without", plain), ("with", scored)):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 output = engine.generate(batch, params)
-                rates[label].append(sum(g.output_tokens for g in output) / (time.perf_counter() - started))
+                tokens = sum(g.output_tokens for g in output)
+                rates[label].append(tokens / (time.perf_counter() - started))
+                cpu_rates[label].append(tokens / (time.process_time() - cpu_started))
+                peaks.setdefault(label, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         with_scores, without = statistics.median(rates["with"]), statistics.median(rates["without"])
+        cpu_with, cpu_without = statistics.median(cpu_rates["with"]), statistics.median(cpu_rates["without"])
         results[name] = {
             "with_scores_tok_s": with_scores,
             "without_scores_tok_s": without,
             "slowdown": 1 - with_scores / without,
+            "with_scores_tok_per_cpu_s": cpu_with,
+            "without_scores_tok_per_cpu_s": cpu_without,
+            "cpu_slowdown": 1 - cpu_with / cpu_without,
+            "scoring_peak_rss_mib": (peaks["with"] - peaks["without"]) / 1024,
             "samples": rates,
+            "cpu_samples": cpu_rates,
         }
         print(f"scores on {name}: {json.dumps(results[name], default=round)}", flush=True)
         del engine
@@ -208,14 +223,17 @@ def cache_latency(server: Server, max_new_tokens: int, rounds: int = 3) -> dict[
 
 def trust_report(results: dict[str, Any], out: Path) -> str:
     lines = [
-        "| engine | tok/s with scores | tok/s without | slowdown | article uncached | article cached |",
-        "|---|---|---|---|---|---|",
+        "| engine | tok/s with scores | tok/s without | slowdown | tok per CPU-s with / without | CPU slowdown "
+        "| peak RSS added | article uncached | article cached |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, cost in results["scores"].items():
         cache = results["cache"].get(name, {})
         lines.append(
             f"| {name} | {cost['with_scores_tok_s']:.0f} | {cost['without_scores_tok_s']:.0f} | "
-            f"{cost['slowdown']:.1%} | {cache.get('uncached_s', 0) * 1000:.0f} ms | "
+            f"{cost['slowdown']:.1%} | {cost['with_scores_tok_per_cpu_s']:.1f} / "
+            f"{cost['without_scores_tok_per_cpu_s']:.1f} | {cost['cpu_slowdown']:.1%} | "
+            f"{cost['scoring_peak_rss_mib']:.0f} MiB | {cache.get('uncached_s', 0) * 1000:.0f} ms | "
             f"{cache.get('cached_s', 0) * 1000:.1f} ms |"
         )
     table = "\n".join(lines)

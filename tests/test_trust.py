@@ -68,7 +68,7 @@ def test_flags_from_lengths_and_copies() -> None:
     assert not source_copied("حلب", "Aleppo", target_language="en")
 
 
-def test_repetition_retried_flag_and_a_score_on_the_retry() -> None:
+def test_a_looping_output_retried_is_flagged() -> None:
     result = translate(TranslationDefaults(), ["جملة أولى."], LoopingEngine())
     (segment,) = result.documents[0].segments
     assert SegmentFlag.REPETITION_RETRIED in segment.flags
