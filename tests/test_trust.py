@@ -248,7 +248,7 @@ def test_cli_marks_low_confidence_segments_and_json_carries_scores(
 ) -> None:
     running, _ = trusted
     argv = ["--server", running.address, "translate", str(SEED_ARTICLE)]
-    assert main([*argv, "--confidence", "1.0"]) == 0  # every score of an untrained model is below 1
+    assert main([*argv, "--threshold", "1.0"]) == 0  # every score of an untrained model is below 1
     captured = capsys.readouterr()
     assert captured.out.count("[[") == 20 and "\x1b[" not in captured.out  # not a terminal: no colour
     assert "20 of 20 translated segments below confidence 1" in captured.err

@@ -3,7 +3,7 @@
 tarjama translate article.txt            # translation on stdout
 tarjama translate --stream - < article.txt
 tarjama translate --stream --json a.txt  # one JSON object per segment, as it arrives
-tarjama translate --confidence 0.4 a.txt  # mark the segments the model is least sure of
+tarjama translate --confidence a.txt   # mark the segments the model is least sure of (--threshold)
 tarjama summarize --language en article.txt
 tarjama batch archive.jsonl --output translated.jsonl   # resumable: run it again to finish
 tarjama models
@@ -116,7 +116,7 @@ class _Marker:
 
 def _stream(client: TarjamaClient, texts: list[str], args: argparse.Namespace, common: dict[str, Any]) -> None:
     progress = _Progress(enabled=sys.stderr.isatty())
-    marker = _Marker(args.confidence, sys.stdout.isatty())
+    marker = _Marker(_threshold(args), sys.stdout.isatty())
     model = ""
     try:
         for event in client.stream_translate(texts, **common):
@@ -159,6 +159,13 @@ def _read_glossary(path: str, encoding: str) -> dict[str, str]:
     return glossary
 
 
+def _threshold(args: argparse.Namespace) -> float | None:
+    """The --confidence threshold, or None when no segment is to be marked."""
+    if args.threshold is not None:
+        return float(args.threshold)
+    return DEFAULT_CONFIDENCE_THRESHOLD if args.confidence else None
+
+
 def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
     texts = [_read(path, args.encoding) for path in args.files]
     options = DecodingOptions(num_beams=args.beams, max_new_tokens=args.max_new_tokens)
@@ -177,8 +184,8 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
     result = client.translate(texts, **common)
     if args.json:
         _print_json(result)
-    elif args.confidence is not None:
-        marker = _Marker(args.confidence, sys.stdout.isatty())
+    elif _threshold(args) is not None:
+        marker = _Marker(_threshold(args), sys.stdout.isatty())
         print("\n\n".join("".join(marker.text(s) for s in t.segments) for t in result.translations))
         marker.report()
     else:
@@ -339,13 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     translate.add_argument(
         "--confidence",
+        action="store_true",
+        help="mark the segments whose confidence (0-1, the model's own score) is below --threshold: in reverse "
+        "video on a terminal, else between [[ and ]]; a count on stderr",
+    )
+    translate.add_argument(
+        "--threshold",
         type=float,
-        nargs="?",
-        const=DEFAULT_CONFIDENCE_THRESHOLD,
-        metavar="THRESHOLD",
-        help="mark the segments whose confidence (0-1, the model's own score) is below THRESHOLD "
-        f"(default {DEFAULT_CONFIDENCE_THRESHOLD:g}): in reverse video on a terminal, else between [[ and ]]. "
-        "Scores depend on the model: choose the threshold on a sample of your own copy",
+        default=None,
+        metavar="T",
+        help=f"the --confidence threshold (default {DEFAULT_CONFIDENCE_THRESHOLD:g}; implies --confidence). Scores "
+        "depend on the model and engine: choose it on a sample of your own copy",
     )
     translate.add_argument(
         "--alternatives",
