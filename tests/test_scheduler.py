@@ -224,16 +224,16 @@ async def test_throughput_and_work_per_token_are_measured(executor) -> None:
             return super().generate(texts, params)
 
     scheduler = Scheduler(
-        TwoSecondEngine(), executor, SchedulerLimits(max_batch_size=2), calibration=Calibration(tokens_per_second=1.0),
+        TwoSecondEngine(), executor, SchedulerLimits(max_batch_size=2), calibration=Calibration(tokens_per_second=100.0),
         clock=clock,
     )  # fmt: skip
     scheduler.start()
     ticket = admit(scheduler, 2)
     await asyncio.gather(*scheduler.submit(ticket, ["a", "b"], PARAMS, input_tokens=[1, 1]))
-    # A full batch of 2 x (2 read + 3 written) in 2 s: a sample of 5 tokens/s.
-    assert scheduler.estimator.tokens_per_second == pytest.approx(1.0 + 0.2 * (5.0 - 1.0))
+    # A full batch of 2 x (2 read + 3 written) in 2 s: a sample of 5 tokens/s, slower than the prior.
+    assert scheduler.estimator.tokens_per_second == pytest.approx(5.0)
     scheduler.close(ticket, completed=True)  # 10 tokens of work for 2 input tokens
-    assert scheduler.estimator.tokens_per_input_token == pytest.approx(2.0 + 0.2 * (5.0 - 2.0))
+    assert scheduler.estimator.tokens_per_input_token == pytest.approx(5.0)
     assert scheduler.queued_seconds() == 0
     await scheduler.stop()
 
@@ -270,4 +270,37 @@ async def test_admission_before_planning_by_length_then_settled_on_real_tokens(e
     with pytest.raises(InvalidRequestError, match="--max-queue-seconds"):
         scheduler.settle(huge, input_tokens=2_000)
     assert scheduler.queued_seconds() == pytest.approx(2.0)
+    await scheduler.stop()
+
+
+async def test_accepted_requests_that_would_miss_their_deadline_are_released_early_not_left_to_expire(
+    executor,
+) -> None:
+    """Calibrated fast, the model turns out slow: after its first batch, the requests that
+    can no longer finish in time hear so (RESOURCE_EXHAUSTED, retry hint) long before their
+    deadline, and the rest still finish."""
+    clock = ManualClock()
+
+    class SlowEngine(RecordingEngine):
+        def generate(self, texts, params):
+            clock.now += 10.0  # every batch takes 10 s on the scheduler's clock
+            return super().generate(texts, params)
+
+    engine = SlowEngine()
+    scheduler = Scheduler(
+        engine, executor, SchedulerLimits(max_batch_size=2, request_share=1.0),
+        calibration=Calibration(tokens_per_second=1000.0, tokens_per_input_token=2.5, tokens_per_char=1.0), clock=clock,
+    )  # fmt: skip
+    scheduler.start()
+    requests = [queue_request(scheduler, [f"r{i}a", f"r{i}b"], PARAMS, deadline=25.0) for i in range(4)]
+    outcomes = await asyncio.gather(*(future for _, futures in requests for future in futures), return_exceptions=True)
+    # The first batch (request 0: 4 tokens read, 10 of work) took 10 s: at 1 token/s, each request is 10 s.
+    # Request 1 ends at 20 s, within 25 s; requests 2 and 3 would end at 30 and 40 s.
+    assert [type(outcome).__name__ for outcome in outcomes] == ["Generation"] * 4 + ["OverloadedError"] * 4
+    released = outcomes[4]
+    assert isinstance(released, OverloadedError) and released.retry_after > 0
+    assert clock.now == pytest.approx(20.0)  # released at 10 s, not at their deadline
+    assert engine.batches == [["r0a", "r0b"], ["r1a", "r1b"]]
+    for ticket, _ in requests:
+        scheduler.close(ticket)
     await scheduler.stop()

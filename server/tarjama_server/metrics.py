@@ -29,6 +29,12 @@ REPETITION_RETRIES = Counter(
 REFUSED = Counter(
     "tarjama_refused_total", "Requests refused at admission because they could not finish in time, by task.", ["task"]
 )
+RELEASED = Counter(
+    "tarjama_released_total",
+    "Admitted requests released early (RESOURCE_EXHAUSTED) because their re-estimated finish passed their deadline, "
+    "by task.",
+    ["task"],
+)
 EXPIRED_JOBS = Counter(
     "tarjama_expired_jobs_total", "Queued jobs dropped before inference because their deadline passed.", ["task"]
 )

@@ -108,7 +108,7 @@ class ModelWorker:
         # While work is waiting, measure from the end of the previous batch: the gap between
         # batches (planning, the transport, refusals on the event loop) is part of the service time.
         since = started if self._busy_since is None else self._busy_since
-        sample = self._estimator.observe_batch(work, ended - since)
+        sample = self._estimator.observe_batch(work, ended - since, usage.input_tokens)
         self._busy_since = ended if self._backlog() else None
         if sample is not None:
             metrics.THROUGHPUT.labels(task).set(self._estimator.tokens_per_second)

@@ -41,12 +41,14 @@ class Scheduler:
         *,
         calibration: Calibration,
         shared_with: Sequence[Scheduler] = (),
+        workers: int = 1,
         clock: Clock = CLOCK,
     ) -> None:
         self.limits = limits
         self.clock = clock
         self._task = engine.info.task.value
-        self.estimator = Estimator(calibration)
+        # ``workers``: batches of this model that run at once (admission shares the queue among them).
+        self.estimator = Estimator(calibration, workers=workers)
         self.admission = AdmissionController(self.estimator, limits, task=self._task, clock=clock)
         # Schedulers whose models run on the same inference thread count each other's queue as ahead.
         for peer in shared_with:
@@ -78,9 +80,13 @@ class Scheduler:
         return self.admission.reserve(chars=chars, deadline=deadline, early=early, force=force)
 
     def settle(self, ticket: Ticket, *, input_tokens: int, most_tokens: float | None = None, jobs: int = 0) -> None:
-        """Planning is done: judge the request on its real tokens. Closes the ticket when it is refused."""
+        """Planning is done: judge the request on its real tokens, and every admitted request's
+        finish again. Closes the ticket when it is refused or released."""
         try:
             self.admission.settle(ticket, input_tokens=input_tokens, most_tokens=most_tokens, jobs=jobs)
+            self._review()
+            if ticket.released is not None:
+                raise ticket.released
         except Exception:
             self.close(ticket)
             raise
@@ -98,6 +104,8 @@ class Scheduler:
         places them among the request's jobs (a retry passes its segment's order);
         ``input_tokens`` saves counting them again on the event loop."""
         self._check_running()
+        if ticket.released is not None:
+            raise ticket.released
         if ticket.closed:
             raise RuntimeError("submit on a closed ticket")
         if orders is None:  # retries always fit
@@ -172,8 +180,18 @@ class Scheduler:
             if batch:
                 await self.worker.run(batch)
 
+    def _review(self) -> None:
+        """Release the admitted requests that would now finish past their deadline (admission
+        decides): their queued and running jobs fail with the retry hint at once."""
+        for ticket in self.admission.review():
+            assert ticket.released is not None
+            self._fail(ticket, ticket.released, running=True)
+        metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
+
     def _take_batch(self) -> list[Job]:
-        """Ask the batch policy for the next batch and apply its decision to the queue."""
+        """Release what would now miss its deadline (estimates change as batches complete), then
+        ask the batch policy for the next batch and apply its decision to the queue."""
+        self._review()
         tickets = list(self.admission.tickets.values())
         for ticket in tickets:  # jobs whose caller left never reach the model
             ticket.jobs = [job for job in ticket.jobs if not job.future.done()]
@@ -190,12 +208,14 @@ class Scheduler:
             ticket.jobs = [job for job in ticket.jobs if id(job) not in ids]
             if not ticket.dispatched:  # its first batch
                 ticket.queue_seconds = now - ticket.created
+            ticket.running = [job for job in ticket.running if not job.future.done()] + jobs
             ticket.dispatched += len(jobs)
         return decision.jobs
 
     @staticmethod
-    def _fail(ticket: Ticket, error: Exception) -> None:
-        for job in ticket.jobs:
+    def _fail(ticket: Ticket, error: Exception, *, running: bool = False) -> None:
+        """Fail ``ticket``'s queued jobs with ``error`` (and those the model is running, with ``running``)."""
+        for job in (*ticket.jobs, *(ticket.running if running else ())):
             if not job.future.done():
                 job.future.set_exception(error)
         ticket.jobs.clear()

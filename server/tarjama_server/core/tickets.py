@@ -55,7 +55,11 @@ class Ticket:
     done_tokens: int = 0
     dispatched: int = 0  # jobs that went into batches
     jobs: list[Job] = field(default_factory=list)
+    # Jobs handed to the model worker and not yet resolved (failed too when the ticket is released).
+    running: list[Job] = field(default_factory=list)
     closed: bool = False
+    # Released by admission's review: the error its jobs fail with (set once, then it leaves the ledger).
+    released: Exception | None = None
     next_order: Iterator[int] = field(default_factory=itertools.count, repr=False)  # for jobs queued in order
 
     @property
