@@ -35,7 +35,7 @@ def test_estimates_start_from_the_calibration_and_real_batches_override_it() -> 
     assert assumed.observe_batch(0, 1.0) is None  # an empty batch measures nothing
     assumed.observe_batch(600, 2.0)
     assumed.observe_batch(400, 2.0)
-    assert assumed.tokens_per_second == pytest.approx(200.0)  # three real batches set the prior aside: their lower quartile
+    assert assumed.tokens_per_second == pytest.approx(200.0)  # three real batches set the prior aside: lower quartile
     assumed.observe_request(input_tokens=10, done_tokens=50)
     assert assumed.tokens_per_input_token == pytest.approx(5.0)  # costlier than assumed counts at once
 

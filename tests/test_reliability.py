@@ -4,7 +4,8 @@ Through a real server on the tiny models."""
 
 from __future__ import annotations
 
-from tarjama_client import TarjamaClient
+import pytest
+from tarjama_client import InvalidRequestError, TarjamaClient
 
 
 def test_text_that_needs_no_model_is_not_charged_as_model_work(client: TarjamaClient) -> None:
@@ -20,3 +21,18 @@ def test_a_latin_label_before_a_short_arabic_caption_is_translated_not_refused(c
     result = client.translate(["Photo: حلب", "Reuters: دمشق", "Getty: نازحون"])
     for translation in result.translations:
         assert {segment.detected_language for segment in translation.segments} == {"ar"}
+
+
+def test_html_off_the_common_path_is_translated_and_kept_never_internal(client: TarjamaClient) -> None:
+    source = "<p>حلب <!x> تحت <?php echo 1; ?> سيطرة <![CDATA[ x ]]> النظام</p>"
+    result = client.translate(source, mime_type="text/html")
+    for construct in ("<!x>", "<?php echo 1; ?>", "<![CDATA[ x ]]>"):
+        assert construct in result.translations[0].text
+
+
+def test_html_whose_only_text_is_not_translated_passes_through(client: TarjamaClient) -> None:
+    svg = '<figure><svg viewBox="0 0 10 10"><text x="1">حلب</text></svg></figure>'
+    result = client.translate(svg, mime_type="text/html")
+    assert result.translations[0].text == svg
+    with pytest.raises(InvalidRequestError, match="holds no text to translate, only markup"):
+        client.translate("<p><img src=x></p>", mime_type="text/html")

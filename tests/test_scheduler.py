@@ -224,8 +224,8 @@ async def test_throughput_and_work_per_token_are_measured(executor) -> None:
             return super().generate(texts, params)
 
     scheduler = Scheduler(
-        TwoSecondEngine(), executor, SchedulerLimits(max_batch_size=2), calibration=Calibration(tokens_per_second=100.0),
-        clock=clock,
+        TwoSecondEngine(), executor, SchedulerLimits(max_batch_size=2),
+        calibration=Calibration(tokens_per_second=100.0), clock=clock,
     )  # fmt: skip
     scheduler.start()
     ticket = admit(scheduler, 2)
