@@ -18,7 +18,7 @@ from tarjama_server.core.admission import Calibration
 from tarjama_server.core.limits import SchedulerLimits
 from tarjama_server.core.scheduler import Scheduler
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
-from tarjama_server.errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
+from tarjama_server.errors import DeadlineExpiredError, EngineFault, InvalidRequestError, OverloadedError
 
 from .helpers import admit, queue_request
 
@@ -303,4 +303,43 @@ async def test_accepted_requests_that_would_miss_their_deadline_are_released_ear
     assert engine.batches == [["r0a", "r0b"], ["r1a", "r1b"]]
     for ticket, _ in requests:
         scheduler.close(ticket)
+    await scheduler.stop()
+
+
+async def test_a_hung_engine_call_fails_every_request_at_once_and_reports_the_fault(executor) -> None:
+    engine = RecordingEngine()
+    engine.gate.clear()  # the model call never returns (until the test lets it go)
+    faults: list[Exception] = []
+    scheduler = Scheduler(
+        engine, executor, SchedulerLimits(max_batch_size=1, engine_timeout_seconds=0.2),
+        calibration=Calibration(tokens_per_second=1e6), on_fault=faults.append,
+    )  # fmt: skip
+    scheduler.start()
+    running = queue_request(scheduler, ["a"], PARAMS)[1]
+    waiting = queue_request(scheduler, ["b"], PARAMS)[1]
+    for future in (*running, *waiting):
+        with pytest.raises(EngineFault, match="no answer in 0 s"):
+            await future
+    assert len(faults) == 1 and scheduler.admission.tickets  # the pipelines close their own tickets
+    with pytest.raises(EngineFault):  # nothing more is admitted: the process is to be restarted
+        scheduler.reserve(chars=1, deadline=None)
+    engine.gate.set()
+    await scheduler.stop()
+
+
+async def test_the_inference_thread_dying_fails_every_request_and_reports_the_fault(executor) -> None:
+    class Dying(RecordingEngine):
+        def generate(self, texts, params):
+            raise SystemExit(1)  # escapes the engine as no ordinary error does
+
+    faults: list[Exception] = []
+    scheduler = Scheduler(
+        Dying(), executor, SchedulerLimits(), calibration=Calibration(tokens_per_second=1e6), on_fault=faults.append
+    )
+    scheduler.start()
+    futures = queue_request(scheduler, ["a", "b"], PARAMS)[1]
+    for future in futures:
+        with pytest.raises(EngineFault, match="inference thread died"):
+            await future
+    assert len(faults) == 1
     await scheduler.stop()

@@ -7,13 +7,17 @@ Entry point ``tarjama-server`` (also ``python -m tarjama_server.app``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -32,7 +36,7 @@ from .core.scheduler import Scheduler
 from .core.summarization import Summarizer
 from .core.translation import Translator
 from .engines.base import GenerationParams, Seq2SeqEngine
-from .errors import ModelUnavailableError
+from .errors import EngineFault, ModelUnavailableError
 from .loading.loader import load_engines
 from .logs import configure_logging
 from .settings import Settings, load_settings
@@ -45,6 +49,10 @@ log = logging.getLogger("tarjama_server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TarjamaService"].full_name
 
 EngineLoader = Callable[[Settings], tuple[Seq2SeqEngine, Seq2SeqEngine | None]]
+T = TypeVar("T")
+# Exit status after a hung engine or a dead inference thread: the orchestrator restarts the process.
+ENGINE_FAULT_EXIT = 3
+LOADER_THREAD = "tarjama-loader"
 
 
 class TarjamaServer:
@@ -62,6 +70,13 @@ class TarjamaServer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         self.schedulers: list[Scheduler] = []
         self._metrics_server: Any = None
+        # What loading is doing now, and since when (on the monotonic clock): what a stop would cut.
+        self.loading_step = ""
+        self.loading_since = 0.0
+        # Set when an engine hung or the inference thread died: the process must be restarted.
+        self.fault: EngineFault | None = None
+        self.faulted = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
         interceptors: list[grpc.aio.ServerInterceptor] = (
             [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
         )
@@ -128,6 +143,52 @@ class TarjamaServer:
         )
         return self.port
 
+    async def _off_loop(self, step: str, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on a daemon thread of its own, recorded as loading ``step``. Not on
+        the default executor: a download or conversion cut by SIGTERM is then left behind at exit
+        rather than waited for without a bound."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+
+        def settle(outcome: Callable[[], None]) -> None:
+            if not done.done():
+                outcome()
+
+        def work() -> None:
+            try:
+                result = function(*args)
+            except BaseException as error:  # handed to the event loop, which decides
+                failed = error
+                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                    loop.call_soon_threadsafe(settle, lambda: done.set_exception(failed))
+            else:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(settle, lambda: done.set_result(result))
+
+        self.loading_step, self.loading_since = step, time.monotonic()
+        log.info("loading: %s", step)
+        threading.Thread(target=work, name=LOADER_THREAD, daemon=True).start()
+        return await done
+
+    def _engine_fault(self, fault: EngineFault) -> None:
+        """An engine hung or the inference thread died (a scheduler's report): every model on that
+        thread stops serving, health turns NOT_SERVING, and ``run`` exits non-zero."""
+        if self.fault is not None:
+            return
+        self.fault = fault
+        log.critical(
+            "%s: health NOT_SERVING; stopping, exit status %d so that the process is restarted",
+            fault,
+            ENGINE_FAULT_EXIT,
+        )
+        for scheduler in self.schedulers:
+            scheduler.fail(fault)
+        metrics.MODELS_READY.set(0)
+        task = asyncio.get_running_loop().create_task(self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        self.faulted.set()
+
     def _calibration(self, engine: Seq2SeqEngine, job: tuple[str, GenerationParams]) -> Calibration:
         """Where admission's estimates start (blocking): the assumed rate, or one full batch of
         ``job`` measured (on whatever engine the loader gave, a test's wrapper too)."""
@@ -138,7 +199,12 @@ class TarjamaServer:
 
     async def load_models(self) -> None:
         settings = self.settings
-        translation, summarization = await asyncio.to_thread(self._engine_loader, settings)
+        models = f"translation {settings.translation_model}" + (
+            f", summarization {settings.summarization_model}" if settings.summarization_enabled else ""
+        )
+        translation, summarization = await self._off_loop(
+            f"loading the models ({models}: download, conversion, weights)", self._engine_loader, settings
+        )
         translation_defaults = TranslationDefaults(
             num_beams=settings.num_beams,
             max_segment_tokens=settings.max_segment_tokens,
@@ -153,14 +219,24 @@ class TarjamaServer:
             deadline_margin=settings.deadline_margin,
             request_share=settings.request_batch_share,
             max_batch_tokens=settings.max_batch_tokens,
+            engine_timeout_seconds=settings.engine_timeout_seconds,
         )
         request_limits = RequestLimits(max_texts=settings.max_texts, max_text_chars=settings.max_text_chars)
         cache = ResultCache[object](settings.cache_bytes)
 
         async def scheduler(engine: Seq2SeqEngine, job: tuple[str, GenerationParams]) -> Scheduler:
-            calibration = await asyncio.to_thread(self._calibration, engine, job)
+            calibration = await self._off_loop(
+                f"calibrating the {engine.info.task.value} model (one batch)", self._calibration, engine, job
+            )
             # Both models run on the one inference thread: each scheduler counts the other's queue as ahead.
-            created = Scheduler(engine, self._executor, limits, calibration=calibration, shared_with=self.schedulers)
+            created = Scheduler(
+                engine,
+                self._executor,
+                limits,
+                calibration=calibration,
+                shared_with=self.schedulers,
+                on_fault=self._engine_fault,
+            )
             created.start()
             self.schedulers.append(created)
             return created
@@ -183,6 +259,7 @@ class TarjamaServer:
             else None
         )
         self.state.pipelines = Pipelines(translator, summarizer, cache=cache, queue_seconds=limits.max_queue_seconds)
+        self.loading_step = ""
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         metrics.MODELS_READY.set(1)
         log.info("ready: serving %s", ", ".join(info.label for info in self.state.pipelines.infos))
@@ -214,8 +291,9 @@ class TarjamaServer:
         return {"in_flight": in_flight, **outcome}
 
 
-async def run(settings: Settings) -> int:
-    server = TarjamaServer(settings)
+async def run(settings: Settings, engine_loader: EngineLoader = load_engines) -> int:
+    """Serve until SIGTERM or SIGINT (exit status 0), a failed start (2) or an engine fault (3)."""
+    server = TarjamaServer(settings, engine_loader)
     try:
         await server.start()
     except (OSError, RuntimeError, ValueError) as error:
@@ -228,28 +306,55 @@ async def run(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop_requested.set)
     loading = asyncio.create_task(server.load_models())
     stopping = asyncio.create_task(stop_requested.wait())
-    await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    faulted = asyncio.create_task(server.faulted.wait())
+    await asyncio.wait({loading, stopping, faulted}, return_when=asyncio.FIRST_COMPLETED)
     exit_code = 0
-    if loading.done() and loading.exception() is not None:
+    if not loading.done():
+        loading.cancel()
+        # The loading thread cannot be interrupted: it is left behind, and the process exits
+        # within the grace period rather than waiting for a download or conversion to end.
+        log.warning(
+            "stop requested while loading: cut %s after %.1f s; not waiting for it",
+            server.loading_step or "loading",
+            time.monotonic() - server.loading_since,
+        )
+    elif loading.exception() is not None:
         load_error = loading.exception()
         if isinstance(load_error, ModelUnavailableError):
             log.error("cannot start: %s", load_error)
         else:
             log.error("cannot start: model loading failed", exc_info=load_error)
         exit_code = 2
-    elif loading.done():
-        await stopping
     else:
-        loading.cancel()
+        await asyncio.wait({stopping, faulted}, return_when=asyncio.FIRST_COMPLETED)
+    if server.fault is not None:
+        exit_code = ENGINE_FAULT_EXIT
+    for waiting in (stopping, faulted):
+        waiting.cancel()
     log.info("shutting down")
     await server.stop()
     return exit_code
 
 
+def exit_process(code: int, *, wait: float = 2.0) -> None:
+    """Exit with ``code``. A thread that cannot end (a hung model call, a download cut by SIGTERM)
+    is given ``wait`` seconds, then left behind: the interpreter would otherwise wait for it forever."""
+    deadline = time.monotonic() + wait
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or (thread.daemon and thread.name != LOADER_THREAD):
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            log.warning("exiting with status %d without waiting for thread %s", code, thread.name)
+            logging.shutdown()
+            os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings(argv)
     configure_logging(settings.log_level, settings.log_format)
-    sys.exit(asyncio.run(run(settings)))
+    exit_process(asyncio.run(run(settings)))
 
 
 if __name__ == "__main__":

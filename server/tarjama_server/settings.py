@@ -93,6 +93,11 @@ class Settings:
     tls_cert: str = _setting("", "PEM certificate chain file; with --tls-key serves TLS")
     tls_key: str = _setting("", "PEM private key file")
     shutdown_grace_seconds: float = _setting(20.0, "on SIGTERM, how long in-flight calls may finish")
+    engine_timeout_seconds: float = _setting(
+        600.0,
+        "watchdog: a model call running longer is taken as hung; calls in flight get UNAVAILABLE, health turns "
+        "NOT_SERVING and the process exits with status 3 so that it is restarted (0 disables)",
+    )
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
     log_format: str = _setting("text", "text or json (one JSON object a line)")
 

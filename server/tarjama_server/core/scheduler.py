@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
 from .. import metrics
 from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
-from ..errors import DeadlineExpiredError, NotReadyError, OverloadedError
+from ..errors import DeadlineExpiredError, EngineFault, NotReadyError, OverloadedError
 from .admission import AdmissionController, Calibration, Estimator
 from .batch_policy import next_batch
 from .context import CLOCK, Clock
 from .limits import SchedulerLimits
 from .model_worker import ModelWorker
 from .tickets import Job, Ticket
+
+log = logging.getLogger(__name__)
 
 
 class Scheduler:
@@ -42,6 +45,7 @@ class Scheduler:
         calibration: Calibration,
         shared_with: Sequence[Scheduler] = (),
         workers: int = 1,
+        on_fault: Callable[[EngineFault], None] | None = None,
         clock: Clock = CLOCK,
     ) -> None:
         self.limits = limits
@@ -53,7 +57,17 @@ class Scheduler:
         # Schedulers whose models run on the same inference thread count each other's queue as ahead.
         for peer in shared_with:
             self.admission.share_inference_with(peer.admission)
-        self.worker = ModelWorker(engine, executor, self.estimator, backlog=lambda: self.queued, clock=clock)
+        self.worker = ModelWorker(
+            engine,
+            executor,
+            self.estimator,
+            backlog=lambda: self.queued,
+            timeout=limits.engine_timeout_seconds,
+            clock=clock,
+        )
+        # Set once the engine hung or its thread died: nothing more is served; ``on_fault`` is told.
+        self.fault: EngineFault | None = None
+        self._on_fault = on_fault
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -146,6 +160,8 @@ class Scheduler:
     # -- lifecycle ----------------------------------------------------------------------
 
     def _check_running(self) -> None:
+        if self.fault is not None:
+            raise self.fault
         if self._loop_task is None:
             raise NotReadyError("the model worker is not running")
 
@@ -169,6 +185,35 @@ class Scheduler:
     # -- the loop -----------------------------------------------------------------------
 
     async def _run(self) -> None:
+        try:
+            await self._serve()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # a hung engine, a dead inference thread, or a bug in this loop
+            if isinstance(error, EngineFault):
+                self._fail_everything(error)
+            else:
+                log.critical("%s batcher died", self._task, exc_info=error)
+                self._fail_everything(EngineFault(f"the {self._task} batcher died ({type(error).__name__})"))
+
+    def _fail_everything(self, fault: EngineFault) -> None:
+        """Nothing more can run on this model: every admitted request, queued or running, gets
+        ``fault`` (UNAVAILABLE) at once rather than waiting for its deadline; the server is told."""
+        if self.fault is not None:
+            return
+        self.fault = fault
+        log.error("%s: %s; failing %d requests in flight", self._task, fault, len(self.admission.tickets))
+        for ticket in list(self.admission.tickets.values()):
+            self._fail(ticket, fault, running=True)
+        metrics.QUEUED_JOBS.labels(self._task).set(0)
+        if self._on_fault is not None:
+            self._on_fault(fault)
+
+    def fail(self, fault: EngineFault) -> None:
+        """Another model on the same inference thread failed: this one can no longer run either."""
+        self._fail_everything(fault)
+
+    async def _serve(self) -> None:
         while True:
             await self._wakeup.wait()
             if self.limits.max_wait_seconds and self.queued < self.limits.max_batch_size:
