@@ -126,6 +126,9 @@ class TarjamaServer:
         if settings.metrics_port:
             from prometheus_client import start_http_server
 
+            loop = asyncio.get_running_loop()
+            metrics.ASYNCIO_TASKS.set_function(lambda: len(asyncio.all_tasks(loop)))
+            metrics.THREADS.set_function(threading.active_count)
             try:
                 self._metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
             except OSError as error:

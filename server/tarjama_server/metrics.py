@@ -54,3 +54,5 @@ CACHE_REQUESTS = Counter(
 CACHE_EVICTIONS = Counter("tarjama_cache_evictions_total", "Result cache entries evicted to stay within --cache-bytes.")
 CACHE_BYTES = Gauge("tarjama_cache_bytes", "Bytes the result cache holds (estimated), bounded by --cache-bytes.")
 CACHE_ENTRIES = Gauge("tarjama_cache_entries", "Entries in the result cache.")
+ASYNCIO_TASKS = Gauge("tarjama_asyncio_tasks", "Tasks on the server's event loop (a leak shows as growth).")
+THREADS = Gauge("tarjama_threads", "Threads in the server process.")
