@@ -112,9 +112,12 @@ def start_server(model: Path, args: argparse.Namespace, log_name: str) -> tuple[
 
 
 async def measure_capacity(address: str, text: str, options: DecodingOptions, callers: int, seconds: float) -> float:
-    """Requests a second that ``callers`` back-to-back callers get through (a closed loop)."""
+    """Requests a second that ``callers`` back-to-back callers get through (a closed loop; the
+    client's retries wait out refusals). 0 when ``seconds`` is 0 (not measured)."""
+    if seconds <= 0:
+        return 0.0
     done = 0
-    async with AsyncTarjamaClient(address, retry=RetryPolicy.disabled(), timeout=600) as client:
+    async with AsyncTarjamaClient(address, timeout=600) as client:
         await client.translate(text, options=options)  # warm-up
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds
@@ -123,7 +126,10 @@ async def measure_capacity(address: str, text: str, options: DecodingOptions, ca
         async def caller() -> None:
             nonlocal done
             while loop.time() < end:
-                await client.translate(text, options=options)
+                try:
+                    await client.translate(text, options=options)
+                except TarjamaError:
+                    continue  # refused past the retries: not a call got through
                 done += 1
 
         await asyncio.gather(*(caller() for _ in range(callers)))
@@ -256,7 +262,7 @@ def main() -> None:
     parser.add_argument("--levels", default="0.5,1,2,5,10", help="offered load as multiples of measured capacity")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long each level offers calls")
     parser.add_argument("--deadline", type=float, default=20.0, help="each call's deadline, in seconds")
-    parser.add_argument("--capacity-seconds", type=float, default=20.0)
+    parser.add_argument("--capacity-seconds", type=float, default=20.0, help="0: not measured (with --levels '')")
     parser.add_argument("--capacity-callers", type=int, default=32, help="enough to keep batches full")
     parser.add_argument("--sentences", type=int, default=20, help="sentences of the seed article per call (20: all)")
     parser.add_argument("--max-new-tokens", type=int, default=0, help="per segment; 0 = the server's default cap")

@@ -17,8 +17,8 @@ requests of one model and decides, on an injected clock:
 * ``release``: the request is over; what it really cost feeds the estimates.
 
 The estimates (``Estimator``) start from a calibration, one noisy measurement, and real
-batches override it within a few samples; each estimate is a quartile of recent samples,
-on the side that keeps promises (slower rate, longer outputs).
+batches override it within a few samples; each is a total over recent samples without the
+quarter most favourable to promises (so slower rates, longer outputs).
 
 A request is refused at once (``OverloadedError`` with a retry hint) when the work
 queued ahead of it and its own could not finish within ``deadline_margin`` of its
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import metrics
@@ -62,30 +61,27 @@ class Calibration:
     tokens_per_char: float | None = None
 
 
-def quantile(values: Sequence[float], share: float) -> float:
-    """The ``share`` quantile of ``values`` (nearest rank; not empty)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 class Measure:
-    """A quantity measured over and over (a rate, a ratio), estimated robustly and on the
-    side that keeps promises (``low``: a rate, whose overestimate lets accepted calls die;
-    otherwise a cost, whose underestimate does).
+    """A ratio measured over and over (tokens per second, work per input token), from samples
+    of (amount, base): estimated robustly and on the side that keeps promises (``low``: a rate,
+    whose overestimate lets accepted calls die; otherwise a cost, whose underestimate does).
 
-    The prior (a calibration, or an assumption) is one noisy measurement: the same model
-    calibrates 11 times faster on a quiet machine than on a busy one. So until
-    ``PRIOR_SAMPLES`` real samples exist, the estimate is the most pessimistic of the prior
-    and the samples; after that the prior is set aside and the estimate is the lower (or
-    upper) quartile of the last ``WINDOW`` samples: one outlier, either way, moves it little."""
+    The estimate is the total amount over the total base of the last ``WINDOW`` samples, so a
+    sample counts as much as the work or time it stands for (a lone small batch, slow per
+    token, weighs what it took), without the quarter of them most favourable to promises: one
+    outlier (a batch on a suddenly idle machine) moves it little. The prior (a calibration, or
+    an assumption) is one noisy measurement: the same model calibrates 11 times faster on a
+    quiet machine than on a busy one. So until ``PRIOR_SAMPLES`` samples exist, the estimate
+    is the more pessimistic of the prior and the samples; after that the prior is set aside."""
 
     def __init__(self, prior: float, *, low: bool) -> None:
         self.prior = prior
         self.low = low
-        self.samples: deque[float] = deque(maxlen=WINDOW)
+        self.samples: deque[tuple[float, float]] = deque(maxlen=WINDOW)
 
-    def add(self, sample: float) -> None:
-        self.samples.append(sample)
+    def add(self, amount: float, base: float) -> None:
+        if amount > 0 and base > 0:
+            self.samples.append((amount, base))
 
     def reset(self, prior: float) -> None:
         self.prior = prior
@@ -93,11 +89,14 @@ class Measure:
 
     @property
     def value(self) -> float:
-        samples = self.samples
-        if len(samples) >= PRIOR_SAMPLES:
-            return quantile(samples, 0.25 if self.low else 0.75)
-        pick = min if self.low else max
-        return pick([self.prior, *samples])
+        if not self.samples:
+            return self.prior
+        ordered = sorted(self.samples, key=lambda sample: sample[0] / sample[1], reverse=not self.low)
+        kept = ordered[: len(ordered) - len(ordered) // 4]  # without the most favourable quarter
+        measured = sum(amount for amount, _ in kept) / sum(base for _, base in kept)
+        if len(self.samples) >= PRIOR_SAMPLES:
+            return measured
+        return min(self.prior, measured) if self.low else max(self.prior, measured)
 
 
 class Estimator:
@@ -164,11 +163,9 @@ class Estimator:
         calls run late (``AdmissionController.review`` then releases them early)."""
         if seconds <= 0 or work_tokens <= 0:
             return None
-        if input_tokens > 0:
-            self._batch_cost.add(work_tokens / input_tokens)
-        sample = work_tokens / seconds
-        self._rate.add(sample)
-        return sample
+        self._batch_cost.add(work_tokens, input_tokens)
+        self._rate.add(work_tokens, seconds)
+        return work_tokens / seconds
 
     def observe_chars(self, chars: int, input_tokens: int) -> None:
         """A request of ``chars`` characters was planned into ``input_tokens``."""
@@ -180,8 +177,7 @@ class Estimator:
 
     def observe_request(self, input_tokens: int, done_tokens: int) -> None:
         """A request of ``input_tokens`` finished after ``done_tokens`` of work."""
-        if input_tokens and done_tokens:
-            self._request_cost.add(done_tokens / input_tokens)
+        self._request_cost.add(done_tokens, input_tokens)
 
     def observe_finish(self, taken_seconds: float, model_seconds: float) -> None:
         """A request predicted at ``model_seconds`` (work ahead and its own) took ``taken_seconds``."""
@@ -318,10 +314,17 @@ class AdmissionController:
         if completed:
             self.estimator.observe_request(ticket.input_tokens, ticket.done_tokens)
             if not ticket.forced:
-                self.estimator.observe_finish(self._clock() - ticket.created, ticket.model_seconds)
+                # Judged against what the estimates measured since then predict: lateness is the
+                # time the throughput model cannot see, not a rate that has since been measured.
+                remeasured = ticket.model_seconds * self._seconds_per_input_token() / ticket.model_scale
+                self.estimator.observe_finish(self._clock() - ticket.created, remeasured)
+
+    def _seconds_per_input_token(self) -> float:
+        return self.estimator.seconds(self.estimator.tokens_per_input_token)
 
     def _promise(self, ticket: Ticket, model_seconds: float) -> None:
         ticket.model_seconds = model_seconds
+        ticket.model_scale = self._seconds_per_input_token()
         ticket.estimated_seconds = model_seconds * self.estimator.lateness
 
     def _refuse_if_late(self, ahead: float, own: float, deadline: float | None) -> None:

@@ -49,6 +49,7 @@ class Ticket:
     input_tokens: int = 0
     estimated_tokens: float = 0.0  # tokens of work (read + written, retries included) expected
     model_seconds: float = 0.0  # the throughput model's finish at admission, before lateness
+    model_scale: float = 1.0  # seconds of work per input token the estimates implied then
     estimated_seconds: float = 0.0  # the finish admission promised: work ahead and its own, with lateness
     queue_seconds: float = 0.0  # from admission until its first job went into a batch
     batch_seconds: float = 0.0  # wall time of the batches that carried its jobs
