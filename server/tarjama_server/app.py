@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
@@ -77,6 +78,9 @@ class TarjamaServer:
         self.fault: EngineFault | None = None
         self.faulted = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
+        # Loading and calibration run on one daemon thread that lives as long as the process.
+        self._loader_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._loader: threading.Thread | None = None
         interceptors: list[grpc.aio.ServerInterceptor] = (
             [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
         )
@@ -147,9 +151,11 @@ class TarjamaServer:
         return self.port
 
     async def _off_loop(self, step: str, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` on a daemon thread of its own, recorded as loading ``step``. Not on
-        the default executor: a download or conversion cut by SIGTERM is then left behind at exit
-        rather than waited for without a bound."""
+        """``function(*args)`` on the loader thread, recorded as loading ``step``. A daemon thread,
+        not the default executor: a download or conversion cut by SIGTERM is left behind at exit
+        rather than waited for without a bound. One thread for the life of the process: when the
+        thread that first ran torch exits, inference on the other threads ran 2 to 5 times slower
+        (measured with bench/load.py, tiny models, 2 cores)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
 
@@ -170,8 +176,15 @@ class TarjamaServer:
 
         self.loading_step, self.loading_since = step, time.monotonic()
         log.info("loading: %s", step)
-        threading.Thread(target=work, name=LOADER_THREAD, daemon=True).start()
+        if self._loader is None:
+            self._loader = threading.Thread(target=self._run_loader_jobs, name=LOADER_THREAD, daemon=True)
+            self._loader.start()
+        self._loader_jobs.put(work)
         return await done
+
+    def _run_loader_jobs(self) -> None:
+        while True:
+            self._loader_jobs.get()()
 
     def _engine_fault(self, fault: EngineFault) -> None:
         """An engine hung or the inference thread died (a scheduler's report): every model on that
@@ -344,7 +357,7 @@ def exit_process(code: int, *, wait: float = 2.0) -> None:
     is given ``wait`` seconds, then left behind: the interpreter would otherwise wait for it forever."""
     deadline = time.monotonic() + wait
     for thread in threading.enumerate():
-        if thread is threading.main_thread() or (thread.daemon and thread.name != LOADER_THREAD):
+        if thread is threading.main_thread() or thread.daemon:  # the interpreter never waits for a daemon
             continue
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
