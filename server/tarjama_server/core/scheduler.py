@@ -191,14 +191,15 @@ class Scheduler:
             raise
         except BaseException as error:  # a hung engine, a dead inference thread, or a bug in this loop
             if isinstance(error, EngineFault):
-                self._fail_everything(error)
+                self.fail(error)
             else:
                 log.critical("%s batcher died", self._task, exc_info=error)
-                self._fail_everything(EngineFault(f"the {self._task} batcher died ({type(error).__name__})"))
+                self.fail(EngineFault(f"the {self._task} batcher died ({type(error).__name__})"))
 
-    def _fail_everything(self, fault: EngineFault) -> None:
-        """Nothing more can run on this model: every admitted request, queued or running, gets
-        ``fault`` (UNAVAILABLE) at once rather than waiting for its deadline; the server is told."""
+    def fail(self, fault: EngineFault) -> None:
+        """Nothing more can run on this model (its engine, or another on the same inference thread,
+        hung or died): every admitted request, queued or running, gets ``fault`` (UNAVAILABLE) at
+        once rather than waiting for its deadline; the server is told."""
         if self.fault is not None:
             return
         self.fault = fault
@@ -208,10 +209,6 @@ class Scheduler:
         metrics.QUEUED_JOBS.labels(self._task).set(0)
         if self._on_fault is not None:
             self._on_fault(fault)
-
-    def fail(self, fault: EngineFault) -> None:
-        """Another model on the same inference thread failed: this one can no longer run either."""
-        self._fail_everything(fault)
 
     async def _serve(self) -> None:
         while True:
