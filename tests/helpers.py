@@ -52,6 +52,7 @@ def tiny_settings(models_dir: Path, **overrides: object) -> Settings:
     base = Settings(
         host="127.0.0.1",
         port=0,
+        http_port=0,  # tests of HTTP pass a free port (tests/test_http.py)
         metrics_port=0,
         translation_model=str(models_dir / "marian-ar-en"),
         summarization_model=str(models_dir / "mt5-summarizer"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import traceback
 from collections.abc import AsyncIterator
 
 import grpc
@@ -14,9 +13,9 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from ..core.context import RequestContext
-from . import protobuf
+from . import methods
 from .calls import CANCELLED, OK, REQUEST_ID_KEY, Call, ServerState, request_id
-from .status import retry_trailers, status_for
+from .status import log_error, retry_trailers, status_for
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
         except Exception as error:
             request_id = call.request_context.request_id
             code, message = status_for(error, request_id)
-            self._log_error(method, error, code, message, request_id)
+            log_error(method, error, code, message, request_id)
             ended = True
             self.state.finish(call, code.name)  # before the status goes out: logged when the caller sees the error
             await context.abort(code, message, trailing_metadata=trailers + retry_trailers(error))
@@ -60,50 +59,28 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
             if not ended:
                 self.state.finish(call, OK)
 
-    @staticmethod
-    def _log_error(method: str, error: Exception, code: grpc.StatusCode, message: str, request_id: str) -> None:
-        if code == grpc.StatusCode.INTERNAL:
-            # The error's message may quote the input (article text never goes to the log): type and frames only.
-            frames = "".join(traceback.format_tb(error.__traceback__))
-            log.error("%s failed, request id %s: %s\n%s", method, request_id, type(error).__name__, frames)
-        else:
-            log.debug("%s: %s: %s", method, code.name, message)
-
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
         async with self._rpc("Translate", context) as call:
-            translator = self.state.loaded().translator
-            admitted = translator.admit(protobuf.translation_request(request), context=call.request_context)
-            call.watch(admitted.report_so_far)
-            return protobuf.translate_response(await translator.translate(admitted))
+            return await methods.translate(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
 
     async def StreamTranslate(
         self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TranslateEvent]:
         async with self._rpc("StreamTranslate", context) as call:
-            translator = self.state.loaded().translator
-            # The first segment goes ahead of other requests' later ones: progress shows early, even under load.
-            admitted = translator.admit(protobuf.translation_request(request), context=call.request_context, early=1)
-            call.watch(admitted.report_so_far)
-            model = translator.info.label
             # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
-            async with contextlib.aclosing(translator.stream(admitted)) as segments:
-                async for segment in segments:
-                    yield protobuf.translate_event(segment, admitted.plans[segment.text_index], model)
+            async with contextlib.aclosing(methods.stream_translate(self.state, request, call)) as events:
+                async for event in events:
+                    yield event
 
     async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
         async with self._rpc("Summarize", context) as call:
-            summarizer = self.state.loaded().require_summarizer()
-            admitted = summarizer.admit(protobuf.summarization_request(request), context=call.request_context)
-            call.watch(admitted.report_so_far)
-            return protobuf.summarize_response(await summarizer.summarize(admitted))
+            return await methods.summarize(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
 
     async def ListModels(
         self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListModelsResponse:
-        async with self._rpc("ListModels", context):
-            pipelines = self.state.pipelines
-            infos = pipelines.infos if pipelines else []
-            return pb.ListModelsResponse(models=[protobuf.model_info(info) for info in infos])
+        async with self._rpc("ListModels", context) as call:
+            return await methods.list_models(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
