@@ -362,7 +362,7 @@ ALLOWED_LABEL_VALUES = {
 def test_exported_metrics_are_read_from_metrics_py() -> None:
     exported = exported_metrics()
     assert "tarjama_requests_total" in exported and "tarjama_request_seconds_bucket" in exported
-    assert exported["tarjama_requests_total"] == ("method", "code")
+    assert exported["tarjama_requests_total"] == ("method", "code", "protocol")
 
 
 @pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: rule["alert"])
