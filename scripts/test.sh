@@ -27,6 +27,9 @@ echo "== lint-imports"
 "$venv/bin/lint-imports" --no-cache --no-logo
 echo "== hadolint"
 "$venv/bin/hadolint" Dockerfile
+echo "== generated OpenAPI document"
+# The HTTP API's description, generated from proto/ (server/tarjama_server/transport/web/openapi.json).
+"$venv/bin/python" scripts/generate_openapi.py --check
 echo "== pytest"
 # --durations: the suite's own budget, the slowest tests printed on every run.
 "$venv/bin/python" -m pytest -rs --durations=10 "$@"
