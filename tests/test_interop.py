@@ -16,12 +16,13 @@ INTEROP = Path(__file__).resolve().parent / "interop"
 PROTO = Path(__file__).resolve().parents[1] / "proto"
 
 
-def test_node_client_from_proto_only(server: ServerThread) -> None:
+def test_node_client_from_proto_only(http_server: ServerThread) -> None:
+    server = http_server  # gRPC and the JSON API
     node = shutil.which("node")
     if not node or not (INTEROP / "node_modules" / "@grpc" / "grpc-js").is_dir():
         pytest.skip("node or tests/interop/node_modules missing (run: npm ci --prefix tests/interop)")
     result = subprocess.run(
-        [node, str(INTEROP / "node_client.js"), server.address, str(PROTO), str(SEED_ARTICLE)],
+        [node, str(INTEROP / "node_client.js"), server.address, str(PROTO), str(SEED_ARTICLE), server.http_url],
         capture_output=True,
         text=True,
         timeout=300,
@@ -38,3 +39,8 @@ def test_node_client_from_proto_only(server: ServerThread) -> None:
     assert report["stream"] == [[i, 20] for i in range(20)]
     assert report["html_tags_kept"] and report["html_english_kept"]
     assert report["html_segments"] == ["ar", "en", "ar"]  # heading, English paragraph, alt text
+    json_api = report["json"]  # the same service over HTTP/JSON, called with fetch
+    assert (json_api["status"], json_api["request_id"], json_api["segments"]) == (200, "node-interop", 20)
+    assert json_api["offsets_match"] and json_api["zero_printed"]
+    assert json_api["stream"] == [[i, 20] for i in range(20)] and json_api["stream_end"] == "ok"
+    assert json_api["empty"] == [400, "invalid_argument"] and json_api["unknown_field"] == [400, "invalid_argument"]
