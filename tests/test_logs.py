@@ -21,8 +21,8 @@ def excerpt(article: str, sentences: int = 3) -> str:
     return article[: split_sentences(article)[sentences - 1].end]
 
 
-FIELDS = {"method", "protocol", "status", "duration_ms", "texts", "segments", "input_tokens", "output_tokens", "queue_wait_ms",
-          "estimate_ms", "request_id"}  # fmt: skip
+FIELDS = {"method", "protocol", "status", "duration_ms", "texts", "segments", "input_tokens", "output_tokens",
+          "queue_wait_ms", "estimate_ms", "request_id"}  # fmt: skip
 
 
 def access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -88,6 +88,25 @@ def segments(page: Any, side: str) -> Any:
     return page.locator(f"[data-testid={side}-view] [data-segment]")
 
 
+def expected_marks(segment: dict[str, Any]) -> dict[str, str | None]:
+    """How the page must mark a segment, from its JSON: confidence (when the server scores it),
+    low confidence under 0.5, flags, glossary terms missing."""
+    confidence = segment.get("confidence")
+    flags = [flag.removeprefix("SEGMENT_FLAG_").lower().replace("_", " ") for flag in segment.get("flags", [])]
+    return {
+        "data-confidence": None if confidence is None else f"{confidence:.2f}",
+        "data-low-confidence": "" if confidence is not None and confidence < 0.5 else None,
+        "data-flags": ",".join(flags) or None,
+        "data-glossary-missing": ",".join(segment["glossaryMissing"]) or None,
+    }
+
+
+def trust_marks(page: Any) -> list[dict[str, str | None]]:
+    found = segments(page, "target")
+    return [{name: found.nth(i).get_attribute(name) for name in expected_marks({"glossaryMissing": []})}
+            for i in range(found.count())]  # fmt: skip
+
+
 def test_paste_translate_hover_summary_and_errors(page: Any, http_server: ServerThread, seed_article: str) -> None:
     url = http_server.http_url
     page.goto(url)
@@ -96,10 +115,11 @@ def test_paste_translate_hover_summary_and_errors(page: Any, http_server: Server
     page.get_by_test_id("translate").click()
     expect(segments(page, "target")).to_have_count(20)
     expect(segments(page, "source")).to_have_count(20)
-    expect(page.get_by_test_id("progress")).to_have_text("Done: 20 segments.")
+    expect(page.get_by_test_id("progress")).to_have_text(re.compile(r"^Done: 20 segments"))
     expected = api(url, "Translate", {"texts": [seed_article]})["translations"][0]["segments"]
     assert segments(page, "source").all_inner_texts() == [s["source"] for s in expected]
     assert segments(page, "target").all_inner_texts() == [s["translation"] for s in expected]
+    assert trust_marks(page) == [expected_marks(s) for s in expected]
 
     # Hover marks the pair on both sides; Alt+Down moves it.
     segments(page, "target").nth(3).hover()
@@ -223,4 +243,3 @@ def test_token_then_progress_and_stop_cancels_on_the_server(page: Any, models_di
         )
         assert (after or 0) == (cancelled or 0) + 1
         engines[0].gate.set()
-

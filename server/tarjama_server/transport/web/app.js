@@ -19,6 +19,8 @@ const state = {
   active: -1,
   controller: null, // aborts the call in flight (Stop)
   models: [],
+  server: null, // ServerInfo from ListModels, when the server sends it: the limits to respect
+  timings: null, // the call's timings, when the server sends them
 };
 
 class ApiError extends Error {
@@ -160,6 +162,7 @@ async function loadModels() {
   try {
     const listed = await call('ListModels', {});
     state.models = listed.models || [];
+    state.server = listed.server || null;
   } catch (error) {
     $('models').textContent = 'Not connected.';
     showError(error);
@@ -341,6 +344,13 @@ function finish() {
   $('stop').disabled = true;
 }
 
+function done() {
+  const timings = state.timings;
+  const took = timings && timings.totalMs
+    ? ` in ${(timings.totalMs / 1000).toFixed(1)} s (model ${(timings.modelMs / 1000).toFixed(1)} s)` : '';
+  return `Done: ${state.segments.length} segments${took}.`;
+}
+
 async function translate() {
   const text = $('source').value;
   showError('');
@@ -349,7 +359,14 @@ async function translate() {
     $('source').focus();
     return;
   }
+  const limit = state.server && state.server.maxTextChars;
+  const length = Array.from(text).length;
+  if (limit && length > limit) {
+    showError(`The text has ${length} characters; this server takes at most ${limit}. Split it and translate the parts.`);
+    return;
+  }
   state.html = $('html-mode').checked;
+  state.timings = null;
   state.sourceText = text;
   state.documentText = '';
   state.segments = [];
@@ -369,18 +386,20 @@ async function translate() {
       const response = await call('Translate', request, controller.signal);
       state.segments = response.translations[0].segments;
       state.documentText = response.translations[0].text;
+      state.timings = response.timings || null;
       render();
-      setProgress(`Done: ${state.segments.length} segments.`, 1, 1);
+      setProgress(done(), 1, 1);
     } else {
       setProgress('Translating…', 0, 1);
       let total = 0;
       await stream('StreamTranslate', request, (event) => {
         total = event.totalSegments;
+        if (event.timings) state.timings = event.timings;
         state.segments.push(event.segment);
         render();
         setProgress(`Translating: segment ${state.segments.length} of ${total}`, state.segments.length, total);
       }, controller.signal);
-      setProgress(`Done: ${state.segments.length} segments.`, state.segments.length, Math.max(total, 1));
+      setProgress(done(), state.segments.length, Math.max(total, 1));
     }
     if (state.active < 0) mark(0, false);
   } catch (error) {
