@@ -232,6 +232,11 @@ def test_token_cors_and_readiness_while_loading(models_dir) -> None:
         served = call(url, "Translate", {"texts": ["حلب."]}, **auth, origin="https://cms.example.org")
         assert served.status == 200 and served.headers["access-control-allow-origin"] == "https://cms.example.org"
         assert "x-request-id" in served.headers["access-control-expose-headers"]
+        running.server.state.start_draining()  # as at SIGTERM: new calls are refused, readiness drops
+        assert request(url, "GET", "/readyz").json() == {"status": "draining"}
+        draining = call(url, "Translate", {"texts": ["حلب."]}, **auth)
+        assert (draining.status, draining.json()["code"]) == (503, "unavailable")
+        assert "shutting down" in draining.json()["message"]
     finally:
         release.set()
         running.stop()
