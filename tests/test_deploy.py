@@ -94,7 +94,7 @@ def render(directory: Path) -> list[dict[str, Any]]:
             _add_labels(document, label_set["pairs"], label_set.get("includeSelectors", False))
     for image in kustomization.get("images", []):
         for document in documents:
-            if document["kind"] == "Deployment":
+            if document["kind"] in ("Deployment", "Job"):
                 for container in document["spec"]["template"]["spec"]["containers"]:
                     if container["image"].split(":")[0] == image["name"]:
                         container["image"] = f"{image.get('newName', image['name'])}:{image['newTag']}"

@@ -76,6 +76,9 @@ def test_command_line_runs(line: str, server, monkeypatch, capsys, tmp_path) -> 
     (tmp_path / "my-references.txt").write_text("A first sentence.\nA second sentence.\n", encoding="utf-8")
     (tmp_path / "body.html").write_text("<p>حلب تحت سيطرة <b>النظام</b></p>", encoding="utf-8")
     (tmp_path / "names.tsv").write_text("الأونروا\tUNRWA\nحلب\tAleppo\n", encoding="utf-8")
+    (tmp_path / "archive.jsonl").write_text('{"id": 1, "text": "حلب تحت سيطرة النظام"}\n', encoding="utf-8")
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "a.txt").write_bytes(article)
     monkeypatch.chdir(tmp_path)
     command, _, stdin_file = line.replace("host:50051", server.address).partition(" < ")
     if stdin_file:

@@ -3,6 +3,7 @@
 from ._retry import RetryPolicy
 from .aio import AsyncTarjamaClient
 from .client import TarjamaClient
+from .concurrency import AdaptiveConcurrency
 from .errors import (
     AuthenticationError,
     DeadlineExceededError,
@@ -12,6 +13,8 @@ from .errors import (
     TarjamaError,
 )
 from .types import (
+    BatchItem,
+    BatchResult,
     DecodingOptions,
     ModelInfo,
     Segment,
@@ -23,8 +26,11 @@ from .types import (
 )
 
 __all__ = [
+    "AdaptiveConcurrency",
     "AsyncTarjamaClient",
     "AuthenticationError",
+    "BatchItem",
+    "BatchResult",
     "DeadlineExceededError",
     "DecodingOptions",
     "InvalidRequestError",

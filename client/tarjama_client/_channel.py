@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
@@ -118,6 +118,9 @@ class ConnectionConfig:
         return api.insecure_channel(self.target, options=self.channel_options())
 
 
+_Client = TypeVar("_Client", bound="ClientBase")
+
+
 class ClientBase:
     """The constructor the sync and asyncio clients share: settings, channel and stubs.
     ``_grpc_api`` is the ``grpc`` module or ``grpc.aio``; both take the same arguments."""
@@ -151,6 +154,17 @@ class ClientBase:
             tls_server_name=tls_server_name,
             retry=retry,
         )
+        self._connect()
+
+    @classmethod
+    def from_config(cls: type[_Client], config: ConnectionConfig) -> _Client:
+        """A client with the settings of another (``client.config``), on a channel of its own."""
+        client = cls.__new__(cls)
+        client.config = config
+        client._connect()
+        return client
+
+    def _connect(self) -> None:
         self._channel = self.config.open_channel(self._grpc_api)
         self._stub = pb_grpc.TarjamaServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)

@@ -8,17 +8,22 @@ async with AsyncTarjamaClient("localhost:50051") as client:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
 
-from . import _convert
+from . import _convert, _many
 from ._channel import ClientBase
+from ._many import DEFAULT_CONCURRENCY, ManyOptions
+from .concurrency import AdaptiveConcurrency
 from .errors import ServerUnavailableError, from_rpc_error
-from .types import DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
+from .types import BatchItem, BatchResult, DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
 from .v1 import tarjama_pb2 as pb
+
+# Hears how each attempt of a call ended: (the error, or None on success; its seconds).
+Observer = Callable[[grpc.RpcError | None, float], None]
 
 
 class AsyncTarjamaClient(ClientBase):
@@ -33,18 +38,26 @@ class AsyncTarjamaClient(ClientBase):
     async def close(self) -> None:
         await self._channel.close()
 
-    async def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
+    async def _call(self, method: Any, request: Any, timeout: float | None, observe: Observer | None = None) -> Any:
+        """``observe(error, seconds)`` hears how each attempt ended (``error`` None on success)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (timeout or self.config.timeout)
         attempt = 0
         while True:
             attempt += 1
+            started = loop.time()
             try:
-                return await method(request, timeout=max(deadline - loop.time(), 0.001), metadata=self.config.metadata)
+                response = await method(request, timeout=max(deadline - started, 0.001), metadata=self.config.metadata)
             except grpc.RpcError as error:
+                if observe:
+                    observe(error, loop.time() - started)
                 delay = self.config.retry.delay(attempt, error, deadline - loop.time())
                 if delay is None:
                     raise from_rpc_error(error) from None
+            else:
+                if observe:
+                    observe(None, loop.time() - started)
+                return response
             await asyncio.sleep(delay)
 
     async def translate(
@@ -94,6 +107,37 @@ class AsyncTarjamaClient(ClientBase):
             finally:
                 call.cancel()
             await asyncio.sleep(delay)
+
+    def translate_many(
+        self,
+        items: Iterable[BatchItem | str],
+        *,
+        concurrency: int | AdaptiveConcurrency = DEFAULT_CONCURRENCY,
+        source_language: str = "",
+        target_language: str = "",
+        options: DecodingOptions | None = None,
+        mime_type: str = "",
+        glossary: Mapping[str, str] | None = None,
+        summarize: bool = False,
+        summary_language: str = "",
+        style: str = "",
+        timeout: float | None = None,
+    ) -> AsyncGenerator[BatchResult, None]:
+        """``TarjamaClient.translate_many`` as an async generator: a ``BatchResult`` per item as
+        each finishes. To stop early, close it (``async with contextlib.aclosing(client.translate_many(...))``):
+        the calls in flight are then cancelled."""
+        shared = ManyOptions(
+            source_language=source_language,
+            target_language=target_language,
+            options=options,
+            mime_type=mime_type,
+            glossary=glossary,
+            summarize=summarize,
+            summary_language=summary_language,
+            style=style,
+            timeout=timeout,
+        )
+        return _many.translate_many(self, items, concurrency, shared)
 
     async def summarize(
         self,

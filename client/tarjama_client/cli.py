@@ -4,6 +4,7 @@ tarjama translate article.txt            # translation on stdout
 tarjama translate --stream - < article.txt
 tarjama translate --stream --json a.txt  # one JSON object per segment, as it arrives
 tarjama summarize --language en article.txt
+tarjama batch archive.jsonl --output translated.jsonl   # resumable: run it again to finish
 tarjama models
 tarjama health --wait 120
 
@@ -21,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ._many import DEFAULT_CONCURRENCY
 from ._retry import RetryPolicy
 from .client import TarjamaClient
 from .errors import DeadlineExceededError, ServerUnavailableError, TarjamaError
@@ -143,6 +145,13 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
     _warn_if_untrained(result.model)
 
 
+def _batch(client: TarjamaClient, args: argparse.Namespace) -> int:
+    from . import batch
+
+    glossary = _read_glossary(args.glossary, "") if args.glossary else None
+    return batch.run(client.config, args, glossary)
+
+
 def _summarize(client: TarjamaClient, args: argparse.Namespace) -> None:
     result = client.summarize(
         _read(args.file, args.encoding),
@@ -258,6 +267,13 @@ def _connection_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     )
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tarjama", description="Client for the Tarjama translation service.")
     _connection_options(parser, defaults=True)
@@ -285,6 +301,55 @@ def build_parser() -> argparse.ArgumentParser:
         "--glossary", metavar="FILE", help="required renderings: 'term<TAB>rendering' lines, or a JSON object"
     )
     translate.set_defaults(handler=_translate)
+
+    batch = commands.add_parser(
+        "batch",
+        help="translate an archive: JSON Lines or a folder of .txt/.html files; resumable",
+        description="Translate every item of INPUT into OUTPUT, one JSON line per item (its translation or its "
+        "error). Run the same command again to resume: only items without a line are sent. A JSON summary "
+        "ends the run; exit 0 when every item has a line, 1 otherwise.",
+    )
+    batch.add_argument(
+        "input",
+        metavar="INPUT",
+        help='JSON Lines ({"id": ..., "text": ...} per line; optional mime_type, source_language, glossary), '
+        "or a folder of .txt/.htm/.html files",
+    )
+    batch.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        metavar="OUTPUT",
+        help="JSON Lines file; for a folder INPUT, a folder: translated files at the same paths, lines in "
+        "OUTPUT/tarjama-batch.jsonl",
+    )
+    batch.add_argument("--id-field", default="id", help="the JSON field of each item's id (default: id)")
+    batch.add_argument("--text-field", default="text", help="the JSON field of each item's text (default: text)")
+    batch.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
+        help="most calls in flight; the run starts at 2 and adapts to the servers up to this "
+        f"(default: {DEFAULT_CONCURRENCY})",
+    )
+    batch.add_argument("--source-language", default="", help="for items without one, e.g. ar; default: detect")
+    batch.add_argument("--target-language", default="", help="default: en")
+    batch.add_argument("--beams", type=int, default=0, help="beam width (0: server default)")
+    batch.add_argument(
+        "--glossary", metavar="FILE", help="for items without one: 'term<TAB>rendering' lines, or a JSON object"
+    )
+    batch.add_argument("--encoding", default="", help="of the files of a folder INPUT; " + ENCODING_HELP)
+    batch.add_argument("--summarize", action="store_true", help="add a summary to each item")
+    batch.add_argument(
+        "--summary-language", default="", help="with --summarize: en (default) or the article's own, e.g. ar"
+    )
+    batch.add_argument(
+        "--style",
+        choices=["headline", "short", "long"],
+        default="",
+        help="with --summarize: one-sentence headline, short (default) or long",
+    )
+    batch.set_defaults(handler=_batch)
 
     summarize = commands.add_parser("summarize", help="summarize a file (or - for stdin)")
     summarize.add_argument("file", metavar="FILE")
@@ -358,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # A health probe answers at once; its caller (Docker, a script) decides when to ask again.
             retry=RetryPolicy() if args.retries and args.command != "health" else RetryPolicy.disabled(),
         ) as client:
-            args.handler(client, args)
+            status = args.handler(client, args)
     except UnreadableTextError as error:
         print(f"tarjama: {error}", file=sys.stderr)
         return 1
@@ -376,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130  # as a shell reports Ctrl-C, without a traceback
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

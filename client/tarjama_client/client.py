@@ -9,16 +9,18 @@ with TarjamaClient("localhost:50051") as client:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
 
-from . import _convert
+from . import _convert, _many
 from ._channel import ClientBase
+from ._many import DEFAULT_CONCURRENCY, ManyOptions
+from .concurrency import AdaptiveConcurrency
 from .errors import ServerUnavailableError, from_rpc_error
-from .types import DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
+from .types import BatchItem, BatchResult, DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
 from .v1 import tarjama_pb2 as pb
 
 
@@ -100,6 +102,47 @@ class TarjamaClient(ClientBase):
         request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
         for event in self._stream(self._stub.StreamTranslate, request, timeout):
             yield _convert.translate_event(event)
+
+    def translate_many(
+        self,
+        items: Iterable[BatchItem | str],
+        *,
+        concurrency: int | AdaptiveConcurrency = DEFAULT_CONCURRENCY,
+        source_language: str = "",
+        target_language: str = "",
+        options: DecodingOptions | None = None,
+        mime_type: str = "",
+        glossary: Mapping[str, str] | None = None,
+        summarize: bool = False,
+        summary_language: str = "",
+        style: str = "",
+        timeout: float | None = None,
+    ) -> Iterator[BatchResult]:
+        """Translate many items (``BatchItem``, or bare texts whose id is their position), each in
+        a call of its own, yielding a ``BatchResult`` as each finishes (not in input order).
+        A failed item carries its ``error``; it never stops the others. ``summarize`` adds a
+        summary (``summary_language``, ``style``) to each item. Calls in flight start at 2 and
+        adapt to the servers up to ``concurrency``: more while latency holds, fewer on
+        RESOURCE_EXHAUSTED, and none until the server's pushback has passed. Pass an
+        ``AdaptiveConcurrency`` instead of a number to tune the policy or read its ``limit``.
+
+        The calls run on an event loop in a thread of its own, on a second channel with this
+        client's settings; ``items`` is read from that thread. Stop reading (``break``) and the
+        calls in flight are cancelled."""
+        shared = ManyOptions(
+            source_language=source_language,
+            target_language=target_language,
+            options=options,
+            mime_type=mime_type,
+            glossary=glossary,
+            summarize=summarize,
+            summary_language=summary_language,
+            style=style,
+            timeout=timeout,
+        )
+        from .aio import AsyncTarjamaClient
+
+        return _many.in_thread(lambda: AsyncTarjamaClient.from_config(self.config), items, concurrency, shared)
 
     def summarize(
         self,

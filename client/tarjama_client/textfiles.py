@@ -15,7 +15,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf_16"),
     (codecs.BOM_UTF16_BE, "utf_16"),
 )
-_SIGNATURES = {
+BINARY_SIGNATURES = {
     b"\x1f\x8b": "gzip data",
     b"PK\x03\x04": "a zip archive (.docx, .odt, .zip): save it as plain text first",
     b"%PDF": "a PDF: save it as plain text first",
@@ -44,7 +44,7 @@ def decode_text(data: bytes, name: str, encoding: str = "") -> str:
     for bom, bom_encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(bom_encoding).removeprefix("\ufeff")
-    for signature, kind in _SIGNATURES.items():
+    for signature, kind in BINARY_SIGNATURES.items():
         if data.startswith(signature):
             raise UnreadableTextError(f"{name} is {kind}, not text")
     if b"\x00" in data:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import TarjamaError
 
 
 @dataclass(frozen=True)
@@ -92,3 +96,34 @@ class DecodingOptions:
 
     num_beams: int = 0
     max_new_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One item of ``translate_many``: its ``id`` comes back with its result. Empty fields take
+    the value ``translate_many`` was given for every item."""
+
+    id: Any
+    text: str
+    mime_type: str = ""
+    source_language: str = ""
+    glossary: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What ``translate_many`` yields for an item: ``result`` (and ``summary`` when asked), or ``error``."""
+
+    item: BatchItem
+    result: TranslateResult | None = None
+    summary: SummarizeResult | None = None
+    error: TarjamaError | None = None
+    seconds: float = 0.0  # from the first call's start to the item's end, retries included
+
+    @property
+    def id(self) -> Any:
+        return self.item.id
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
