@@ -528,6 +528,10 @@ function start() {
   $('file').addEventListener('change', (event) => event.target.files[0] && openFile(event.target.files[0]));
   $('glossary-add').addEventListener('click', () => addGlossaryRow().querySelector('input').focus());
   $('glossary-rows').addEventListener('input', countTerms);
+  // Another style: summarize the translated article again (the translation stays).
+  $('summary-style').addEventListener('change', () => {
+    if (state.sourceText && !state.controller) summarize(state.sourceText);
+  });
   $('copy').addEventListener('click', copy);
   $('download').addEventListener('click', download);
   for (const view of [$('source-view'), $('target-view')]) {
