@@ -126,6 +126,7 @@ def test_paste_translate_hover_summary_and_errors(page: Any, http_server: Server
     for side in ("source", "target"):
         expect(segments(page, side).nth(3)).to_have_attribute("data-active", "")
     expect(page.locator("[data-active]:not(.sample)")).to_have_count(2)
+    expect(page.get_by_test_id("segment-info")).to_contain_text("Segment 4")
     segments(page, "source").nth(3).focus()
     page.keyboard.press("Alt+ArrowDown")
     for side in ("source", "target"):

@@ -9,6 +9,8 @@ const TOKEN_KEY = 'tarjama-token';
 const LOW_CONFIDENCE = 0.5;
 const LINE_BREAK = /\r\n|[\n\r\u000b\u000c\u0085\u2028\u2029]/;
 const NOT_TRANSLATED = new Set(['en', 'und']);
+// Flags that ask an editor to look (passed through and cached ones do not).
+const WORTH_A_LOOK = /REPETITION_RETRIED|CUT|UNUSUAL_LENGTH|SOURCE_COPIED|GLOSSARY_MISSING/;
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -310,6 +312,8 @@ function mark(index, scroll = true, focusIn = null) {
     element.tabIndex = -1;
   }
   state.active = index;
+  const [, target] = pair(index);
+  $('segment-info').textContent = target ? target.title : '';
   for (const element of pair(index)) {
     if (!element) continue;
     element.setAttribute('data-active', '');
@@ -348,7 +352,13 @@ function done() {
   const timings = state.timings;
   const took = timings && timings.totalMs
     ? ` in ${(timings.totalMs / 1000).toFixed(1)} s (model ${(timings.modelMs / 1000).toFixed(1)} s)` : '';
-  return `Done: ${state.segments.length} segments${took}.`;
+  const scored = state.segments.filter((s) => typeof s.confidence === 'number');
+  const low = scored.filter((s) => s.confidence < LOW_CONFIDENCE).length;
+  const flagged = state.segments.filter((s) => (s.flags || []).some((f) => WORTH_A_LOOK.test(f))).length;
+  const check = scored.length || flagged
+    ? ` ${low} below ${LOW_CONFIDENCE * 100}% confidence, ${flagged} flagged${low || flagged ? ': check the marked segments' : ''}.`
+    : '';
+  return `Done: ${state.segments.length} segments${took}.${check}`;
 }
 
 async function translate() {
