@@ -8,6 +8,7 @@ import json
 import logging
 import struct
 import threading
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ import pytest
 from prometheus_client import REGISTRY
 from tarjama_server.loading.loader import load_engines
 
-from .helpers import ServerThread, free_port, join, tiny_settings, wait_for
+from .helpers import ServerThread, free_port, join, make_certificate, tiny_settings, wait_for
 from .test_overload import ARTICLE, GatedEngine, gated_server, wait_until_in_engine
 
 SERVICE = "/tarjama.v1.TarjamaService/"
@@ -260,3 +261,40 @@ def test_refused_with_429_and_retry_after(models_dir) -> None:
         engine.gate.set()
         join(accepted)
         assert running.server is not None and running.server.state.in_flight == 0
+
+
+def test_https_with_the_grpc_certificate(models_dir, tmp_path) -> None:
+    import ssl
+
+    key, cert = make_certificate(tmp_path, "localhost", "DNS:localhost,IP:127.0.0.1")
+    settings = tiny_settings(
+        models_dir, summarization_model="none", http_port=free_port(), tls_cert=str(cert), tls_key=str(key)
+    )
+    with ServerThread(settings).start() as running:
+        assert running.http_url.startswith("https://127.0.0.1:")
+        trusted = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(running.http_url + "readyz", context=trusted, timeout=60) as reply:
+            assert json.load(reply) == {"status": "ready"}
+
+
+def test_connect_envelopes_and_retry_hints() -> None:
+    import grpc
+    from tarjama_server.errors import InvalidRequestError, OverloadedError
+    from tarjama_server.transport import connect
+
+    payload = json.dumps({"texts": ["حلب."]}).encode()
+    assert connect.unwrap(connect.envelope(payload)) == payload
+    for broken in (b"", b"\x00\x00", connect.envelope(payload)[:-1], connect.envelope(payload, end=False) + b"x"):
+        with pytest.raises(InvalidRequestError, match="one enveloped message"):
+            connect.unwrap(broken)
+    refused = connect.connect_error(OverloadedError("server busy", retry_after=2.2), "r1")
+    assert (refused.code, refused.http_status, dict(refused.headers)) == (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        429,
+        {"retry-after": "3"},  # whole seconds, rounded up: never earlier than the server asked
+    )
+    assert refused.body()["details"][0]["debug"] == {"retryDelay": "2.200s"}
+    internal = connect.connect_error(RuntimeError("article text here"), "r2")
+    assert internal.http_status == 500 and "article text" not in internal.message and "r2" in internal.message
+    with pytest.raises(InvalidRequestError, match="whole number of milliseconds"):
+        connect.timeout_seconds("-5")
