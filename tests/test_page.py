@@ -139,15 +139,21 @@ def test_paste_translate_hover_summary_and_errors(page: Any, http_server: Server
     screenshot(page, "editor.png")
 
     # Offsets are code points: a character outside the BMP before a segment shifts UTF-16 indices.
-    mixed = "حلب 𝕏 مدينة كبيرة.\nReuters reported it. دمشق مدينة قديمة."
+    mixed = (
+        "حلب 𝕏 مدينة كبيرة في شمال سوريا.\nReuters reported it.\n"
+        "Le président a annoncé hier soir une nouvelle réforme.\nدمشق مدينة قديمة جدا وهي عاصمة سوريا."
+    )
     page.get_by_test_id("source").fill(mixed)
     page.get_by_test_id("translate").click()
     expected = api(url, "Translate", {"texts": [mixed]})["translations"][0]["segments"]
     expect(segments(page, "source")).to_have_count(len(expected))
     assert segments(page, "source").all_inner_texts() == [s["source"] for s in expected]
-    assert page.locator("[data-testid=source-view] [data-passed-through]").count() == sum(
-        s["detectedLanguage"] == "en" for s in expected
-    )
+    marked = page.locator("[data-testid=source-view] [data-passed-through]")
+    assert marked.count() == sum(s["detectedLanguage"] != "ar" for s in expected) >= 2
+    other = page.locator("[data-testid=target-view] [data-other-language]")
+    assert [other.nth(i).get_attribute("data-other-language") for i in range(other.count())] == ["fr"]
+    # Each paragraph takes its own direction: the English and French lines read left to right.
+    assert page.locator("[data-testid=source-view] p").count() == 4
 
     # Readable errors: nothing to translate, then the server's own message for a 400.
     page.get_by_test_id("source").fill("   ")
