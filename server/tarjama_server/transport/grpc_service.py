@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 import grpc
@@ -16,8 +15,6 @@ from ..core.context import RequestContext
 from . import methods
 from .calls import CANCELLED, OK, REQUEST_ID_KEY, Call, ServerState, request_id
 from .status import log_error, retry_trailers, status_for
-
-log = logging.getLogger(__name__)
 
 # Above this, gRPC's "time remaining" means the caller set no deadline.
 _NO_DEADLINE = 10**8

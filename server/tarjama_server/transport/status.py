@@ -19,7 +19,7 @@ from ..errors import (
     UnsupportedLanguageError,
 )
 
-log = logging.getLogger("tarjama_server.transport.grpc_service")  # the logger these lines always had
+log = logging.getLogger(__name__)
 
 # The one table from core errors to gRPC status codes; anything else is INTERNAL.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
