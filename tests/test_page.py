@@ -168,6 +168,7 @@ def test_paste_translate_hover_summary_and_errors(page: Any, http_server: Server
     page.set_viewport_size({"width": 420, "height": 900})
     source, target = (page.get_by_test_id(f"{side}-view").bounding_box() for side in ("source", "target"))
     assert target["y"] >= source["y"] + source["height"] and abs(target["x"] - source["x"]) < 2
+    screenshot(page, "editor-narrow.png")
 
 
 def test_a_file_in_windows_1256_opens(page: Any, http_server: ServerThread, seed_article: str) -> None:

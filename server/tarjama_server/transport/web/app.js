@@ -295,6 +295,7 @@ function render() {
   });
   appendText(source, text.slice(at));
   if (state.active >= 0) mark(state.active, false);
+  else $('segment-info').textContent = '';
   const ready = state.segments.length > 0;
   $('copy').disabled = !ready;
   $('download').disabled = !ready;
