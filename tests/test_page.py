@@ -55,7 +55,9 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh page (its own sessionStorage); fails the test on any script error or console error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-US", permissions=["clipboard-read", "clipboard-write"]
+    )
     opened = context.new_page()
     opened.set_default_timeout(TIMEOUT_MS)
     problems: list[str] = []
@@ -116,10 +118,14 @@ def test_paste_translate_hover_summary_and_errors(page: Any, http_server: Server
     expect(segments(page, "target")).to_have_count(20)
     expect(segments(page, "source")).to_have_count(20)
     expect(page.get_by_test_id("progress")).to_have_text(re.compile(r"^Done: 20 segments"))
-    expected = api(url, "Translate", {"texts": [seed_article]})["translations"][0]["segments"]
+    translated = api(url, "Translate", {"texts": [seed_article]})["translations"][0]
+    expected = translated["segments"]
     assert segments(page, "source").all_inner_texts() == [s["source"] for s in expected]
     assert segments(page, "target").all_inner_texts() == [s["translation"] for s in expected]
     assert trust_marks(page) == [expected_marks(s) for s in expected]
+    page.get_by_test_id("copy").click()  # the document rebuilt from separators and trailing whitespace
+    expect(page.locator("#action-status")).to_have_text("Copied.")
+    assert page.evaluate("() => navigator.clipboard.readText()") == translated["text"]
 
     # Hover marks the pair on both sides; Alt+Down moves it.
     segments(page, "target").nth(3).hover()
