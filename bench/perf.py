@@ -18,6 +18,11 @@ that real ones do. Then, in one run on one machine:
   16-client load, the padding ratio of its batches, Summarize of the seed to English
   (card lengths forced) and the server's peak RSS.
 
+The trust figures (issue 14; ``--trust-only`` runs just these, into ``trust.json`` and
+``trust.md``): the cost of returning scores (each engine, batch 16, beam 4, with and without
+scores, alternating), and a server with its result cache on sending the seed article
+uncached, then again (cached).
+
 It writes ``perf.json``, ``perf.md`` (the tables) and ``perf.png`` (throughput and
 latency against concurrency) under ``--out``. A benchmark, not a test: it prints
 figures and checks nothing. The models are untrained: the figures measure cost,
@@ -48,8 +53,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import free_port, percentile  # noqa: E402  (the load tool's helpers, beside this file)
 
 
-def build_models(directory: Path) -> tuple[Path, Path]:
-    """Random weights of the exact architectures, end-of-sequence suppressed (built once)."""
+def build_models(directory: Path, summarizer: bool = True) -> tuple[Path, Path]:
+    """Random weights of the exact architectures, end-of-sequence suppressed (built once;
+    the summarizer only when ``summarizer``)."""
     from tarjama_server.loading.tiny_models import MT5_BASE, OPUS_MT_AR_EN, build_tiny_marian, build_tiny_mt5
 
     source, target = SEED.read_text(encoding="utf-8"), REFERENCE.read_text(encoding="utf-8")
@@ -57,7 +63,7 @@ def build_models(directory: Path) -> tuple[Path, Path]:
     if not (marian / "model.safetensors").is_file():
         print(f"building {marian} ...", flush=True)
         build_tiny_marian(marian, source, target, vocab_size=2000, stop="never", architecture=OPUS_MT_AR_EN)
-    if not (mt5 / "model.safetensors").is_file():
+    if summarizer and not (mt5 / "model.safetensors").is_file():
         print(f"building {mt5} ...", flush=True)
         build_tiny_mt5(mt5, source + "\n" + target, vocab_size=2000, stop="never", architecture=MT5_BASE)
     return marian, mt5
@@ -134,6 +140,107 @@ def threading_gap(engine: Any, batch: list[str], params: Any, rounds: int = 3) -
     }
 
 
+def score_cost(
+    marian: Path, engines: list[str], max_new_tokens: int, converted: Path, rounds: int = 4
+) -> dict[str, Any]:
+    """Output tokens a second of each engine on one batch of 16, with and without scores, alternating:
+    per wall-clock second, and per CPU second of this process (all its threads), which other work
+    on a busy machine disturbs far less. And the peak memory scoring adds (the first scored batch
+    after an unscored one)."""
+    import dataclasses
+    import resource
+
+    from tarjama_server.engines.base import GenerationParams, Task
+    from tarjama_server.loading.hub import resolve_model
+    from tarjama_server.loading.loader import load_engine
+
+    scored = GenerationParams(num_beams=4, max_new_tokens=max_new_tokens)
+    plain = dataclasses.replace(scored, scores=False)
+    results: dict[str, Any] = {}
+    for name in engines:
+        engine = load_engine(
+            resolve_model(str(marian)), Task.TRANSLATION, ("ar",), ("en",), "cpu", engine=name,
+            converted_dir=str(converted), threads=os.cpu_count() or 2,
+        )  # fmt: skip
+        batch = seed_segments(engine)[:16]
+        engine.generate(batch[:2], scored)  # warm-up
+        rates: dict[str, list[float]] = {"with": [], "without": []}
+        cpu_rates: dict[str, list[float]] = {"with": [], "without": []}
+        peaks: dict[str, int] = {}
+        for _ in range(rounds):
+            for label, params in (("without", plain), ("with", scored)):
+                started, cpu_started = time.perf_counter(), time.process_time()
+                output = engine.generate(batch, params)
+                tokens = sum(g.output_tokens for g in output)
+                rates[label].append(tokens / (time.perf_counter() - started))
+                cpu_rates[label].append(tokens / (time.process_time() - cpu_started))
+                peaks.setdefault(label, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        with_scores, without = statistics.median(rates["with"]), statistics.median(rates["without"])
+        cpu_with, cpu_without = statistics.median(cpu_rates["with"]), statistics.median(cpu_rates["without"])
+        results[name] = {
+            "with_scores_tok_s": with_scores,
+            "without_scores_tok_s": without,
+            "slowdown": 1 - with_scores / without,
+            "with_scores_tok_per_cpu_s": cpu_with,
+            "without_scores_tok_per_cpu_s": cpu_without,
+            "cpu_slowdown": 1 - cpu_with / cpu_without,
+            "scoring_peak_rss_mib": (peaks["with"] - peaks["without"]) / 1024,
+            "samples": rates,
+            "cpu_samples": cpu_rates,
+        }
+        print(f"scores on {name}: {json.dumps(results[name], default=round)}", flush=True)
+        del engine
+        gc.collect()
+    return results
+
+
+def cache_latency(server: Server, max_new_tokens: int, rounds: int = 3) -> dict[str, Any]:
+    """The seed article uncached, then again from the cache; each round decodes with another
+    token cap, so its first call misses."""
+    from tarjama_client import DecodingOptions, TarjamaClient
+
+    article = SEED.read_text(encoding="utf-8")
+    uncached: list[float] = []
+    cached: list[float] = []
+    with TarjamaClient(server.address, timeout=3600) as client:
+        client.translate("تسخين.")  # warm-up
+        for round_ in range(rounds):
+            options = DecodingOptions(num_beams=4, max_new_tokens=max_new_tokens - round_)
+            for seconds in (uncached, cached):
+                started = time.perf_counter()
+                client.translate(article, options=options)
+                seconds.append(time.perf_counter() - started)
+    uncached_s, cached_s = statistics.median(uncached), statistics.median(cached)
+    results = {
+        "uncached_s": uncached_s,
+        "cached_s": cached_s,
+        "cached_over_uncached": cached_s / uncached_s,
+        "samples": {"uncached": uncached, "cached": cached},
+    }
+    print(f"  cache: {json.dumps(results, default=lambda x: round(x, 4))}", flush=True)
+    return results
+
+
+def trust_report(results: dict[str, Any], out: Path) -> str:
+    lines = [
+        "| engine | tok/s with scores | tok/s without | slowdown | tok per CPU-s with / without | CPU slowdown "
+        "| peak RSS added | article uncached | article cached |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, cost in results["scores"].items():
+        cache = results["cache"].get(name, {})
+        lines.append(
+            f"| {name} | {cost['with_scores_tok_s']:.0f} | {cost['without_scores_tok_s']:.0f} | "
+            f"{cost['slowdown']:.1%} | {cost['with_scores_tok_per_cpu_s']:.1f} / "
+            f"{cost['without_scores_tok_per_cpu_s']:.1f} | {cost['cpu_slowdown']:.1%} | "
+            f"{cost['scoring_peak_rss_mib']:.0f} MiB | {cache.get('uncached_s', 0) * 1000:.0f} ms | "
+            f"{cache.get('cached_s', 0) * 1000:.1f} ms |"
+        )
+    table = "\n".join(lines)
+    (out / "trust.md").write_text(table + "\n")
+    return table
+
+
 def convert_ahead(marian: Path, mt5: Path, converted: Path) -> None:
     from tarjama_server.loading.conversion import convert_model
     from tarjama_server.loading.hub import resolve_model
@@ -145,14 +252,19 @@ def convert_ahead(marian: Path, mt5: Path, converted: Path) -> None:
 class Server:
     """``tarjama-server`` in a subprocess on a free loopback port."""
 
-    def __init__(self, marian: Path, mt5: Path, engine: str, converted: Path, log: Path) -> None:
+    def __init__(
+        self, marian: Path, mt5: Path | None, engine: str, converted: Path, log: Path, cache_bytes: int = 0
+    ) -> None:
         self.port, self.metrics_port = free_port(), free_port()
         command = [
             sys.executable, "-m", "tarjama_server.app", "--port", str(self.port),
             "--metrics-port", str(self.metrics_port), "--translation-model", str(marian),
-            "--summarization-model", str(mt5), "--translation-engine", engine, "--summarization-engine", engine,
+            "--summarization-model", str(mt5 or "none"), "--translation-engine", engine,
+            "--summarization-engine", engine,
             "--ctranslate2-dir", str(converted), "--no-repetition-guard", "--offline", "--device", "cpu",
             "--max-queue-seconds", "100000", "--assumed-tokens-per-second", "100",  # no start-up calibration
+            # The throughput figures send the same article again and again: no cache there.
+            "--cache-bytes", str(cache_bytes),
         ]  # fmt: skip
         self._log = log.open("wb")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
@@ -317,12 +429,16 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--skip-raw", action="store_true")
     parser.add_argument("--skip-summarize", action="store_true")
+    parser.add_argument("--trust-only", action="store_true", help="only the cost of scores and the cache's latency")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     engines = [name for name in args.engines.split(",") if name]
     clients = [int(count) for count in args.clients.split(",")]
-    marian, mt5 = build_models(args.models)
+    marian, mt5 = build_models(args.models, summarizer=not args.trust_only)
     converted = args.models / "ctranslate2"
+    if args.trust_only:
+        trust(args, engines, marian, converted)
+        return
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "platform": sys.platform},
         "max_new_tokens": args.max_new_tokens,
@@ -343,6 +459,25 @@ def main() -> None:
     print(report(results, args.out))
     plot(results, args.out)
     print(f"\nwritten: {args.out / 'perf.json'}, {args.out / 'perf.md'}, {args.out / 'perf.png'}")
+
+
+def trust(args: argparse.Namespace, engines: list[str], marian: Path, converted: Path) -> None:
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "platform": sys.platform},
+        "max_new_tokens": args.max_new_tokens,
+        "scores": score_cost(marian, engines, args.max_new_tokens, converted),
+        "cache": {},
+    }
+    for name in engines:
+        # Translation only: no summarizer to build or load.
+        server = Server(marian, None, name, converted, args.out / f"server-{name}-cache.log", cache_bytes=64 << 20)
+        try:
+            server.wait()
+            results["cache"][name] = cache_latency(server, args.max_new_tokens)
+        finally:
+            server.stop()
+    (args.out / "trust.json").write_text(json.dumps(results, indent=2))
+    print(trust_report(results, args.out))
 
 
 if __name__ == "__main__":

@@ -72,6 +72,9 @@ def tiny_settings(models_dir: Path, **overrides: object) -> Settings:
         shutdown_grace_seconds=1.0,
         # No start-up calibration batch: test servers start often, and admission tests set their own rate.
         assumed_tokens_per_second=1000.0,
+        # No result cache: tests send the seed article again and again and count the model's work;
+        # the cache's own tests (test_trust.py) turn it on.
+        cache_bytes=0,
     )
     return dataclasses.replace(base, **overrides)
 

@@ -49,7 +49,12 @@ def test_both_engines_give_the_same_greedy_output_in_float32(
         GenerationParams(num_beams=1, max_new_tokens_ratio=2.5),
     ):
         expected = reference.generate(sentences, params)
-        assert fast.generate(sentences, params) == expected  # text and both token counts
+        got = fast.generate(sentences, params)
+        assert [(g.text, g.input_tokens, g.output_tokens) for g in got] == [
+            (g.text, g.input_tokens, g.output_tokens) for g in expected
+        ]
+        # The same score from both (test_trust.py checks it on long outputs and beam search).
+        assert [g.log_probability for g in got] == pytest.approx([g.log_probability for g in expected], abs=0.01)
     assert {g.output_tokens for g in expected} != {40}, "the tiny model should stop on its own here"
 
 

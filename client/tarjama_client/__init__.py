@@ -13,12 +13,15 @@ from .errors import (
     TarjamaError,
 )
 from .types import (
+    Alternative,
     BatchItem,
     BatchResult,
     DecodingOptions,
     ModelInfo,
     Segment,
+    ServerInfo,
     SummarizeResult,
+    Timings,
     TranslateEvent,
     TranslateResult,
     Translation,
@@ -27,6 +30,7 @@ from .types import (
 
 __all__ = [
     "AdaptiveConcurrency",
+    "Alternative",
     "AsyncTarjamaClient",
     "AuthenticationError",
     "BatchItem",
@@ -38,10 +42,12 @@ __all__ = [
     "OverloadedError",
     "RetryPolicy",
     "Segment",
+    "ServerInfo",
     "ServerUnavailableError",
     "SummarizeResult",
     "TarjamaClient",
     "TarjamaError",
+    "Timings",
     "TranslateEvent",
     "TranslateResult",
     "Translation",

@@ -8,10 +8,13 @@ import grpc
 
 from .errors import InvalidRequestError
 from .types import (
+    Alternative,
     DecodingOptions,
     ModelInfo,
     Segment,
+    ServerInfo,
     SummarizeResult,
+    Timings,
     TranslateEvent,
     TranslateResult,
     Translation,
@@ -42,6 +45,7 @@ def translate_request(
     options: DecodingOptions | None,
     mime_type: str = "",
     glossary: Mapping[str, str] | None = None,
+    alternatives: int = 0,
 ) -> pb.TranslateRequest:
     options = options or DecodingOptions()
     texts = [texts] if isinstance(texts, str) else list(texts)
@@ -56,6 +60,7 @@ def translate_request(
         options=pb.DecodingOptions(num_beams=options.num_beams, max_new_tokens=options.max_new_tokens),
         mime_type=mime_type,
         glossary=dict(glossary or {}),
+        alternatives=alternatives,
     )
 
 
@@ -83,6 +88,13 @@ def summarize_request(
     )
 
 
+_FLAG_PREFIX = "SEGMENT_FLAG_"
+
+
+def timings(message: pb.Timings) -> Timings:
+    return Timings(queue_ms=message.queue_ms, model_ms=message.model_ms, total_ms=message.total_ms)
+
+
 def usage(message: pb.Usage) -> Usage:
     return Usage(input_tokens=message.input_tokens, output_tokens=message.output_tokens)
 
@@ -97,6 +109,13 @@ def segment(message: pb.Segment) -> Segment:
         detected_language=message.detected_language,
         trailing=message.trailing,
         glossary_missing=list(message.glossary_missing),
+        log_probability=message.log_probability if message.HasField("log_probability") else None,
+        confidence=message.confidence if message.HasField("confidence") else None,
+        flags=[pb.SegmentFlag.Name(flag).removeprefix(_FLAG_PREFIX).lower() for flag in message.flags],
+        alternatives=[
+            Alternative(translation=a.translation, log_probability=a.log_probability, confidence=a.confidence)
+            for a in message.alternatives
+        ],
     )
 
 
@@ -108,6 +127,8 @@ def translate_result(message: pb.TranslateResponse) -> TranslateResult:
         ],
         model=message.model,
         usage=usage(message.usage),
+        request_id=message.request_id,
+        timings=timings(message.timings),
     )
 
 
@@ -120,6 +141,8 @@ def translate_event(message: pb.TranslateEvent) -> TranslateEvent:
         detected_language=message.detected_language,
         model=message.model,
         usage=usage(message.usage),
+        request_id=message.request_id,
+        timings=timings(message.timings) if message.HasField("timings") else None,
     )
 
 
@@ -132,6 +155,10 @@ def summarize_result(message: pb.SummarizeResponse) -> SummarizeResult:
         detected_language=message.detected_language,
         method=message.method,
         style=message.style,
+        request_id=message.request_id,
+        timings=timings(message.timings),
+        log_probability=message.log_probability if message.HasField("log_probability") else None,
+        confidence=message.confidence if message.HasField("confidence") else None,
     )
 
 
@@ -153,3 +180,23 @@ def model_infos(message: pb.ListModelsResponse) -> list[ModelInfo]:
         )
         for m in message.models
     ]
+
+
+def server_info(message: pb.ListModelsResponse) -> ServerInfo:
+    info = message.server
+    return ServerInfo(
+        version=info.version,
+        engines=list(info.engines),
+        max_texts=info.max_texts,
+        max_text_chars=info.max_text_chars,
+        max_request_chars=info.max_request_chars,
+        min_beams=info.min_beams,
+        max_beams=info.max_beams,
+        min_summary_tokens=info.min_summary_tokens,
+        max_summary_tokens=info.max_summary_tokens,
+        max_queue_seconds=info.max_queue_seconds,
+        max_alternatives=info.max_alternatives,
+        max_alternatives_chars=info.max_alternatives_chars,
+        cache_max_bytes=info.cache_max_bytes,
+        cache_bytes=info.cache_bytes,
+    )

@@ -19,7 +19,16 @@ from ._channel import ClientBase
 from ._many import DEFAULT_CONCURRENCY, ManyOptions
 from .concurrency import AdaptiveConcurrency
 from .errors import ServerUnavailableError, from_rpc_error
-from .types import BatchItem, BatchResult, DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
+from .types import (
+    BatchItem,
+    BatchResult,
+    DecodingOptions,
+    ModelInfo,
+    ServerInfo,
+    SummarizeResult,
+    TranslateEvent,
+    TranslateResult,
+)
 from .v1 import tarjama_pb2 as pb
 
 # Hears how each attempt of a call ended: (the error, or None on success; its seconds).
@@ -69,9 +78,12 @@ class AsyncTarjamaClient(ClientBase):
         options: DecodingOptions | None = None,
         mime_type: str = "",
         glossary: Mapping[str, str] | None = None,
+        alternatives: int = 0,
         timeout: float | None = None,
     ) -> TranslateResult:
-        request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
+        request = _convert.translate_request(
+            texts, source_language, target_language, options, mime_type, glossary, alternatives
+        )
         return _convert.translate_result(await self._call(self._stub.Translate, request, timeout))
 
     async def stream_translate(
@@ -83,9 +95,12 @@ class AsyncTarjamaClient(ClientBase):
         options: DecodingOptions | None = None,
         mime_type: str = "",
         glossary: Mapping[str, str] | None = None,
+        alternatives: int = 0,
         timeout: float | None = None,
     ) -> AsyncIterator[TranslateEvent]:
-        request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
+        request = _convert.translate_request(
+            texts, source_language, target_language, options, mime_type, glossary, alternatives
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (timeout or self.config.timeout)
         attempt = 0
@@ -158,6 +173,11 @@ class AsyncTarjamaClient(ClientBase):
 
     async def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
         return _convert.model_infos(await self._call(self._stub.ListModels, pb.ListModelsRequest(), timeout))
+
+    async def server_info(self, *, timeout: float | None = None) -> ServerInfo:
+        """The limits this server enforces (texts, characters, beams, summary tokens, queue seconds,
+        alternatives), its version, engines and cache size."""
+        return _convert.server_info(await self._call(self._stub.ListModels, pb.ListModelsRequest(), timeout))
 
     async def health(self, service: str = "", *, timeout: float = 5.0) -> str:
         response = await self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)

@@ -3,6 +3,7 @@
 tarjama translate article.txt            # translation on stdout
 tarjama translate --stream - < article.txt
 tarjama translate --stream --json a.txt  # one JSON object per segment, as it arrives
+tarjama translate --confidence a.txt   # mark the segments the model is least sure of (--threshold)
 tarjama summarize --language en article.txt
 tarjama batch archive.jsonl --output translated.jsonl   # resumable: run it again to finish
 tarjama models
@@ -27,7 +28,7 @@ from ._retry import RetryPolicy
 from .client import TarjamaClient
 from .errors import DeadlineExceededError, ServerUnavailableError, TarjamaError
 from .textfiles import UnreadableTextError, decode_text
-from .types import DecodingOptions, TranslateEvent
+from .types import DecodingOptions, Segment, TranslateEvent
 
 UNTRAINED_WARNING = (
     "WARNING: the server runs UNTRAINED test models (random weights); this output is noise, "
@@ -80,8 +81,42 @@ class _Progress:
             self._bar = None
 
 
+# A segment below the --confidence threshold: in reverse video on a terminal, else between markers.
+_LOW_ON_TERMINAL = ("\x1b[7m", "\x1b[0m")
+_LOW_IN_TEXT = ("[[", "]]")
+
+
+class _Marker:
+    """Marks the segments whose confidence is below ``threshold`` (None: marks nothing)."""
+
+    def __init__(self, threshold: float | None, terminal: bool) -> None:
+        self.threshold = threshold
+        self.open, self.close = _LOW_ON_TERMINAL if terminal else _LOW_IN_TEXT
+        self.marked = self.scored = 0
+
+    def text(self, segment: Segment) -> str:
+        """The segment as it goes into the document: separator, translation (marked when low), trailing."""
+        translation = segment.translation
+        if self.threshold is not None and segment.confidence is not None:
+            self.scored += 1
+            if segment.confidence < self.threshold:
+                self.marked += 1
+                translation = f"{self.open}{translation}{self.close}"
+        return segment.separator + translation + segment.trailing
+
+    def report(self) -> None:
+        if self.threshold is None:
+            return
+        how = "in reverse video" if self.open == _LOW_ON_TERMINAL[0] else f"between {self.open} and {self.close}"
+        print(
+            f"{self.marked} of {self.scored} translated segments below confidence {self.threshold:g}, marked {how}",
+            file=sys.stderr,
+        )
+
+
 def _stream(client: TarjamaClient, texts: list[str], args: argparse.Namespace, common: dict[str, Any]) -> None:
     progress = _Progress(enabled=sys.stderr.isatty())
+    marker = _Marker(_threshold(args), sys.stdout.isatty())
     model = ""
     try:
         for event in client.stream_translate(texts, **common):
@@ -92,12 +127,13 @@ def _stream(client: TarjamaClient, texts: list[str], args: argparse.Namespace, c
             else:
                 if event.segment_index == 0 and event.text_index > 0:
                     sys.stdout.write("\n\n")
-                sys.stdout.write(event.segment.separator + event.segment.translation + event.segment.trailing)
+                sys.stdout.write(marker.text(event.segment))
             sys.stdout.flush()
     finally:
         progress.close()
     if not args.json:
         sys.stdout.write("\n")
+        marker.report()
     _warn_if_untrained(model)
 
 
@@ -123,6 +159,13 @@ def _read_glossary(path: str, encoding: str) -> dict[str, str]:
     return glossary
 
 
+def _threshold(args: argparse.Namespace) -> float | None:
+    """The --confidence threshold, or None when no segment is to be marked."""
+    if args.threshold is not None:
+        return float(args.threshold)
+    return DEFAULT_CONFIDENCE_THRESHOLD if args.confidence else None
+
+
 def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
     texts = [_read(path, args.encoding) for path in args.files]
     options = DecodingOptions(num_beams=args.beams, max_new_tokens=args.max_new_tokens)
@@ -133,6 +176,7 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
         "options": options,
         "mime_type": "text/html" if html else "",
         "glossary": _read_glossary(args.glossary, args.encoding) if args.glossary else None,
+        "alternatives": args.alternatives,
     }
     if args.stream:
         _stream(client, texts, args, common)
@@ -140,6 +184,10 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
     result = client.translate(texts, **common)
     if args.json:
         _print_json(result)
+    elif _threshold(args) is not None:
+        marker = _Marker(_threshold(args), sys.stdout.isatty())
+        print("\n\n".join("".join(marker.text(s) for s in t.segments) for t in result.translations))
+        marker.report()
     else:
         print("\n\n".join(t.text for t in result.translations))
     _warn_if_untrained(result.model)
@@ -216,6 +264,8 @@ def _health(client: TarjamaClient, args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+# A starting point only: scores depend on the model and engine (see Segment.confidence in the proto).
+DEFAULT_CONFIDENCE_THRESHOLD = 0.5
 ENCODING_HELP = "input encoding, e.g. cp1256 (default: detected: UTF-8/16, Windows-1256, ISO-8859-6...)"
 
 
@@ -291,7 +341,30 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument(
         "--json",
         action="store_true",
-        help="print the full result (segments, offsets, usage) as JSON; with --stream, one JSON object per line",
+        help="print the full result (segments with offsets, scores, flags; usage, request id, timings) as JSON; "
+        "with --stream, one JSON object per line",
+    )
+    translate.add_argument(
+        "--confidence",
+        action="store_true",
+        help="mark the segments whose confidence (0-1, the model's own score) is below --threshold: in reverse "
+        "video on a terminal, else between [[ and ]]; a count on stderr",
+    )
+    translate.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        metavar="T",
+        help=f"the --confidence threshold (default {DEFAULT_CONFIDENCE_THRESHOLD:g}; implies --confidence). Scores "
+        "depend on the model and engine: choose it on a sample of your own copy",
+    )
+    translate.add_argument(
+        "--alternatives",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also return N other translations of each segment, with their scores (short texts such as "
+        "headlines; see --json)",
     )
     translate.add_argument("--encoding", default="", help=ENCODING_HELP)
     translate.add_argument(

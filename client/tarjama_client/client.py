@@ -20,7 +20,16 @@ from ._channel import ClientBase
 from ._many import DEFAULT_CONCURRENCY, ManyOptions
 from .concurrency import AdaptiveConcurrency
 from .errors import ServerUnavailableError, from_rpc_error
-from .types import BatchItem, BatchResult, DecodingOptions, ModelInfo, SummarizeResult, TranslateEvent, TranslateResult
+from .types import (
+    BatchItem,
+    BatchResult,
+    DecodingOptions,
+    ModelInfo,
+    ServerInfo,
+    SummarizeResult,
+    TranslateEvent,
+    TranslateResult,
+)
 from .v1 import tarjama_pb2 as pb
 
 
@@ -79,12 +88,15 @@ class TarjamaClient(ClientBase):
         options: DecodingOptions | None = None,
         mime_type: str = "",
         glossary: Mapping[str, str] | None = None,
+        alternatives: int = 0,
         timeout: float | None = None,
     ) -> TranslateResult:
         """Translate one text or several (headline, body, captions); one result per text.
         ``mime_type="text/html"`` translates HTML and keeps its markup; ``glossary`` maps source
         terms to the renderings the translation must use."""
-        request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
+        request = _convert.translate_request(
+            texts, source_language, target_language, options, mime_type, glossary, alternatives
+        )
         return _convert.translate_result(self._call(self._stub.Translate, request, timeout))
 
     def stream_translate(
@@ -96,10 +108,13 @@ class TarjamaClient(ClientBase):
         options: DecodingOptions | None = None,
         mime_type: str = "",
         glossary: Mapping[str, str] | None = None,
+        alternatives: int = 0,
         timeout: float | None = None,
     ) -> Iterator[TranslateEvent]:
         """Segments in order, as they are translated."""
-        request = _convert.translate_request(texts, source_language, target_language, options, mime_type, glossary)
+        request = _convert.translate_request(
+            texts, source_language, target_language, options, mime_type, glossary, alternatives
+        )
         for event in self._stream(self._stub.StreamTranslate, request, timeout):
             yield _convert.translate_event(event)
 
@@ -163,6 +178,11 @@ class TarjamaClient(ClientBase):
 
     def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
         return _convert.model_infos(self._call(self._stub.ListModels, pb.ListModelsRequest(), timeout))
+
+    def server_info(self, *, timeout: float | None = None) -> ServerInfo:
+        """The limits this server enforces (texts, characters, beams, summary tokens, queue seconds,
+        alternatives), its version, engines and cache size."""
+        return _convert.server_info(self._call(self._stub.ListModels, pb.ListModelsRequest(), timeout))
 
     def health(self, service: str = "", *, timeout: float = 5.0) -> str:
         """The health status name: "SERVING", "NOT_SERVING", ..."""

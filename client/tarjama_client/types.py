@@ -16,6 +16,24 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """Another translation of a segment, with its score (``translate(..., alternatives=N)``)."""
+
+    translation: str
+    log_probability: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Where a call's time went, in milliseconds, measured by the server."""
+
+    queue_ms: float = 0.0
+    model_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True)
 class Segment:
     source: str
     translation: str
@@ -28,6 +46,14 @@ class Segment:
     trailing: str = ""
     # Glossary terms found in this segment whose rendering the translation lacks.
     glossary_missing: list[str] = field(default_factory=list)
+    # The model's mean log-probability per output token (<= 0) and exp() of it (0-1);
+    # None on a segment that passed through untranslated.
+    log_probability: float | None = None
+    confidence: float | None = None
+    # Lower-case flag names: "passed_through", "repetition_retried", "cut", "unusual_length",
+    # "source_copied", "glossary_missing", "cached".
+    flags: list[str] = field(default_factory=list)
+    alternatives: list[Alternative] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -42,6 +68,8 @@ class TranslateResult:
     translations: list[Translation]
     model: str
     usage: Usage
+    request_id: str = ""
+    timings: Timings = field(default_factory=Timings)
 
     @property
     def untrained(self) -> bool:
@@ -57,6 +85,9 @@ class TranslateEvent:
     detected_language: str
     model: str
     usage: Usage
+    request_id: str = ""
+    # The call's timings, on its last event only.
+    timings: Timings | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +99,11 @@ class SummarizeResult:
     detected_language: str = ""
     method: str = ""
     style: str = ""
+    request_id: str = ""
+    timings: Timings = field(default_factory=Timings)
+    # The summarizer's score for what it wrote, as Segment's; None for an empty summary.
+    log_probability: float | None = None
+    confidence: float | None = None
 
     @property
     def untrained(self) -> bool:
@@ -127,3 +163,23 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """The limits a client must respect and what the server runs (``server_info()``)."""
+
+    version: str = ""
+    engines: list[str] = field(default_factory=list)
+    max_texts: int = 0
+    max_text_chars: int = 0
+    max_request_chars: int = 0
+    min_beams: int = 0
+    max_beams: int = 0
+    min_summary_tokens: int = 0
+    max_summary_tokens: int = 0
+    max_queue_seconds: float = 0.0
+    max_alternatives: int = 0
+    max_alternatives_chars: int = 0
+    cache_max_bytes: int = 0
+    cache_bytes: int = 0

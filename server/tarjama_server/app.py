@@ -23,6 +23,7 @@ from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from . import metrics
 from .core.admission import Calibration
+from .core.cache import ResultCache
 from .core.limits import RequestLimits, SchedulerLimits
 from .core.model_worker import calibrate
 from .core.pipelines import Pipelines
@@ -181,6 +182,7 @@ class TarjamaServer:
             max_batch_tokens=settings.max_batch_tokens,
         )
         request_limits = RequestLimits(max_texts=settings.max_texts, max_text_chars=settings.max_text_chars)
+        cache = ResultCache[object](settings.cache_bytes)
 
         async def scheduler(engine: Seq2SeqEngine, job: tuple[str, GenerationParams]) -> Scheduler:
             calibration = await asyncio.to_thread(self._calibration, engine, job)
@@ -194,6 +196,7 @@ class TarjamaServer:
             await scheduler(translation, translation_defaults.calibration_job()),
             defaults=translation_defaults,
             limits=request_limits,
+            cache=cache,
         )
         summarizer = (
             Summarizer(
@@ -201,11 +204,12 @@ class TarjamaServer:
                 defaults=summarization_defaults,
                 limits=request_limits,
                 translator=translator,
+                cache=cache,
             )
             if summarization
             else None
         )
-        self.state.pipelines = Pipelines(translator, summarizer)
+        self.state.pipelines = Pipelines(translator, summarizer, cache=cache, queue_seconds=limits.max_queue_seconds)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         metrics.MODELS_READY.set(1)
         log.info("ready: serving %s", ", ".join(info.label for info in self.state.pipelines.infos))

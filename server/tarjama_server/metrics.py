@@ -44,3 +44,11 @@ PADDED_INPUT_TOKENS = Counter(
     "Input positions of the model's batches, padding included, by task (compare tarjama_tokens_total input).",
     ["task"],
 )
+CACHE_REQUESTS = Counter(
+    "tarjama_cache_requests_total",
+    "Result cache look-ups, by kind (translation, summary) and result (hit, miss).",
+    ["kind", "result"],
+)
+CACHE_EVICTIONS = Counter("tarjama_cache_evictions_total", "Result cache entries evicted to stay within --cache-bytes.")
+CACHE_BYTES = Gauge("tarjama_cache_bytes", "Bytes the result cache holds (estimated), bounded by --cache-bytes.")
+CACHE_ENTRIES = Gauge("tarjama_cache_entries", "Entries in the result cache.")

@@ -86,6 +86,10 @@ class Settings:
     assumed_tokens_per_second: float = _setting(
         0.0, "throughput to assume until measured (0 = measure one full batch per model at start-up)"
     )
+    cache_bytes: int = _setting(
+        256 * 1024 * 1024,
+        "bound of the in-process result cache, in bytes (translated segments and summaries; 0 disables it)",
+    )
     max_texts: int = _setting(64, "most texts in one TranslateRequest")
     max_text_chars: int = _setting(200_000, "longest text accepted, in characters")
     max_concurrent_rpcs: int = _setting(256, "most RPCs in flight; more get RESOURCE_EXHAUSTED from gRPC")

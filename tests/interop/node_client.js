@@ -13,9 +13,12 @@ const definition = loader.loadSync('tarjama/v1/tarjama.proto', {
 const v1 = grpc.loadPackageDefinition(definition).tarjama.v1;
 const client = new v1.TarjamaService(address, grpc.credentials.createInsecure());
 const text = fs.readFileSync(articlePath, 'utf8');
-const call = (method, request) => new Promise((resolve) => {
-  client[method](request, { deadline: Date.now() + 120000 }, (error, response) => resolve({ error, response }));
+const call = (method, request, metadata = new grpc.Metadata()) => new Promise((resolve) => {
+  client[method](request, metadata, { deadline: Date.now() + 120000 }, (error, response) => resolve({ error, response }));
 });
+// What an editor reads of a translation: texts, segments and their scores (not usage, ids or timings).
+const readable = (response) => JSON.stringify(response.translations.map((t) => [t.text, t.segments.map(
+  (s) => [s.source_start, s.source_end, s.translation, s.log_probability, s.confidence])]));
 
 // The JSON API: each method at its path from proto/ ("/tarjama.v1.TarjamaService/Translate").
 const paths = Object.fromEntries(Object.entries(definition['tarjama.v1.TarjamaService'])
@@ -38,6 +41,8 @@ async function jsonApi(text) {
   report.offsets_match = translation.segments.every(
     (s) => codePoints.slice(s.sourceStart, s.sourceEnd).join('') === s.source);
   report.zero_printed = translation.segments[0].sourceStart === 0;
+  // Trust fields (scores, flags) and the request id in the body, under their JSON names.
+  report.scored = translation.segments.every((s) => typeof s.confidence === 'number' && Array.isArray(s.flags));
   // A Connect server stream: the request and each message are a flags byte, a 4-byte length, JSON.
   const payload = Buffer.from(JSON.stringify({ texts: [text] }));
   const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), payload]);
@@ -62,8 +67,22 @@ async function jsonApi(text) {
 
 (async () => {
   const report = {};
-  const translated = await call('Translate', { texts: [text] });
+  const sent = new grpc.Metadata();
+  sent.set('x-request-id', 'interop-check-1');
+  let started = process.hrtime.bigint();
+  const translated = await call('Translate', { texts: [text] }, sent);
+  report.first_ms = Number(process.hrtime.bigint() - started) / 1e6;
   const translation = translated.response.translations[0];
+  report.request_id_in_body = translated.response.request_id === 'interop-check-1';
+  // proto3 optional: the field is absent (null) unless the segment went through the model.
+  report.scores_finite = translation.segments.every(
+    (s) => Number.isFinite(s.log_probability) && s.log_probability <= 0 && s.confidence > 0 && s.confidence <= 1);
+  report.timings = translated.response.timings;
+  started = process.hrtime.bigint();
+  const again = await call('Translate', { texts: [text] });
+  report.second_ms = Number(process.hrtime.bigint() - started) / 1e6;
+  report.same_again = readable(again.response) === readable(translated.response);
+  report.cached_again = again.response.translations[0].segments.every((s) => s.flags.includes('SEGMENT_FLAG_CACHED'));
   const codePoints = Array.from(text); // offsets are code points; JS strings are UTF-16
   report.segments = translation.segments.length;
   report.offsets_match = translation.segments.every(
@@ -73,6 +92,8 @@ async function jsonApi(text) {
   const english = '  (AFP) Photo: Reuters\r\n\r\n\r\nYahoo!Inc reported profits.\u2028\t';
   const passed = await call('Translate', { texts: [english] });
   report.passthrough_exact = passed.response.translations[0].text === english;
+  report.passthrough_unscored = passed.response.translations[0].segments.every(
+    (s) => s.log_probability == null && s.flags.includes('SEGMENT_FLAG_PASSED_THROUGH'));
   report.detected_language = translation.detected_language;
   const empty = await call('Translate', { texts: [] });
   report.empty_status = grpc.status[empty.error.code];
@@ -81,6 +102,7 @@ async function jsonApi(text) {
   report.summary_language = summary.response.summary_language;
   const models = await call('ListModels', {});
   report.tasks = models.response.models.map((m) => m.task);
+  report.server = models.response.server;
   const html = '<h1>حلب تحت سيطرة <b>النظام</b></h1>\n<p lang="en">Reporting by <a href="/r">Reuters</a></p>'
     + '<img src="x.png" alt="صورة">';
   const page = await call('Translate', { texts: [html], mime_type: 'text/html', glossary: { 'حلب': 'Aleppo' } });

@@ -26,11 +26,14 @@ class RequestContext:
 
     request_id: str
     deadline: float | None = None
+    # When the call arrived, on CLOCK: responses report their total time from it.
+    started: float = field(default_factory=lambda: CLOCK())
 
     @classmethod
     def starting_now(cls, *, request_id: str, timeout: float | None, clock: Clock = CLOCK) -> RequestContext:
         """A context whose deadline is ``timeout`` seconds from now (None: no deadline)."""
-        return cls(request_id=request_id, deadline=None if timeout is None else clock() + timeout)
+        now = clock()
+        return cls(request_id=request_id, deadline=None if timeout is None else now + timeout, started=now)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +71,8 @@ class Timings:
     queue_seconds: float = 0.0
     # Admission's estimate of its finish: the work queued ahead and its own, at admission.
     estimated_seconds: float = 0.0
+    # Wall time of the model batches that carried its work (shared with other calls' jobs).
+    model_seconds: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

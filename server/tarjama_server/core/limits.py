@@ -14,6 +14,15 @@ class RequestLimits:
     max_text_chars: int = 200_000
     max_beams: int = 16
     summary_tokens: tuple[int, int] = (8, 512)
+    # TranslateRequest.alternatives: at most this many, and only on requests this short (all
+    # texts together, in characters): alternatives widen the beam, for headlines, not articles.
+    max_alternatives: int = 4
+    max_alternatives_chars: int = 500
+
+    @property
+    def max_request_chars(self) -> int:
+        """The most characters one TranslateRequest can carry, all texts together."""
+        return self.max_texts * self.max_text_chars
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,8 @@ class ModelWorker:
             return
         ended = self._clock()
         self._measure(results, started, ended)
+        for ticket in {id(job.ticket): job.ticket for job in batch}.values():
+            ticket.batch_seconds += ended - started
         for job, result in zip(batch, results, strict=True):
             self._resolve(job, result)
 
@@ -136,6 +138,7 @@ class ModelWorker:
         for job in batch:
             if job.future.done():
                 continue  # withdrawn meanwhile
+            started = self._clock()
             try:
                 (result,) = await loop.run_in_executor(self._executor, self.engine.generate, [job.text], job.params)
             except Exception as error:
@@ -143,4 +146,5 @@ class ModelWorker:
                 if not job.future.done():
                     job.future.set_exception(error)
                 continue
+            job.ticket.batch_seconds += self._clock() - started
             self._resolve(job, result)

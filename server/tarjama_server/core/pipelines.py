@@ -1,23 +1,50 @@
-"""The loaded pipelines, as a transport serves them."""
+"""The loaded pipelines, as a transport serves them, and what the server tells clients about itself."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .. import __version__
 from ..engines.base import ModelInfo
 from ..errors import FeatureDisabledError
+from .cache import ResultCache
+from .limits import RequestLimits
 from .summarization import Summarizer
 from .translation import Translator
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerInfo:
+    """What a client must respect and what the server runs (``ListModels``)."""
+
+    version: str
+    engines: tuple[str, ...]
+    limits: RequestLimits
+    max_queue_seconds: float
+    cache_max_bytes: int
+    cache_bytes: int
 
 
 @dataclass(frozen=True)
 class Pipelines:
     translator: Translator
     summarizer: Summarizer | None
+    cache: ResultCache[object] = field(default_factory=lambda: ResultCache[object](0), kw_only=True)
+    queue_seconds: float = field(default=0.0, kw_only=True)  # the schedulers' bound (SchedulerLimits)
 
     @property
     def infos(self) -> list[ModelInfo]:
         return [self.translator.info] + ([self.summarizer.info] if self.summarizer else [])
+
+    def server_info(self) -> ServerInfo:
+        return ServerInfo(
+            version=__version__,
+            engines=tuple(dict.fromkeys(info.engine for info in self.infos)),
+            limits=self.translator.limits,
+            max_queue_seconds=self.queue_seconds,
+            cache_max_bytes=self.cache.max_bytes,
+            cache_bytes=self.cache.bytes,
+        )
 
     def require_summarizer(self) -> Summarizer:
         if self.summarizer is None:

@@ -31,6 +31,7 @@ from ..text.languages import UNDETERMINED, detect_language, language_name
 from ..text.normalization import normalize_for_model
 from ..text.segmentation import Span, lines, rebuild, segment, trailing_whitespace
 from .context import Usage
+from .trust import ModelOutput
 
 
 class RoleKind(Enum):
@@ -104,6 +105,8 @@ class SpanTranslation:
     # The source's whitespace before it (a space between translated sentences the source wrote together).
     separator: str
     usage: Usage = field(default_factory=Usage)  # what the model read and wrote for it, retries included
+    # What the model made of it (its score, flags' sources); None when it passed through.
+    output: ModelOutput | None = None
 
 
 class Planner:

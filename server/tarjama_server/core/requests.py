@@ -26,6 +26,7 @@ class TranslationRequest:
     max_new_tokens: int = 0
     mime_type: str = ""
     glossary: Mapping[str, str] = field(default_factory=dict)
+    alternatives: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +56,21 @@ def check_range(name: str, value: int, low: int, high: int) -> None:
         raise InvalidRequestError(f"{name} must be 0 (server default) or between {low} and {high}, got {value}")
 
 
+def check_alternatives(alternatives: int, chars: int, limits: RequestLimits) -> None:
+    if alternatives == 0:
+        return
+    if not 0 < alternatives <= limits.max_alternatives:
+        raise InvalidRequestError(
+            f"alternatives must be 0 (none) or between 1 and max_alternatives={limits.max_alternatives}, "
+            f"got {alternatives}"
+        )
+    if chars > limits.max_alternatives_chars:
+        raise InvalidRequestError(
+            f"alternatives are for short texts such as headlines: this request has {chars} characters, over "
+            f"max_alternatives_chars={limits.max_alternatives_chars}; send the short texts on their own"
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class CheckedTranslation:
     """A translation request checked and converted: languages normalized (empty: identify;
@@ -67,6 +83,7 @@ class CheckedTranslation:
     max_new_tokens: int = 0
     html: bool = False
     glossary: Glossary | None = None
+    alternatives: int = 0
 
 
 def check_translation(request: TranslationRequest, limits: RequestLimits, *, max_new_tokens: int) -> CheckedTranslation:
@@ -84,6 +101,7 @@ def check_translation(request: TranslationRequest, limits: RequestLimits, *, max
         check_text(f"texts[{index}]", text, limits)
     check_range("options.num_beams", request.num_beams, 1, limits.max_beams)
     check_range("options.max_new_tokens", request.max_new_tokens, 1, max_new_tokens)
+    check_alternatives(request.alternatives, sum(map(len, texts)), limits)
     mime_type = request.mime_type.split(";")[0].strip().lower()  # "text/html; charset=utf-8"
     if mime_type not in ("", "text/plain", "text/html"):
         raise InvalidRequestError(f"mime_type {request.mime_type!r} is not supported: use text/plain or text/html")
@@ -95,6 +113,7 @@ def check_translation(request: TranslationRequest, limits: RequestLimits, *, max
         max_new_tokens=request.max_new_tokens,
         html=mime_type == "text/html",
         glossary=Glossary.checked(dict(request.glossary)) if request.glossary else None,
+        alternatives=request.alternatives,
     )
 
 

@@ -100,12 +100,8 @@ class Scheduler:
         self._check_running()
         if ticket.closed:
             raise RuntimeError("submit on a closed ticket")
-        limit = self.limits.max_queued_jobs
-        if orders is None and self.queued + len(texts) > limit:  # retries always fit
-            raise OverloadedError(
-                f"the {self._task} queue is full ({self.queued} of {limit} jobs queued, "
-                f"this request needs {len(texts)}); retry with backoff or send a shorter request"
-            )
+        if orders is None:  # retries always fit
+            self.ensure_room(len(texts))
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Generation]] = []
         for index, text in enumerate(texts):
@@ -117,6 +113,15 @@ class Scheduler:
         metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
         self._wakeup.set()
         return futures
+
+    def ensure_room(self, jobs: int) -> None:
+        """OverloadedError unless ``jobs`` more jobs fit the queue's memory guard."""
+        limit = self.limits.max_queued_jobs
+        if self.queued + jobs > limit:
+            raise OverloadedError(
+                f"the {self._task} queue is full ({self.queued} of {limit} jobs queued, "
+                f"this request needs {jobs}); retry with backoff or send a shorter request"
+            )
 
     def close(self, ticket: Ticket, *, completed: bool = False) -> None:
         """The request is over: withdraw what is still queued. ``completed`` feeds the

@@ -14,6 +14,7 @@ summarizer reads the original wording rather than a machine translation.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from ..errors import UnsupportedLanguageError
 from ..text.languages import UNDETERMINED, detect_document_language
 from ..text.normalization import normalize_for_model
 from ..text.segmentation import pack, segment, split_sentences
+from .cache import ResultCache, text_bytes
 from .context import Report, RequestContext, Usage
 from .limits import RequestLimits
 from .recipes import CARD_STYLE, SummarizationDefaults
@@ -29,6 +31,7 @@ from .requests import CheckedSummarization, SummarizationRequest, check_summariz
 from .scheduler import Scheduler
 from .tickets import Ticket
 from .translation import Translator
+from .trust import confidence
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +43,13 @@ class SummaryResult:
     method: str
     style: str
     report: Report
+    # The summarizer's mean log-probability per token for what it wrote (None: no summary).
+    log_probability: float | None = None
+    cached: bool = False
+
+    @property
+    def confidence(self) -> float | None:
+        return None if self.log_probability is None else confidence(self.log_probability)
 
 
 def first_sentence(text: str) -> str:
@@ -75,12 +85,14 @@ class Summarizer:
         defaults: SummarizationDefaults,
         limits: RequestLimits,
         translator: Translator | None,
+        cache: ResultCache[object] | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.engine = scheduler.engine
         self.defaults = defaults
         self.limits = limits
         self.translator = translator
+        self.cache = cache if cache is not None else ResultCache[object](0)
 
     @property
     def info(self) -> ModelInfo:
@@ -104,12 +116,41 @@ class Summarizer:
                 self.check_languages, checked.text, checked.source_language, checked.summary_language
             )
             clean = normalize_whitespace(normalize_for_model(checked.text))
-            scheduler.settle(admitted.ticket, input_tokens=await asyncio.to_thread(self.engine.count_tokens, clean))
-            result = await self._summarize(admitted, clean, source, target)
+            key = self._cache_key(checked, clean, source, target)
+            stored = self.cache.peek(key)
+            if isinstance(stored, SummaryResult):  # a stored summary costs no admission
+                scheduler.settle(admitted.ticket, input_tokens=0)
+                result = dataclasses.replace(stored, cached=True)
+                self.cache.count_hit("summary")
+            else:
+                scheduler.settle(admitted.ticket, input_tokens=await asyncio.to_thread(self.engine.count_tokens, clean))
+
+                async def compute() -> object:
+                    return await self._summarize(admitted, clean, source, target)
+
+                value, shared = await self.cache.run(
+                    key,
+                    compute,
+                    lambda value: text_bytes(clean, value.summary if isinstance(value, SummaryResult) else ""),
+                    kind="summary",
+                )
+                assert isinstance(value, SummaryResult)
+                result = value if not shared else dataclasses.replace(value, cached=True)
             completed = True
+            if result.cached:  # the work was done for another call: this one cost nothing
+                admitted.usage = Usage()
+                return dataclasses.replace(result, report=admitted.report_so_far())
             return result
         finally:
             scheduler.close(admitted.ticket, completed=completed)
+
+    def _cache_key(self, checked: CheckedSummarization, clean: str, source: str, target: str) -> tuple[object, ...]:
+        """Everything that decides the summary: models and engines, the decoding, the text read."""
+        info = self.info
+        translator = self.translator.info if self.translator and target != source else None
+        translation = (translator.label, translator.engine) if translator else ()
+        decoding = (checked.style.name, checked.max_summary_tokens, checked.num_beams, self.defaults)
+        return ("summary", info.label, info.engine, info.device, translation, source, target, decoding, clean)
 
     def check_languages(self, text: str, source_language: str, summary_language: str) -> tuple[str, str]:
         """(source, summary) languages, or UnsupportedLanguageError saying what is possible."""
@@ -162,6 +203,7 @@ class Summarizer:
             usage += Usage.of(partial)
             clean = normalize_whitespace(" ".join(g.text for g in partial))
         summary, models = "", [self.info.label]
+        log_probability: float | None = None
         if chunks:
             admitted.jobs += 1
             style = checked.style
@@ -170,6 +212,7 @@ class Summarizer:
             )
             (final,) = await self._generate_all(ticket, chunks, params)
             usage += Usage.of([final])
+            log_probability = final.log_probability
             summary = first_sentence(final.text) if style.one_sentence else final.text
         method = f"summarize-{source}"
         if chunk_counts:
@@ -193,4 +236,5 @@ class Summarizer:
             method=method,
             style=checked.style.name,
             report=admitted.report_so_far(),
+            log_probability=log_probability,
         )

@@ -51,6 +51,7 @@ class Ticket:
     model_seconds: float = 0.0  # the throughput model's finish at admission, before lateness
     estimated_seconds: float = 0.0  # the finish admission promised: work ahead and its own, with lateness
     queue_seconds: float = 0.0  # from admission until its first job went into a batch
+    batch_seconds: float = 0.0  # wall time of the batches that carried its jobs
     done_tokens: int = 0
     dispatched: int = 0  # jobs that went into batches
     jobs: list[Job] = field(default_factory=list)
@@ -62,4 +63,8 @@ class Ticket:
         return sum(job.input_tokens for job in self.jobs)
 
     def timings(self) -> Timings:
-        return Timings(queue_seconds=self.queue_seconds, estimated_seconds=self.estimated_seconds)
+        return Timings(
+            queue_seconds=self.queue_seconds,
+            estimated_seconds=self.estimated_seconds,
+            model_seconds=self.batch_seconds,
+        )

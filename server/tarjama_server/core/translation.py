@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import threading
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
 from .. import metrics
-from ..engines.base import Generation, GenerationParams, ModelInfo
+from ..engines.base import Generation, GenerationParams, Hypothesis, ModelInfo
 from ..text.glossary import Glossary
 from ..text.languages import warm_up
 from ..text.repetition import is_degenerate
 from ..text.segmentation import LINE_BREAKS
+from .cache import ResultCache, text_bytes
 from .context import Report, RequestContext, Usage
 from .limits import RequestLimits
 from .planning import DocumentPlan, PlannedSpan, Planner, SpanTranslation, rebuild_document
@@ -34,6 +36,7 @@ from .recipes import TranslationDefaults
 from .requests import CheckedTranslation, TranslationRequest, check_translation
 from .scheduler import Scheduler
 from .tickets import Ticket
+from .trust import ModelOutput, SegmentFlag, confidence, translated_flags
 
 # A model's output never adds line breaks: the document keeps its own.
 _NO_LINE_BREAKS = dict.fromkeys(map(ord, LINE_BREAKS), " ")
@@ -55,6 +58,14 @@ class TranslatedSegment:
     trailing: str = ""
     # Glossary terms found in this segment whose rendering the translation lacks.
     glossary_missing: tuple[str, ...] = ()
+    # The model's mean log-probability per token for the translation (None: passed through).
+    log_probability: float | None = None
+    flags: tuple[SegmentFlag, ...] = ()
+    alternatives: tuple[Hypothesis, ...] = ()
+
+    @property
+    def confidence(self) -> float | None:
+        return None if self.log_probability is None else confidence(self.log_probability)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +93,8 @@ class AdmittedTranslation:
     ticket: Ticket
     plans: list[DocumentPlan] = field(default_factory=list)  # once planned
     usage: Usage = field(default_factory=Usage)
+    # Outputs found in the cache when planned, by model input: they cost no admission and no batch slot.
+    cached: dict[str, ModelOutput] = field(default_factory=dict)
 
     def report_so_far(self) -> Report:
         return Report(
@@ -93,11 +106,19 @@ class AdmittedTranslation:
 
 
 class Translator:
-    def __init__(self, scheduler: Scheduler, *, defaults: TranslationDefaults, limits: RequestLimits) -> None:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        *,
+        defaults: TranslationDefaults,
+        limits: RequestLimits,
+        cache: ResultCache[object] | None = None,
+    ) -> None:
         self.scheduler = scheduler
         self.engine = scheduler.engine
         self.defaults = defaults
         self.limits = limits
+        self.cache = cache if cache is not None else ResultCache[object](0)
         self.planner = Planner(self.engine.info, self.engine.count_tokens, defaults.max_segment_tokens)
         warm_up()  # load the language identifier at start-up, not on the first request
 
@@ -123,22 +144,24 @@ class Translator:
         ticket = self.scheduler.reserve(
             chars=sum(map(len, checked.texts)), deadline=context.deadline, early=early, force=force
         )
-        params = self.defaults.params(checked.num_beams, checked.max_new_tokens)
+        params = self.defaults.params(checked.num_beams, checked.max_new_tokens, checked.alternatives)
         return AdmittedTranslation(checked=checked, params=params, ticket=ticket)
 
     async def stream(self, admitted: AdmittedTranslation) -> AsyncGenerator[TranslatedSegment, None]:
         """Segments in document order, each as soon as it and those before it are done."""
         numbers: dict[int, int] = {}  # segments so far, by text
+        target = admitted.checked.target_language or "en"
         async with contextlib.aclosing(self._translated(admitted)) as items:
             async for plan, position, item in items:
                 if item.planned.is_segment:
                     number = numbers.get(plan.text_index, 0)
                     numbers[plan.text_index] = number + 1
-                    yield _segment(plan, position, item, number)
+                    yield _segment(plan, position, item, number, target)
 
     async def translate(self, admitted: AdmittedTranslation) -> TranslationResult:
         """Every document translated and rebuilt."""
         done: dict[int, list[SpanTranslation]] = {}
+        target = admitted.checked.target_language or "en"
         async with contextlib.aclosing(self._translated(admitted)) as items:
             async for plan, _, item in items:
                 done.setdefault(plan.text_index, []).append(item)
@@ -149,7 +172,9 @@ class Translator:
             documents.append(
                 DocumentTranslation(
                     text=rebuild_document(plan, spans),
-                    segments=[_segment(plan, position, spans[position], n) for n, position in enumerate(positions)],
+                    segments=[
+                        _segment(plan, position, spans[position], n, target) for n, position in enumerate(positions)
+                    ],
                     detected_language=plan.source_language,
                 )
             )
@@ -166,34 +191,41 @@ class Translator:
     async def _translated(
         self, admitted: AdmittedTranslation
     ) -> AsyncGenerator[tuple[DocumentPlan, int, SpanTranslation], None]:
-        """Plan, queue every model input at once, then yield each span once it is done, in
+        """Plan, start every span's work at once, then yield each span once it is done, in
         document order: its plan, its position there, its translation. Whatever the end, what
         is still queued is withdrawn and the ticket closed."""
-        futures: list[asyncio.Future[Generation]] = []
-        tasks: list[list[asyncio.Task[Generation]]] = []
+        tasks: list[list[asyncio.Task[ModelOutput | None]]] = []
         completed = False
         try:
             await self._plan(admitted)
-            futures, tasks = self._start(admitted)
+            tasks = self._start(admitted)
             for plan, pending in zip(admitted.plans, tasks, strict=True):
                 for position, (planned, task) in enumerate(zip(plan.spans, pending, strict=True)):
-                    generation = await task
-                    usage = Usage.of([generation])
+                    output = await task
+                    usage = output.usage if output is not None else Usage()
                     admitted.usage += usage
                     separator = planned.span.separator
                     if planned.model_input is not None and not separator and planned.span.sentence_start and position:
                         separator = " "  # "جملة.جملة": translated sentences still need a space between them
-                    yield plan, position, SpanTranslation(planned, generation.text, separator, usage)
+                    text = planned.span.text if output is None else output.generation.text
+                    yield plan, position, SpanTranslation(planned, text, separator, usage, output)
             completed = True
         finally:
-            # The caller went away (deadline, cancel, error), or all is done: withdraw what is still
-            # queued. Futures are cancelled too: a task cancelled before it first runs never awaits its own.
-            for waiting in (*futures, *(task for pending in tasks for task in pending)):
-                waiting.cancel()
+            # The caller went away (deadline, cancel, error), or all is done: stop what is still
+            # running; closing the ticket withdraws its queued jobs.
+            for task in (task for pending in tasks for task in pending):
+                task.cancel()
             self.scheduler.close(admitted.ticket, completed=completed)
 
+    def _cache_key(self, model_input: str, params: GenerationParams) -> tuple[object, ...]:
+        """Everything that decides a model input's output: the model and its revision, the
+        engine and its compute type, the device, the decoding settings, the exact input."""
+        info = self.info
+        return ("translation", info.label, info.engine, info.device, params, model_input)
+
     async def _plan(self, admitted: AdmittedTranslation) -> None:
-        """Plan the texts off the event loop, then judge the request on its real tokens."""
+        """Plan the texts off the event loop, then judge the request on the real tokens of the
+        model inputs the cache does not hold (a cached output costs no admission)."""
         checked = admitted.checked
         cancelled = threading.Event()
         try:
@@ -209,7 +241,15 @@ class Translator:
         except BaseException:
             cancelled.set()  # the caller left (or planning failed): stop planning at the next text
             raise
-        tokens = [planned.tokens for plan in admitted.plans for planned in plan.model_spans]
+        tokens = []
+        for plan in admitted.plans:
+            for planned in plan.model_spans:
+                assert planned.model_input is not None
+                stored = self.cache.peek(self._cache_key(planned.model_input, admitted.params))
+                if isinstance(stored, ModelOutput):
+                    admitted.cached[planned.model_input] = stored
+                else:
+                    tokens.append(planned.tokens)
         self.scheduler.settle(
             admitted.ticket,
             input_tokens=sum(tokens),
@@ -217,73 +257,98 @@ class Translator:
             jobs=len(tokens),
         )
 
-    def _start(
-        self, admitted: AdmittedTranslation
-    ) -> tuple[list[asyncio.Future[Generation]], list[list[asyncio.Task[Generation]]]]:
-        """Queue every model input of every document, in document order, so they share batches;
-        and start one task per span, so repetition retries are queued as soon as their first
-        attempt finishes and share batches with each other. Returns the jobs' futures and the
-        tasks, by document."""
-        ticket, params = admitted.ticket, admitted.params
-        model_spans = [planned for plan in admitted.plans for planned in plan.model_spans]
-        futures = self.scheduler.submit(
-            ticket,
-            [planned.model_input for planned in model_spans if planned.model_input is not None],
-            params,
-            input_tokens=[planned.tokens for planned in model_spans],
-        )
-        queued = iter(futures)
+    def _start(self, admitted: AdmittedTranslation) -> list[list[asyncio.Task[ModelOutput | None]]]:
+        """One task per span, by document, started in document order: each queues its model
+        input as soon as it runs (all before the scheduler takes its next batch, so they share
+        batches), unless the cache holds it or the same input is already being translated; its
+        repetition retry is queued as soon as its first attempt finishes. None: passed through."""
+        # Refused whole, before any is queued, when its model inputs would overflow the queue.
+        misses = {p.model_input for plan in admitted.plans for p in plan.model_spans} - admitted.cached.keys()
+        self.scheduler.ensure_room(len(misses))
         orders = itertools.count()  # each span's place within the request
-        tasks = [
-            [
-                asyncio.ensure_future(
-                    self._finish(admitted, next(orders), planned, None if planned.model_input is None else next(queued))
-                )
-                for planned in plan.spans
-            ]
+        return [
+            [asyncio.ensure_future(self._output(admitted, next(orders), planned)) for planned in plan.spans]
             for plan in admitted.plans
         ]
-        return futures, tasks
 
-    async def _finish(
-        self,
-        admitted: AdmittedTranslation,
-        order: int,
-        planned: PlannedSpan,
-        future: asyncio.Future[Generation] | None,
-    ) -> Generation:
-        if future is None or planned.model_input is None:  # passed through unchanged
-            return Generation(text=planned.span.text, input_tokens=0, output_tokens=0)
-        generation = await self._guarded(admitted, order, planned.model_input, await future)
-        return Generation(
-            text=generation.text.translate(_NO_LINE_BREAKS).strip(),
-            input_tokens=generation.input_tokens,
-            output_tokens=generation.output_tokens,
+    async def _output(self, admitted: AdmittedTranslation, order: int, planned: PlannedSpan) -> ModelOutput | None:
+        source = planned.model_input
+        if source is None:  # passed through unchanged
+            return None
+        stored = admitted.cached.get(source)
+        if stored is not None:
+            self.cache.count_hit("translation")
+            return dataclasses.replace(stored, usage=Usage(), cached=True)
+
+        async def compute() -> object:
+            return await self._translate_one(admitted, order, source, planned.tokens)
+
+        output, shared = await self.cache.run(
+            self._cache_key(source, admitted.params),
+            compute,
+            lambda value: text_bytes(source) + (value.size() if isinstance(value, ModelOutput) else 0),
+            kind="translation",
+        )
+        assert isinstance(output, ModelOutput)
+        return dataclasses.replace(output, usage=Usage(), cached=True) if shared else output
+
+    async def _translate_one(self, admitted: AdmittedTranslation, order: int, source: str, tokens: int) -> ModelOutput:
+        (future,) = self.scheduler.submit(admitted.ticket, [source], admitted.params, input_tokens=[tokens])
+        try:
+            first = await future
+        finally:
+            future.cancel()
+        generation, retried = await self._guarded(admitted, order, source, first)
+        usage = Usage.of([first, generation]) if retried else Usage.of([first])
+        return ModelOutput(
+            generation=dataclasses.replace(generation, text=generation.text.translate(_NO_LINE_BREAKS).strip()),
+            usage=usage,
+            retried=retried,
         )
 
     async def _guarded(
         self, admitted: AdmittedTranslation, order: int, source: str, generation: Generation
-    ) -> Generation:
+    ) -> tuple[Generation, bool]:
         """Re-translate a looping output once with n-gram blocking and a repetition penalty.
-        The retry keeps its request's place in line and its segment's order."""
+        The retry keeps its request's place in line and its segment's order. Returns the
+        output kept and whether it is the retry."""
         if not self.defaults.repetition_guard or not is_degenerate(generation.text):
-            return generation
+            return generation, False
         retry = self.defaults.retry_params(admitted.params)
         (future,) = self.scheduler.submit(
             admitted.ticket, [source], retry, orders=[order], input_tokens=[generation.input_tokens]
         )
         metrics.REPETITION_RETRIES.inc()
-        retried = await future
-        return Generation(
-            text=retried.text,
-            input_tokens=generation.input_tokens + retried.input_tokens,
-            output_tokens=generation.output_tokens + retried.output_tokens,
-        )
+        try:
+            return await future, True
+        finally:
+            future.cancel()
 
 
-def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: int) -> TranslatedSegment:
-    """The segment made of ``item``, at ``position`` among ``plan``'s spans and ``number`` among its segments."""
+def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: int, target: str) -> TranslatedSegment:
+    """The segment made of ``item``, at ``position`` among ``plan``'s spans and ``number`` among
+    its segments, with its score and flags (``target``: the language translated into)."""
     span = item.planned.span
+    missing = tuple(Glossary.missing(item.translation, item.planned.glossary_matches))
+    output = item.output
+    log_probability: float | None = None
+    flags: tuple[SegmentFlag, ...] = (SegmentFlag.PASSED_THROUGH,)
+    alternatives: tuple[Hypothesis, ...] = ()
+    if output is not None:
+        generation = output.generation
+        following = plan.spans[position + 1].span if position + 1 < len(plan.spans) else None
+        log_probability, alternatives = generation.log_probability, generation.alternatives
+        flags = translated_flags(
+            source=span.text,
+            translation=item.translation,
+            target_language=target,
+            input_tokens=generation.input_tokens,
+            output_tokens=generation.output_tokens,
+            retried=output.retried,
+            cut=not span.sentence_start or (following is not None and not following.sentence_start),
+            glossary_missing=bool(missing),
+            cached=output.cached,
+        )
     return TranslatedSegment(
         text_index=plan.text_index,
         index=number,
@@ -295,5 +360,8 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
         usage=item.usage,
         detected_language=item.planned.language,
         trailing=plan.trailing if position == plan.last_segment else "",
-        glossary_missing=tuple(Glossary.missing(item.translation, item.planned.glossary_matches)),
+        glossary_missing=missing,
+        log_probability=log_probability,
+        flags=flags,
+        alternatives=alternatives,
     )

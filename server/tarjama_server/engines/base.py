@@ -57,6 +57,17 @@ class GenerationParams:
     length_penalty: float = 1.0
     # > 1 penalises tokens already generated (the repetition guard's retry uses it).
     repetition_penalty: float = 1.0
+    # Other hypotheses to return beside the best (Generation.alternatives); the beam is
+    # widened to at least alternatives + 1.
+    alternatives: int = 0
+    # Score the outputs (Generation.log_probability). The server always does; bench/perf.py
+    # turns it off to measure what scoring costs.
+    scores: bool = True
+
+    @property
+    def beam_width(self) -> int:
+        """The beam searched: wide enough to return every hypothesis asked for."""
+        return max(self.num_beams, self.alternatives + 1)
 
     def new_token_limit(self, longest_input: int, info: ModelInfo) -> int:
         """New tokens one batch may generate: the absolute cap (or the window), tightened
@@ -70,10 +81,33 @@ class GenerationParams:
 
 
 @dataclass(frozen=True)
+class Hypothesis:
+    """Another output for the same input (``GenerationParams.alternatives``), with its score."""
+
+    text: str
+    log_probability: float
+
+
+@dataclass(frozen=True)
 class Generation:
     text: str
     input_tokens: int
     output_tokens: int
+    # The decoder's score for ``text``: the log-probability of its tokens, end token included,
+    # as the search scored them (after the repetition controls of the params), divided by their
+    # number. Both engines report the same quantity; None when not scored (params.scores off).
+    log_probability: float | None = None
+    # The next best hypotheses, best first (only when the params ask for alternatives).
+    alternatives: tuple[Hypothesis, ...] = ()
+
+
+def mean_log_probability(score: float, length: int, length_penalty: float) -> float:
+    """The mean log-probability per token of a hypothesis of ``length`` tokens whose beam
+    score is ``score``: its summed log-probability divided by ``length ** length_penalty``,
+    as transformers' ``sequences_scores`` and CTranslate2's ``return_scores`` report it."""
+    if length <= 0:
+        return 0.0
+    return score * length**length_penalty / length
 
 
 class Seq2SeqEngine(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .base import Generation, GenerationParams, ModelInfo, TokenizedEngine
+from .base import Generation, GenerationParams, Hypothesis, ModelInfo, TokenizedEngine, mean_log_probability
 
 
 class CTranslate2Engine(TokenizedEngine):
@@ -30,9 +30,11 @@ class CTranslate2Engine(TokenizedEngine):
         if longest > self.info.max_input_tokens:
             # Segmentation guarantees this never happens; refuse rather than truncate.
             raise ValueError(f"input of {longest} tokens exceeds the model window of {self.info.max_input_tokens}")
+        hypotheses = params.alternatives + 1
         results = self.translator.translate_batch(
             sources,
-            beam_size=params.num_beams,
+            beam_size=params.beam_width,
+            num_hypotheses=hypotheses,
             max_decoding_length=params.new_token_limit(longest, self.info),
             # As transformers: end-of-sequence may come first (CTranslate2's default forbids it).
             min_decoding_length=0,
@@ -41,13 +43,33 @@ class CTranslate2Engine(TokenizedEngine):
             repetition_penalty=params.repetition_penalty,
             # Counted as an output token, as transformers counts it.
             return_end_token=True,
+            # Summed log-probability / length ** length_penalty (greedy search too).
+            return_scores=params.scores,
             max_input_length=0,  # lengths were checked above: never truncate
         )
         generations = []
         with self._tokenizer_lock:
             for tokens, result in zip(sources, results, strict=True):
-                output = result.hypotheses[0]
-                ids = self.tokenizer.convert_tokens_to_ids(output)
-                text = self.tokenizer.decode(ids, skip_special_tokens=True)
-                generations.append(Generation(text=text.strip(), input_tokens=len(tokens), output_tokens=len(output)))
+                scores = result.scores if params.scores else [None] * len(result.hypotheses)
+                outputs = [
+                    (
+                        self._decode(output),
+                        None if score is None else mean_log_probability(score, len(output), params.length_penalty),
+                    )
+                    for output, score in zip(result.hypotheses, scores, strict=True)
+                ]
+                (text, score), *others = outputs
+                generations.append(
+                    Generation(
+                        text=text,
+                        input_tokens=len(tokens),
+                        output_tokens=len(result.hypotheses[0]),
+                        log_probability=score,
+                        alternatives=tuple(Hypothesis(other, other_score or 0.0) for other, other_score in others),
+                    )
+                )
         return generations
+
+    def _decode(self, tokens: list[str]) -> str:
+        ids = self.tokenizer.convert_tokens_to_ids(tokens)
+        return str(self.tokenizer.decode(ids, skip_special_tokens=True)).strip()

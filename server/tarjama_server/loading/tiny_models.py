@@ -163,7 +163,8 @@ def build_tiny_marian(
                 if piece not in vocab and piece not in ("<s>", "</s>", "<unk>", "<pad>"):
                     vocab[piece] = len(vocab)
         sizes = {**TINY_MARIAN, **(architecture or {})}
-        while len(vocab) < sizes.pop("vocab_size", 0) - 1:
+        padded_size = sizes.pop("vocab_size", 0)  # read once: popped in the loop's test, it padded one piece
+        while len(vocab) < padded_size - 1:
             vocab[f"<unused{len(vocab)}>"] = len(vocab)
         vocab["<pad>"] = len(vocab)
         (work_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))

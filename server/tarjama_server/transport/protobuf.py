@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from tarjama_client.v1 import tarjama_pb2 as pb
 
-from ..core.context import Usage
+from ..core.context import CLOCK, RequestContext, Timings, Usage
+from ..core.pipelines import ServerInfo
 from ..core.planning import DocumentPlan
 from ..core.requests import SummarizationRequest, TranslationRequest
 from ..core.summarization import SummaryResult
 from ..core.translation import TranslatedSegment, TranslationResult
+from ..core.trust import SegmentFlag, confidence
 from ..engines.base import ModelInfo, Task
 from ..errors import InvalidRequestError
 
 _TASKS = {Task.TRANSLATION: pb.TASK_TRANSLATION, Task.SUMMARIZATION: pb.TASK_SUMMARIZATION}
+_FLAGS = {
+    SegmentFlag.PASSED_THROUGH: pb.SEGMENT_FLAG_PASSED_THROUGH,
+    SegmentFlag.REPETITION_RETRIED: pb.SEGMENT_FLAG_REPETITION_RETRIED,
+    SegmentFlag.CUT: pb.SEGMENT_FLAG_CUT,
+    SegmentFlag.UNUSUAL_LENGTH: pb.SEGMENT_FLAG_UNUSUAL_LENGTH,
+    SegmentFlag.SOURCE_COPIED: pb.SEGMENT_FLAG_SOURCE_COPIED,
+    SegmentFlag.GLOSSARY_MISSING: pb.SEGMENT_FLAG_GLOSSARY_MISSING,
+    SegmentFlag.CACHED: pb.SEGMENT_FLAG_CACHED,
+}
 # The one table between the SummaryStyle enum and the core's style names (recipes.STYLES).
 STYLES = {
     pb.SUMMARY_STYLE_UNSPECIFIED: "",  # the server's default
@@ -31,6 +42,7 @@ def translation_request(request: pb.TranslateRequest) -> TranslationRequest:
         max_new_tokens=request.options.max_new_tokens,
         mime_type=request.mime_type,
         glossary=dict(request.glossary),
+        alternatives=request.alternatives,
     )
 
 
@@ -54,6 +66,15 @@ def usage(used: Usage) -> pb.Usage:
     return pb.Usage(input_tokens=used.input_tokens, output_tokens=used.output_tokens)
 
 
+def timings(spent: Timings, context: RequestContext) -> pb.Timings:
+    """The call's timings, its total measured now, from its arrival."""
+    return pb.Timings(
+        queue_ms=spent.queue_seconds * 1000,
+        model_ms=spent.model_seconds * 1000,
+        total_ms=(CLOCK() - context.started) * 1000,
+    )
+
+
 def segment(segment: TranslatedSegment) -> pb.Segment:
     return pb.Segment(
         source=segment.source,
@@ -64,12 +85,32 @@ def segment(segment: TranslatedSegment) -> pb.Segment:
         detected_language=segment.detected_language,
         trailing=segment.trailing,
         glossary_missing=list(segment.glossary_missing),
+        log_probability=segment.log_probability,
+        confidence=segment.confidence,
+        flags=[_FLAGS[flag] for flag in segment.flags],
+        alternatives=[
+            pb.Alternative(
+                translation=other.text,
+                log_probability=other.log_probability,
+                confidence=confidence(other.log_probability),
+            )
+            for other in segment.alternatives
+        ],
     )
 
 
-def translate_event(segment_done: TranslatedSegment, plan: DocumentPlan, model: str) -> pb.TranslateEvent:
-    """One streamed segment, with its text's place (``plan``) for progress."""
+def translate_event(
+    segment_done: TranslatedSegment,
+    plan: DocumentPlan,
+    model: str,
+    context: RequestContext,
+    last: Timings | None = None,
+) -> pb.TranslateEvent:
+    """One streamed segment, with its text's place (``plan``) for progress; the call's
+    timings (``last``) on its last event."""
     return pb.TranslateEvent(
+        request_id=context.request_id,
+        timings=None if last is None else timings(last, context),
         text_index=segment_done.text_index,
         segment_index=segment_done.index,
         total_segments=plan.segment_count,
@@ -80,8 +121,10 @@ def translate_event(segment_done: TranslatedSegment, plan: DocumentPlan, model: 
     )
 
 
-def translate_response(result: TranslationResult) -> pb.TranslateResponse:
+def translate_response(result: TranslationResult, context: RequestContext) -> pb.TranslateResponse:
     return pb.TranslateResponse(
+        request_id=context.request_id,
+        timings=timings(result.report.timings, context),
         translations=[
             pb.Translation(
                 text=document.text,
@@ -95,8 +138,12 @@ def translate_response(result: TranslationResult) -> pb.TranslateResponse:
     )
 
 
-def summarize_response(result: SummaryResult) -> pb.SummarizeResponse:
+def summarize_response(result: SummaryResult, context: RequestContext) -> pb.SummarizeResponse:
     return pb.SummarizeResponse(
+        request_id=context.request_id,
+        timings=timings(result.report.timings, context),
+        log_probability=result.log_probability,
+        confidence=result.confidence,
         summary=result.summary,
         summary_language=result.summary_language,
         model=result.model,
@@ -121,4 +168,24 @@ def model_info(info: ModelInfo) -> pb.ModelInfo:
         max_input_tokens=info.max_input_tokens,
         notice=info.notice,
         max_output_tokens=info.max_output_tokens,
+    )
+
+
+def server_info(info: ServerInfo) -> pb.ServerInfo:
+    limits = info.limits
+    return pb.ServerInfo(
+        version=info.version,
+        engines=list(info.engines),
+        max_texts=limits.max_texts,
+        max_text_chars=limits.max_text_chars,
+        max_request_chars=limits.max_request_chars,
+        min_beams=1,
+        max_beams=limits.max_beams,
+        min_summary_tokens=limits.summary_tokens[0],
+        max_summary_tokens=limits.summary_tokens[1],
+        max_queue_seconds=info.max_queue_seconds,
+        max_alternatives=limits.max_alternatives,
+        max_alternatives_chars=limits.max_alternatives_chars,
+        cache_max_bytes=info.cache_max_bytes,
+        cache_bytes=info.cache_bytes,
     )
