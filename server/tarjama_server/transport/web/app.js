@@ -250,6 +250,7 @@ function annotate(element, segment, index) {
     element.dataset.flags = flags.join(',');
     notes.push(`flags: ${flags.join(', ')}`);
   }
+  if ((segment.flags || []).some((flag) => WORTH_A_LOOK.test(flag))) element.dataset.check = '';
   if (segment.glossaryMissing && segment.glossaryMissing.length) {
     element.dataset.glossaryMissing = segment.glossaryMissing.join(',');
     notes.push(`glossary terms missing: ${segment.glossaryMissing.join(', ')}`);
