@@ -12,12 +12,14 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from tarjama_client import RetryPolicy, ServerUnavailableError, TarjamaClient
 
-from .helpers import WAIT_SECONDS, GatedEngine, ServerThread, gated_loader, tiny_settings, wait_for
+from .helpers import WAIT_SECONDS, GatedEngine, ServerThread, free_port, gated_loader, tiny_settings, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,7 +111,9 @@ def test_a_hung_engine_fails_calls_in_flight_and_the_process_exits_non_zero() ->
 
 def test_a_hung_engine_turns_health_not_serving_and_later_calls_unavailable(models_dir) -> None:
     engines: list[GatedEngine] = []
-    settings = tiny_settings(models_dir, summarization_model="none", engine_timeout_seconds=0.5)
+    settings = tiny_settings(
+        models_dir, summarization_model="none", engine_timeout_seconds=0.5, http_port=free_port()
+    )
     with ServerThread(settings, gated_loader(engines)).start() as running:
         try:
             with TarjamaClient(running.address, retry=RetryPolicy.disabled(), timeout=WAIT_SECONDS) as client:
@@ -119,6 +123,10 @@ def test_a_hung_engine_turns_health_not_serving_and_later_calls_unavailable(mode
                 wait_for(lambda: client.health() == "NOT_SERVING", "health never turned NOT_SERVING")
                 with pytest.raises(ServerUnavailableError):
                     client.translate("حلب")
+            # HTTP load balancers read /readyz: a faulted server must leave their rotation too.
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(running.http_url + "readyz", timeout=WAIT_SECONDS)
+            assert refused.value.code == 503 and b"faulted" in refused.value.read()
             assert running.server is not None and running.server.fault is not None
         finally:
             engines[0].gate.set()  # let the test's inference thread go

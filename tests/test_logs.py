@@ -21,8 +21,8 @@ def excerpt(article: str, sentences: int = 3) -> str:
     return article[: split_sentences(article)[sentences - 1].end]
 
 
-FIELDS = {"method", "status", "duration_ms", "texts", "segments", "input_tokens", "output_tokens", "queue_wait_ms",
-          "estimate_ms", "request_id"}  # fmt: skip
+FIELDS = {"method", "protocol", "status", "duration_ms", "texts", "segments", "input_tokens", "output_tokens",
+          "queue_wait_ms", "estimate_ms", "request_id"}  # fmt: skip
 
 
 def access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -44,6 +44,7 @@ def test_one_access_line_per_rpc_with_the_callers_request_id(
     (translate,) = [r for r in access_records(caplog) if r.fields["request_id"] == "desk-42"]
     assert set(translate.fields) == FIELDS
     assert translate.fields["method"] == "Translate" and translate.fields["status"] == "OK"
+    assert translate.fields["protocol"] == "grpc"
     assert (translate.fields["texts"], translate.fields["segments"]) == (1, 3)
     assert translate.fields["input_tokens"] > 3 and translate.fields["output_tokens"] > 0
     assert "request_id=desk-42" in translate.getMessage()

@@ -40,9 +40,10 @@ from .engines.base import GenerationParams, Seq2SeqEngine
 from .errors import EngineFault, ModelUnavailableError
 from .loading.loader import load_engines
 from .logs import configure_logging
-from .settings import Settings, load_settings
-from .transport.calls import ServerState
+from .settings import Settings, load_settings, split_list
+from .transport.calls import MAX_MESSAGE_BYTES, ServerState
 from .transport.grpc_service import TarjamaServicer
+from .transport.http_service import HttpServer, HttpService
 from .transport.interceptors import BearerTokenInterceptor, DecodeErrorInterceptor
 
 log = logging.getLogger("tarjama_server")
@@ -86,8 +87,8 @@ class TarjamaServer:
         )
         interceptors.append(DecodeErrorInterceptor())  # after auth: no token, no parsing
         options: list[tuple[str, int]] = [
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             # One process per port: with SO_REUSEPORT (gRPC's default) a second
             # server binds the same port and silently takes half the calls.
             ("grpc.so_reuseport", 0),
@@ -104,6 +105,14 @@ class TarjamaServer:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
         self.port = 0
+        self.http: HttpServer | None = None
+        if settings.http_port:
+            service = HttpService(
+                self.state, auth_token=settings.auth_token, cors_origins=split_list(settings.http_cors_origins)
+            )
+            self.http = HttpServer(
+                service.app, settings.host, settings.http_port, tls_cert=settings.tls_cert, tls_key=settings.tls_key
+            )
 
     async def _set_health(self, status: int) -> None:
         for name in ("", SERVICE_NAME):
@@ -127,6 +136,12 @@ class TarjamaServer:
             raise OSError(f"gRPC port {settings.address} is in use or cannot be bound")
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
+        if self.http is not None:
+            try:
+                await self.http.start()
+            except OSError:
+                await self.server.stop(0)
+                raise
         if settings.metrics_port:
             from prometheus_client import start_http_server
 
@@ -137,15 +152,18 @@ class TarjamaServer:
                 self._metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
             except OSError as error:
                 await self.server.stop(0)
+                if self.http is not None:
+                    await self.http.stop(0)
                 raise OSError(
                     f"metrics port {settings.host}:{settings.metrics_port} is in use or cannot be bound ({error}); "
                     "choose another with --metrics-port, or 0 to disable metrics"
                 ) from error
         log.info(
-            "listening on %s:%d (%s)%s",
+            "listening on %s:%d (%s)%s%s",
             settings.host,
             self.port,
             "TLS" if settings.tls_cert else "plaintext",
+            f", HTTP (JSON API and the page) on {self.http_url}" if self.http else "",
             f", metrics on :{settings.metrics_port}/metrics" if settings.metrics_port else "",
         )
         return self.port
@@ -192,6 +210,7 @@ class TarjamaServer:
         if self.fault is not None:
             return
         self.fault = fault
+        self.state.faulted = True
         log.critical(
             "%s: health NOT_SERVING; stopping, exit status %d so that the process is restarted",
             fault,
@@ -204,6 +223,15 @@ class TarjamaServer:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         self.faulted.set()
+
+    @property
+    def http_url(self) -> str:
+        """The page's address (the JSON API is under it); "" when HTTP is disabled."""
+        if self.http is None:
+            return ""
+        host = self.settings.host.strip("[]")
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+        return f"{'https' if self.settings.tls_cert else 'http'}://{host}:{self.http.port}/"
 
     def _calibration(self, engine: Seq2SeqEngine, job: tuple[str, GenerationParams]) -> Calibration:
         """Where admission's estimates start (blocking): the assumed rate, or one full batch of
@@ -285,12 +313,13 @@ class TarjamaServer:
         within the grace period, cut the rest. Returns what happened to the calls in flight."""
         await self.health.enter_graceful_shutdown()
         metrics.MODELS_READY.set(0)
-        stopping = asyncio.ensure_future(
-            self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
-        )
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        stopping = [asyncio.ensure_future(self.server.stop(grace))]
+        if self.http is not None:
+            stopping.append(asyncio.ensure_future(self.http.stop(grace)))  # later HTTP calls get UNAVAILABLE
         await asyncio.sleep(0)  # gRPC has stopped taking calls: the calls in flight now are all there will be
         in_flight = self.state.start_draining()
-        await stopping
+        await asyncio.gather(*stopping)
         outcome = self.state.drain_outcome()
         log.info(
             "stopped: %d calls in flight at the stop; %d finished (%d OK), %d cut at the end of the grace period",

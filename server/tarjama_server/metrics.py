@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-REQUESTS = Counter("tarjama_requests_total", "RPCs handled, by method and status code.", ["method", "code"])
+REQUESTS = Counter(
+    "tarjama_requests_total",
+    "RPCs handled, by method, status code and protocol (grpc, or http: the JSON API).",
+    ["method", "code", "protocol"],
+)
 REQUEST_SECONDS = Histogram(
     "tarjama_request_seconds",
-    "RPC latency in seconds, by method.",
-    ["method"],
+    "RPC latency in seconds, by method and protocol.",
+    ["method", "protocol"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
 QUEUED_JOBS = Gauge("tarjama_queued_jobs", "Segments or chunks waiting for a model, by task.", ["task"])
