@@ -111,9 +111,7 @@ def test_a_hung_engine_fails_calls_in_flight_and_the_process_exits_non_zero() ->
 
 def test_a_hung_engine_turns_health_not_serving_and_later_calls_unavailable(models_dir) -> None:
     engines: list[GatedEngine] = []
-    settings = tiny_settings(
-        models_dir, summarization_model="none", engine_timeout_seconds=0.5, http_port=free_port()
-    )
+    settings = tiny_settings(models_dir, summarization_model="none", engine_timeout_seconds=0.5, http_port=free_port())
     with ServerThread(settings, gated_loader(engines)).start() as running:
         try:
             with TarjamaClient(running.address, retry=RetryPolicy.disabled(), timeout=WAIT_SECONDS) as client:
