@@ -6,7 +6,7 @@
 #   docker build --build-arg TRANSLATION_REVISION=<commit> --build-arg SUMMARIZATION_REVISION=<commit> -t tarjama .
 #   docker build --build-arg SUMMARIZATION_MODEL=none -t tarjama .   # no non-commercial summarizer
 #   docker build --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128 -t tarjama:gpu .  # CUDA torch
-#   docker run -p 50051:50051 -p 9464:9464 tarjama
+#   docker run -p 50051:50051 -p 8080:8080 -p 9464:9464 tarjama
 #
 # The virtual environment is installed by scripts/install.sh, the same script CI runs.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -48,12 +48,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
     TARJAMA_HOST=0.0.0.0 \
     TARJAMA_PORT=50051 \
+    TARJAMA_HTTP_PORT=8080 \
     TARJAMA_METRICS_PORT=9464 \
     TARJAMA_TRANSLATION_MODEL=$TRANSLATION_MODEL \
     TARJAMA_TRANSLATION_REVISION=$TRANSLATION_REVISION \
     TARJAMA_SUMMARIZATION_MODEL=$SUMMARIZATION_MODEL \
     TARJAMA_SUMMARIZATION_REVISION=$SUMMARIZATION_REVISION
-EXPOSE 50051 9464
+EXPOSE 50051 8080 9464
 VOLUME ["/models"]
 USER 10001
 WORKDIR /home/tarjama

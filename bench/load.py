@@ -2,7 +2,10 @@
 
     python bench/load.py --models ./tiny-models          # builds them there if missing
 
-It starts ``tarjama-server`` on a free loopback port (or uses ``--server``),
+It starts ``tarjama-server`` on a free loopback port (or uses ``--server``), once per kind of
+tiny model (``--stops``): ``early`` stops after a short output, as a real model stops after a
+sentence; ``unbiased`` never stops early and decodes every segment to its length cap, the
+hardest case for admission's estimates. On each it
 measures capacity with a closed loop of concurrent callers, then offers open-loop
 (Poisson) Translate calls at multiples of that capacity, each with a deadline and
 no client retries, and counts every outcome. Per level it reports goodput
@@ -35,6 +38,7 @@ REFERENCE = ROOT / "seeds" / "000_72c42d5ea82af53c.reference.en.txt"
 
 @dataclass
 class Level:
+    models: str  # which tiny models: "early", "unbiased" (or "server" with --server)
     multiple: float  # offered load as a multiple of measured capacity
     offered_rps: float
     sent: int = 0
@@ -71,21 +75,35 @@ def excerpt(sentences: int) -> str:
     return article[: split_sentences(article)[sentences - 1].end]
 
 
-def start_server(models: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
-    if not (models / "marian-ar-en").exists():
-        from tarjama_server.loading.tiny_models import build_tiny_models
+def translation_model(models: Path, stop: str) -> Path:
+    """The tiny translation model that stops ``stop`` ("early" or "unbiased"), built if missing."""
+    seed, reference = SEED.read_text(encoding="utf-8"), REFERENCE.read_text(encoding="utf-8")
+    if stop == "early":
+        if not (models / "marian-ar-en").exists():
+            from tarjama_server.loading.tiny_models import build_tiny_models
 
-        print(f"building tiny models in {models} ...", flush=True)
-        build_tiny_models(models, SEED.read_text(encoding="utf-8"), REFERENCE.read_text(encoding="utf-8"))
+            print(f"building tiny models in {models} ...", flush=True)
+            build_tiny_models(models, seed, reference)
+        return models / "marian-ar-en"
+    path = models / f"stop-{stop}" / "marian-ar-en"
+    if not path.exists():
+        from tarjama_server.loading.tiny_models import build_tiny_marian
+
+        print(f"building a tiny Marian (stop={stop}) in {path} ...", flush=True)
+        build_tiny_marian(path, seed, reference, stop=stop)  # type: ignore[arg-type]
+    return path
+
+
+def start_server(model: Path, args: argparse.Namespace, log_name: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     command = [
         sys.executable, "-m", "tarjama_server.app",
         "--host", "127.0.0.1", "--port", str(port), "--metrics-port", "0", "--offline",
-        "--translation-model", str(models / "marian-ar-en"), "--summarization-model", "none",
+        "--translation-model", str(model), "--summarization-model", "none",
         "--num-beams", str(args.num_beams), "--log-level", "INFO",
         *args.server_args,
     ]  # fmt: skip
-    log = open(args.out / "server.log", "wb")
+    log = open(args.out / log_name, "wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
     with TarjamaClient(address) as client:
@@ -94,9 +112,12 @@ def start_server(models: Path, args: argparse.Namespace) -> tuple[subprocess.Pop
 
 
 async def measure_capacity(address: str, text: str, options: DecodingOptions, callers: int, seconds: float) -> float:
-    """Requests a second that ``callers`` back-to-back callers get through (a closed loop)."""
+    """Requests a second that ``callers`` back-to-back callers get through (a closed loop; the
+    client's retries wait out refusals). 0 when ``seconds`` is 0 (not measured)."""
+    if seconds <= 0:
+        return 0.0
     done = 0
-    async with AsyncTarjamaClient(address, retry=RetryPolicy.disabled(), timeout=600) as client:
+    async with AsyncTarjamaClient(address, timeout=600) as client:
         await client.translate(text, options=options)  # warm-up
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds
@@ -105,7 +126,10 @@ async def measure_capacity(address: str, text: str, options: DecodingOptions, ca
         async def caller() -> None:
             nonlocal done
             while loop.time() < end:
-                await client.translate(text, options=options)
+                try:
+                    await client.translate(text, options=options)
+                except TarjamaError:
+                    continue  # refused past the retries: not a call got through
                 done += 1
 
         await asyncio.gather(*(caller() for _ in range(callers)))
@@ -168,36 +192,39 @@ async def offer(
     return level
 
 
-def markdown(levels: list[Level], capacity: float) -> str:
+def markdown(levels: list[Level], capacities: dict[str, float]) -> str:
     lines = [
-        f"Capacity (closed loop): {capacity:.2f} calls/s",
+        "Capacity (closed loop): " + ", ".join(f"{name} {rps:.2f} calls/s" for name, rps in capacities.items()),
         "",
-        "| offered (× capacity) | offered calls/s | sent | OK | refused | deadline exceeded | other | goodput calls/s "
-        "| accepted p50 / p95 s | refusal p50 / p95 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| models | offered (× capacity) | offered calls/s | sent | OK | refused | deadline exceeded | other "
+        "| goodput calls/s | accepted p50 / p95 s | refusal p50 / p95 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lv in levels:
         other = sum(lv.other.values())
         offered = f"{lv.multiple:g}×" if lv.multiple else f"burst of {lv.sent}"
+        latency = f"{lv.accepted_p50_s:.2f} / {lv.accepted_p95_s:.2f}"
+        refusal = f"{lv.refusal_p50_ms:.0f} / {lv.refusal_p95_ms:.0f}"
         lines.append(
-            f"| {offered} | {lv.offered_rps:.2f} | {lv.sent} | {lv.ok} | {lv.refused} | {lv.deadline_exceeded} "
-            f"| {other} | {lv.goodput_rps:.2f} | {lv.accepted_p50_s:.2f} / {lv.accepted_p95_s:.2f} "
-            f"| {lv.refusal_p50_ms:.0f} / {lv.refusal_p95_ms:.0f} |"
+            f"| {lv.models} | {offered} | {lv.offered_rps:.2f} | {lv.sent} | {lv.ok} | {lv.refused} "
+            f"| {lv.deadline_exceeded} | {other} | {lv.goodput_rps:.2f} | {latency} | {refusal} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def plot(levels: list[Level], capacity: float, path: Path) -> None:
+def plot(levels: list[Level], capacities: dict[str, float], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 4))
-    offered = [lv.offered_rps for lv in levels]
-    axes.plot(offered, [lv.goodput_rps for lv in levels], "o-", label="goodput (OK within deadline)")
-    axes.plot(offered, [lv.refused / lv.seconds for lv in levels], "s--", label="refused")
-    axes.axvline(capacity, color="grey", linestyle=":", label="measured capacity")
+    for name, capacity in capacities.items():
+        mine = [lv for lv in levels if lv.models == name]
+        offered = [lv.offered_rps for lv in mine]
+        axes.plot(offered, [lv.goodput_rps for lv in mine], "o-", label=f"{name}: goodput (OK within deadline)")
+        axes.plot(offered, [lv.refused / lv.seconds for lv in mine], "s--", label=f"{name}: refused")
+        axes.axvline(capacity, color="grey", linestyle=":")
     axes.set_xscale("log")
     axes.set_xlabel("offered load (calls/s)")
     axes.set_ylabel("calls/s")
@@ -207,14 +234,35 @@ def plot(levels: list[Level], capacity: float, path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
+def run_levels(address: str, name: str, args: argparse.Namespace, text: str) -> tuple[float, list[Level]]:
+    """Capacity, each offered level, then the burst, on the server at ``address``."""
+    options = DecodingOptions(max_new_tokens=args.max_new_tokens)
+    capacity = asyncio.run(measure_capacity(address, text, options, args.capacity_callers, args.capacity_seconds))
+    print(f"{name}: capacity {capacity:.2f} calls/s", flush=True)
+    rng = random.Random(args.seed)
+    levels = []
+    for multiple in (float(m) for m in args.levels.split(",") if m):
+        level = Level(models=name, multiple=multiple, offered_rps=multiple * capacity)
+        asyncio.run(offer(address, text, options, level, args.seconds, args.deadline, rng))
+        print(markdown([level], {name: capacity}).splitlines()[-1], flush=True)
+        levels.append(level)
+    if args.burst:
+        level = Level(models=name, multiple=0, offered_rps=0)  # 0: a burst of --burst calls at once
+        asyncio.run(offer(address, text, options, level, 0.0, args.burst_deadline, rng, burst=args.burst))
+        print(markdown([level], {name: capacity}).splitlines()[-1], flush=True)
+        levels.append(level)
+    return capacity, levels
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=Path, help="tiny models directory (built there if missing)")
+    parser.add_argument("--stops", default="early,unbiased", help="tiny models to run on, in order: early, unbiased")
     parser.add_argument("--server", help="use a running server at HOST:PORT instead of starting one")
     parser.add_argument("--levels", default="0.5,1,2,5,10", help="offered load as multiples of measured capacity")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long each level offers calls")
     parser.add_argument("--deadline", type=float, default=20.0, help="each call's deadline, in seconds")
-    parser.add_argument("--capacity-seconds", type=float, default=20.0)
+    parser.add_argument("--capacity-seconds", type=float, default=20.0, help="0: not measured (with --levels '')")
     parser.add_argument("--capacity-callers", type=int, default=32, help="enough to keep batches full")
     parser.add_argument("--sentences", type=int, default=20, help="sentences of the seed article per call (20: all)")
     parser.add_argument("--max-new-tokens", type=int, default=0, help="per segment; 0 = the server's default cap")
@@ -228,51 +276,46 @@ def main() -> None:
     if not args.server and not args.models:
         parser.error("give --models DIR (tiny models) or --server HOST:PORT")
     args.out.mkdir(parents=True, exist_ok=True)
-    process = None
-    address = args.server
-    if not address:
-        process, address = start_server(args.models, args)
-    try:
-        text = excerpt(args.sentences)
-        options = DecodingOptions(max_new_tokens=args.max_new_tokens)
-        capacity = asyncio.run(measure_capacity(address, text, options, args.capacity_callers, args.capacity_seconds))
-        print(f"capacity: {capacity:.2f} calls/s", flush=True)
-        rng = random.Random(args.seed)
-        levels = []
-        for multiple in (float(m) for m in args.levels.split(",")):
-            level = Level(multiple=multiple, offered_rps=multiple * capacity)
-            asyncio.run(offer(address, text, options, level, args.seconds, args.deadline, rng))
-            print(markdown([level], capacity).splitlines()[-1], flush=True)
-            levels.append(level)
-        if args.burst:
-            level = Level(multiple=0, offered_rps=0)  # 0: a burst of --burst calls at once
-            asyncio.run(offer(address, text, options, level, 0.0, args.burst_deadline, rng, burst=args.burst))
-            print(markdown([level], capacity).splitlines()[-1], flush=True)
-            levels.append(level)
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(60)
+    text = excerpt(args.sentences)
+    capacities: dict[str, float] = {}
+    levels: list[Level] = []
+    for name in ["server"] if args.server else args.stops.split(","):
+        process = None
+        address = args.server
+        if not address:
+            process, address = start_server(translation_model(args.models, name), args, f"server-{name}.log")
+        try:
+            capacities[name], measured = run_levels(address, name, args, text)
+            levels += measured
+        finally:
+            if process is not None:
+                process.terminate()
+                process.wait(60)
     steady = [lv for lv in levels if lv.multiple]
-    at_capacity = next((lv for lv in steady if lv.multiple == 1), None)
+    ratios = {}
+    for name in capacities:
+        mine = [lv for lv in steady if lv.models == name]
+        at_capacity = next((lv for lv in mine if lv.multiple == 1), None)
+        if mine and at_capacity and at_capacity.goodput_rps:
+            ratios[name] = mine[-1].goodput_rps / at_capacity.goodput_rps
     report = {
-        "capacity_rps": capacity,
+        "capacity_rps": capacities,
         "settings": {k: str(v) for k, v in vars(args).items()},
         "text_chars": len(text),
         "cpu_count": os.cpu_count(),
         "levels": [asdict(lv) for lv in levels],
-        "goodput_at_max_vs_capacity": (
-            steady[-1].goodput_rps / at_capacity.goodput_rps if at_capacity and at_capacity.goodput_rps else None
-        ),
+        "goodput_at_max_vs_capacity": ratios,
     }
     (args.out / "load.json").write_text(json.dumps(report, indent=2))
-    table = markdown(levels, capacity)
+    table = markdown(levels, capacities)
     (args.out / "load.md").write_text(table)
-    plot(steady, capacity, args.out / "load.png")
+    if steady:
+        plot(steady, capacities, args.out / "load.png")
     print(table)
-    if report["goodput_at_max_vs_capacity"] is not None:
-        print(f"goodput at {steady[-1].multiple:g}× / goodput at 1×: {report['goodput_at_max_vs_capacity']:.2f}")
-    print(f"wrote {args.out}/load.json, load.md, load.png; server log in {args.out}/server.log")
+    for name, ratio in ratios.items():
+        last = [lv for lv in steady if lv.models == name][-1]
+        print(f"{name}: goodput at {last.multiple:g}× / goodput at 1×: {ratio:.2f}")
+    print(f"wrote {args.out}/load.json, load.md, load.png; server logs in {args.out}/server-*.log")
 
 
 if __name__ == "__main__":

@@ -5,27 +5,34 @@
 #
 #   scripts/demo.sh                 # real models
 #   scripts/demo.sh --tiny-models   # same path on tiny UNTRAINED models, fully offline
+#   scripts/demo.sh --keep          # then keep serving the editor's page until Ctrl+C
 #
-# Environment: TARJAMA_VENV (default .venv), TARJAMA_PORT (default 50051),
-# HF_HOME (model cache), TARJAMA_DEMO_ARTICLE (default: the seed article).
+# Environment: TARJAMA_VENV (default .venv), TARJAMA_PORT (default 50051), TARJAMA_HTTP_PORT
+# (default 8080: the page and the JSON API), HF_HOME (model cache), TARJAMA_DEMO_ARTICLE
+# (default: the seed article).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 venv="${TARJAMA_VENV:-$root/.venv}"
 port="${TARJAMA_PORT:-50051}"
+http_port="${TARJAMA_HTTP_PORT:-8080}"
 article="${TARJAMA_DEMO_ARTICLE:-seeds/000_72c42d5ea82af53c.txt}"
 tiny=0
+keep=0
 label=""
-case "${1:-}" in
-  --tiny-models) tiny=1 ;;
-  "") ;;
-  *) echo "usage: $0 [--tiny-models]" >&2; exit 2 ;;
-esac
+for arg in "$@"; do
+  case "$arg" in
+    --tiny-models) tiny=1 ;;
+    --keep) keep=1 ;;
+    *) echo "usage: $0 [--tiny-models] [--keep]" >&2; exit 2 ;;
+  esac
+done
 
 bash scripts/install.sh "$venv"
 bin="$venv/bin"
-server_args=(--port "$port" --metrics-port 0)
+server_args=(--port "$port" --http-port "$http_port" --metrics-port 0)
+page="http://127.0.0.1:$http_port/"
 
 if [[ $tiny == 1 ]]; then
   label="  [UNTRAINED TINY MODELS: noise, not a translation]"
@@ -84,6 +91,8 @@ if [[ $ready != 1 ]]; then
 fi
 
 # The client's warnings (stderr) go with its output, so each stays under its own heading.
+echo "== the editor's page: $page  (JSON API: ${page}tarjama.v1.TarjamaService/Translate, described at ${page}openapi.json)"
+echo
 echo "== models$label"
 "${client[@]}" models 2>&1
 echo
@@ -95,3 +104,11 @@ echo "== English summary$label"
 echo
 echo "== Arabic summary$label"
 "${client[@]}" summarize --language ar "$article" 2>&1
+echo
+echo "== the editor's page: $page$label"
+if [[ $keep == 1 ]]; then
+  echo "serving until Ctrl+C (log: $log)"
+  wait "$server_pid" || true
+else
+  echo "(the server stops with this script; run scripts/demo.sh --keep to keep the page open)"
+fi

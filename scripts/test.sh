@@ -17,6 +17,17 @@ else
   echo "npm not found: tests/test_interop.py will be skipped"
 fi
 
+if [[ ! -x /usr/bin/chromium ]]; then
+  # The page's browser tests drive Debian's Chromium (a browser a test tool downloads cannot be fetched here).
+  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    echo "== installing Debian's chromium for tests/test_page.py"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "/usr/bin/chromium not found and cannot apt-get it: tests/test_page.py will be skipped"
+  fi
+fi
+
 echo "== ruff"
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .
@@ -27,6 +38,9 @@ echo "== lint-imports"
 "$venv/bin/lint-imports" --no-cache --no-logo
 echo "== hadolint"
 "$venv/bin/hadolint" Dockerfile
+echo "== generated OpenAPI document"
+# The HTTP API's description, generated from proto/ (server/tarjama_server/transport/web/openapi.json).
+"$venv/bin/python" scripts/generate_openapi.py --check
 echo "== pytest"
 # --durations: the suite's own budget, the slowest tests printed on every run.
 "$venv/bin/python" -m pytest -rs --durations=10 "$@"

@@ -7,7 +7,7 @@ import pytest
 from tarjama_client import TarjamaClient
 from tarjama_server.loading.tiny_models import TinyModelPaths, build_tiny_models
 
-from .helpers import SEED_ARTICLE, SEED_REFERENCE, ServerThread, tiny_settings
+from .helpers import SEED_ARTICLE, SEED_REFERENCE, ServerThread, free_port, tiny_settings
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,6 +42,14 @@ def models_dir(tiny_models: TinyModelPaths) -> Path:
 @pytest.fixture(scope="session")
 def server(models_dir: Path) -> Iterator[ServerThread]:
     running = ServerThread(tiny_settings(models_dir)).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def http_server(models_dir: Path) -> Iterator[ServerThread]:
+    """A server with its HTTP port on: the JSON API and the page (tests/test_http.py, tests/test_page.py)."""
+    running = ServerThread(tiny_settings(models_dir, http_port=free_port())).start()
     yield running
     running.stop()
 

@@ -48,10 +48,19 @@ def join(thread: threading.Thread, timeout: float = WAIT_SECONDS) -> None:
     assert not thread.is_alive(), f"thread {thread.name} did not end within {timeout:.0f} s"
 
 
+def free_port() -> int:
+    """A loopback port free now (for HTTP, where port 0 means disabled)."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        return int(sock.getsockname()[1])
+
+
 def tiny_settings(models_dir: Path, **overrides: object) -> Settings:
     base = Settings(
         host="127.0.0.1",
         port=0,
+        http_port=0,  # tests of HTTP pass a free port (tests/test_http.py)
         metrics_port=0,
         translation_model=str(models_dir / "marian-ar-en"),
         summarization_model=str(models_dir / "mt5-summarizer"),
@@ -170,6 +179,11 @@ class ServerThread:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        assert self.server is not None and self.server.http is not None, "started without --http-port"
+        return self.server.http_url
 
     def _run(self) -> None:
         asyncio.run(self._main())

@@ -23,7 +23,7 @@ def controller(clock: ManualClock, **limits: float) -> AdmissionController:
     return AdmissionController(estimator, SchedulerLimits(**limits), task="translation", clock=clock)
 
 
-def test_estimates_start_from_the_calibration_and_follow_moving_averages() -> None:
+def test_estimates_start_from_the_calibration_and_real_batches_override_it() -> None:
     assumed = Estimator(Calibration(tokens_per_second=100.0))
     assert (assumed.tokens_per_input_token, assumed.tokens_per_char, assumed.chars_measured) == (2.0, 0.5, False)
     assumed.observe_chars(100, 20)  # the first measurement replaces the guess
@@ -31,10 +31,50 @@ def test_estimates_start_from_the_calibration_and_follow_moving_averages() -> No
     assumed.observe_chars(100, 70)  # later ones move it by a fifth
     assert assumed.tokens_per_char == pytest.approx(0.2 + 0.2 * (0.7 - 0.2))
     assert assumed.observe_batch(500, 2.0) == pytest.approx(250.0)
-    assert assumed.tokens_per_second == pytest.approx(100.0 + 0.2 * (250.0 - 100.0))
+    assert assumed.tokens_per_second == pytest.approx(100.0)  # faster than the prior: not trusted yet
     assert assumed.observe_batch(0, 1.0) is None  # an empty batch measures nothing
+    assumed.observe_batch(600, 2.0)
+    assumed.observe_batch(400, 2.0)
+    assert assumed.tokens_per_second == pytest.approx(250.0)  # three real batches set the prior aside: 1500 / 6 s
     assumed.observe_request(input_tokens=10, done_tokens=50)
-    assert assumed.tokens_per_input_token == pytest.approx(2.0 + 0.2 * (5.0 - 2.0))
+    assert assumed.tokens_per_input_token == pytest.approx(5.0)  # costlier than assumed counts at once
+
+
+def test_a_calibration_on_a_quiet_machine_gives_way_to_the_first_slow_batch() -> None:
+    # The same model calibrated at 8,569 tokens/s on a quiet machine and ran at 771 on a busy one.
+    quiet = Estimator(Calibration(tokens_per_second=8569.0))
+    quiet.observe_batch(771, 1.0)
+    assert quiet.tokens_per_second == pytest.approx(771.0)
+    # ...and a calibration on a busy machine is set aside once the machine is measured quiet.
+    busy = Estimator(Calibration(tokens_per_second=771.0))
+    for _ in range(3):
+        busy.observe_batch(8569, 1.0)
+    assert busy.tokens_per_second == pytest.approx(8569.0)
+
+
+def test_one_outlier_batch_moves_the_estimates_little() -> None:
+    estimator = Estimator(Calibration(tokens_per_second=100.0))
+    for rate in (100.0, 110.0, 90.0, 105.0, 95.0, 100.0, 100.0, 100.0):
+        estimator.observe_batch(round(rate), 1.0)
+    estimator.observe_batch(100_000, 1.0)  # the machine was idle for one batch: among the fastest quarter, left out
+    assert 90.0 <= estimator.tokens_per_second <= 100.0
+    estimator.observe_batch(1, 1.0)  # a lone tiny batch counts for the second it took
+    assert 80.0 <= estimator.tokens_per_second <= 100.0
+
+
+def test_outputs_longer_than_the_calibration_raise_the_cost_per_input_token_at_once() -> None:
+    # Calibrated on a model that stops early; this one writes to its cap: 2.5 x + 8 new tokens.
+    estimator = Estimator(Calibration(tokens_per_second=100.0, tokens_per_input_token=1.5))
+    estimator.observe_batch(work_tokens=10 + 33, seconds=1.0, input_tokens=10)
+    assert estimator.tokens_per_input_token == pytest.approx(4.3)
+    assert estimator.work_tokens(100) == pytest.approx(430.0)
+
+
+def test_parallel_workers_share_the_queued_work() -> None:
+    one, two = (Estimator(Calibration(tokens_per_second=10.0), workers=n) for n in (1, 2))
+    assert (one.seconds(100), two.seconds(100)) == (pytest.approx(10.0), pytest.approx(5.0))
+    with pytest.raises(ValueError):
+        Estimator(Calibration(), workers=0)
 
 
 def test_lateness_is_judged_against_at_least_a_second_and_capped() -> None:
@@ -107,3 +147,53 @@ def test_a_finished_request_teaches_lateness_and_later_promises_include_it() -> 
     assert ledger.estimator.lateness == pytest.approx(1.4)
     second = ledger.reserve(chars=10, deadline=None)
     assert (second.model_seconds, second.estimated_seconds) == (pytest.approx(1.0), pytest.approx(1.4))
+
+
+def test_admitted_requests_that_would_now_miss_their_deadline_are_released_early_in_arrival_order() -> None:
+    clock = ManualClock()
+    ledger = controller(clock, max_queue_seconds=100.0, deadline_margin=1.0)
+    first = ledger.reserve(chars=20, deadline=30.0)  # 2 s at the calibrated 10 tokens/s
+    second = ledger.reserve(chars=20, deadline=30.0)  # 2 + 2 s
+    unbounded = ledger.reserve(chars=20, deadline=None)
+    third = ledger.reserve(chars=20, deadline=30.0)  # 6 + 2 s
+    assert ledger.review() == []  # everything still fits
+    for _ in range(3):
+        ledger.estimator.observe_batch(1, 1.0)  # the machine turned ten times slower
+    clock.now = 3.0
+    released = ledger.review()  # 20 s each now: the first ends at 23 s, the second would end at 43 s
+    assert released == [second, third]
+    assert first.released is None and unbounded.released is None
+    assert isinstance(second.released, OverloadedError)
+    assert "released before its deadline" in str(second.released)
+    # 40 s of work from now, 27 s left: a retry fits once 13 s of the queue have drained.
+    assert second.released.retry_after == pytest.approx(13.0)
+    # Released work no longer counts: the third was judged behind the first and the unbounded one.
+    assert third.released is not None and third.released.retry_after == pytest.approx(60.0 - 27.0)
+    assert set(ledger.tickets) == {first.seq, unbounded.seq}
+    ledger.release(second, completed=False)  # the pipeline's close: no effect on the ledger
+    assert ledger.queued_seconds() == pytest.approx(40.0)
+
+
+def test_review_counts_work_done_and_forgets_nothing_still_queued() -> None:
+    clock = ManualClock()
+    ledger = controller(clock, max_queue_seconds=100.0, deadline_margin=1.0)
+    ticket = ledger.reserve(chars=100, deadline=12.0)  # 10 s of work
+    ledger.settle(ticket, input_tokens=100)
+    clock.now = 5.0
+    ticket.done_tokens = 50  # half done in 5 s: 5 s left, 7 s before the deadline
+    assert ledger.review() == []
+    clock.now = 8.0  # no progress for 3 s: 5 s of work left, 4 s before the deadline
+    assert ledger.review() == [ticket]
+
+
+def test_lateness_learns_the_time_the_rates_cannot_see_not_a_rate_measured_since() -> None:
+    clock = ManualClock()
+    ledger = controller(clock)
+    ticket = ledger.reserve(chars=20, deadline=None)  # 2 s at the calibrated 10 tokens/s
+    ledger.settle(ticket, input_tokens=20)
+    for _ in range(3):
+        ledger.estimator.observe_batch(5, 1.0)  # the model runs at half the calibrated rate
+    ticket.done_tokens = 20
+    clock.now = 4.0  # as the measured rate predicts: no lateness
+    ledger.release(ticket, completed=True)
+    assert ledger.estimator.lateness == pytest.approx(1.0)

@@ -135,6 +135,13 @@ def test_bad_address_is_refused_before_dialling(capsys, address: str) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("threshold", ["nan", "-0.1", "1.5", "inf"])
+def test_a_threshold_outside_0_to_1_is_refused_before_dialling(capsys, threshold: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--server", "127.0.0.1:1", "translate", "--threshold", threshold, "-"])
+    assert exited.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
+
+
 def test_host_alone_means_the_default_port() -> None:
     from tarjama_client._channel import normalize_target
 

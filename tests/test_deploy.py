@@ -160,7 +160,7 @@ def test_ports_and_probes_follow_the_settings(rendered) -> None:
     container = the_container(rendered)
     settings = container_settings(container)
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    assert ports == {"grpc": settings.port, "metrics": settings.metrics_port}
+    assert ports == {"grpc": settings.port, "http": settings.http_port, "metrics": settings.metrics_port}
     assert settings.host == "0.0.0.0"  # probes and Services reach the pod's IP, not loopback
     for probe_name in ("startupProbe", "readinessProbe", "livenessProbe"):
         probe = container[probe_name]
@@ -248,7 +248,7 @@ def test_compose_matches_the_server_settings() -> None:
     assert set(env) <= SETTING_ENV_NAMES, set(env) - SETTING_ENV_NAMES
     settings = load_settings([], env=env)
     container_ports = {int(mapping.split(":")[-1]) for mapping in service["ports"]}
-    assert container_ports == {settings.port, settings.metrics_port}
+    assert container_ports == {settings.port, settings.http_port, settings.metrics_port}
     assert "models:/models" in service["volumes"]
     assert service["build"]["target"] in dockerfile_stages()
 
@@ -296,7 +296,7 @@ def test_dockerfile_env_ports_and_volume() -> None:
     assert tarjama_env <= SETTING_ENV_NAMES, tarjama_env - SETTING_ENV_NAMES
     assert env["HF_HUB_OFFLINE"] == "1"
     exposed = {args for op, args in dockerfile_instructions() if op == "EXPOSE"}
-    assert exposed == {f"{env['TARJAMA_PORT']} {env['TARJAMA_METRICS_PORT']}"}
+    assert exposed == {f"{env['TARJAMA_PORT']} {env['TARJAMA_HTTP_PORT']} {env['TARJAMA_METRICS_PORT']}"}
     volumes = [args for op, args in dockerfile_instructions() if op == "VOLUME"]
     assert volumes == [f'["{env["HF_HOME"]}"]']
     # The baked models must not sit under the volume, or a mounted cache would hide them.
@@ -362,7 +362,7 @@ ALLOWED_LABEL_VALUES = {
 def test_exported_metrics_are_read_from_metrics_py() -> None:
     exported = exported_metrics()
     assert "tarjama_requests_total" in exported and "tarjama_request_seconds_bucket" in exported
-    assert exported["tarjama_requests_total"] == ("method", "code")
+    assert exported["tarjama_requests_total"] == ("method", "code", "protocol")
 
 
 @pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: rule["alert"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import SEED_ARTICLE, ServerThread, tiny_settings
+from .helpers import SEED_ARTICLE, ServerThread, free_port, tiny_settings
 
 INTEROP = Path(__file__).resolve().parent / "interop"
 PROTO = Path(__file__).resolve().parents[1] / "proto"
@@ -20,10 +20,11 @@ def test_node_client_from_proto_only(models_dir: Path) -> None:
     node = shutil.which("node")
     if not node or not (INTEROP / "node_modules" / "@grpc" / "grpc-js").is_dir():
         pytest.skip("node or tests/interop/node_modules missing (run: npm ci --prefix tests/interop)")
-    # The cache on, as a server runs by default: the article sent twice comes back from it.
-    with ServerThread(tiny_settings(models_dir, cache_bytes=16 * 1024 * 1024)).start() as server:
+    # The cache on, as a server runs by default: the article sent twice comes back from it. HTTP on: the JSON API.
+    settings = tiny_settings(models_dir, cache_bytes=16 * 1024 * 1024, http_port=free_port())
+    with ServerThread(settings).start() as server:
         result = subprocess.run(
-            [node, str(INTEROP / "node_client.js"), server.address, str(PROTO), str(SEED_ARTICLE)],
+            [node, str(INTEROP / "node_client.js"), server.address, str(PROTO), str(SEED_ARTICLE), server.http_url],
             capture_output=True,
             text=True,
             timeout=300,
@@ -46,3 +47,8 @@ def test_node_client_from_proto_only(models_dir: Path) -> None:
     assert report["request_id_in_body"] and report["timings"]["total_ms"] > 0
     assert report["same_again"] and report["cached_again"]
     assert report["server"]["max_texts"] == 64 and report["server"]["cache_max_bytes"] == 16 * 1024 * 1024
+    json_api = report["json"]  # the same service over HTTP/JSON, called with fetch
+    assert (json_api["status"], json_api["request_id"], json_api["segments"]) == (200, "node-interop", 20)
+    assert json_api["offsets_match"] and json_api["zero_printed"] and json_api["scored"]
+    assert json_api["stream"] == [[i, 20] for i in range(20)] and json_api["stream_end"] == "ok"
+    assert json_api["empty"] == [400, "invalid_argument"] and json_api["unknown_field"] == [400, "invalid_argument"]

@@ -12,6 +12,7 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 from tarjama_server.logs import JsonFormatter
 from tarjama_server.text.segmentation import split_sentences
+from tarjama_server.transport.calls import request_id
 
 from .helpers import ServerThread
 
@@ -21,8 +22,8 @@ def excerpt(article: str, sentences: int = 3) -> str:
     return article[: split_sentences(article)[sentences - 1].end]
 
 
-FIELDS = {"method", "status", "duration_ms", "texts", "segments", "input_tokens", "output_tokens", "queue_wait_ms",
-          "estimate_ms", "request_id"}  # fmt: skip
+FIELDS = {"method", "protocol", "status", "duration_ms", "texts", "segments", "input_tokens", "output_tokens",
+          "queue_wait_ms", "estimate_ms", "request_id"}  # fmt: skip
 
 
 def access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -44,6 +45,7 @@ def test_one_access_line_per_rpc_with_the_callers_request_id(
     (translate,) = [r for r in access_records(caplog) if r.fields["request_id"] == "desk-42"]
     assert set(translate.fields) == FIELDS
     assert translate.fields["method"] == "Translate" and translate.fields["status"] == "OK"
+    assert translate.fields["protocol"] == "grpc"
     assert (translate.fields["texts"], translate.fields["segments"]) == (1, 3)
     assert translate.fields["input_tokens"] > 3 and translate.fields["output_tokens"] > 0
     assert "request_id=desk-42" in translate.getMessage()
@@ -69,3 +71,11 @@ def test_no_article_text_in_any_log_line_at_any_level(
     for sentence in split_sentences(article):
         piece = article[sentence.start : sentence.end].strip()[:12]
         assert piece not in text, f"article text in the log: {piece!r}"
+
+
+def test_a_request_id_that_could_forge_a_log_line_is_replaced() -> None:
+    assert request_id(["desk-42/a.b:c=d+e"]) == "desk-42/a.b:c=d+e"
+    for sent in ("a\nstatus=OK", "x" * 129, "عربي", "a b", ""):
+        made = request_id([sent])
+        assert made != sent and len(made) == 32  # a new uuid4 hex
+    assert request_id(["bad id", "good-id"]) == "good-id"  # the first sane one

@@ -108,3 +108,56 @@ def test_any_document_keeps_its_tags_in_order_and_nested(blocks, translation: st
     output = translate_all(source, translation or "x")
     assert Tags(output).tags == Tags(source).tags
     assert Tags(output).balanced
+
+
+# Every construct the parser reports, common or not, as a newsroom CMS or a hostile client sends it.
+CONSTRUCTS = st.sampled_from(
+    [
+        # text, entities, stray characters
+        "حلب تحت سيطرة النظام. ", "قال المتحدث ", "The minister said. ", " ", "\n", "2024",
+        "&amp;", "&nosuch;", "&#1581;", "&#x62D;", "&amp", "& ", "&", "<", "a < b", "x&y", ">",
+        # block, inline and void tags, translatable attributes
+        "<p>", "</p>", "<div class='c'>", "</div>", "<h1>", "</h1>", "<li>", "<td>",
+        "<b>", "</b>", "<a href='x?a=1&amp;b=2' title='عنوان الرابط'>", "</a>", "<span>", "</span>",
+        "<br>", "<br/>", "<img alt='صورة من حلب' src=x>", "<wbr>",
+        # untranslated elements
+        "<code>x < y</code>", "<svg><text>نص داخل الرسم</text></svg>", "<script>if (a<b) {}</script>",
+        "<span translate=\"no\">لا تترجم</span>", "<style>p{}</style>",
+        # comments (bogus ones too), declarations, processing instructions, CDATA
+        "<!-- note -->", "<!x>", "<!>", "<!---->", "<!-->", "<!--x--!>", "<!DOCTYPE html>", "<?php echo 1; ?>",
+        "<?xml version='1.0'?>", "<![CDATA[ x < y ]]>", "<![if !IE]>", "<![endif]>",
+        # malformed: empty and unknown end tags, unclosed tags and constructs
+        "</>", "</ p>", "</unknown>", "<b", "<p class=", "<!--", "<?", "<!", "<![CDATA[", "</",
+    ]
+)  # fmt: skip
+
+
+def untranslated(document_source: str) -> str:
+    """What a rebuild must keep: the source without the text of its blocks (whitespace aside)."""
+    document = parse(document_source)
+    keep = [True] * len(document_source)
+    for block in document.blocks:
+        for piece in block.pieces:
+            keep[piece.start : piece.end] = [False] * (piece.end - piece.start)
+    return "".join(char for char, kept in zip(document_source, keep, strict=True) if kept and not char.isspace())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CONSTRUCTS, max_size=14).map("".join))
+def test_every_construct_comes_back_byte_for_byte(source: str) -> None:
+    document = parse(source)
+    none = [None] * len(document.blocks), [None] * len(document.attributes), [{} for _ in document.blocks]
+    assert rebuild(document, *none) == source  # nothing translated: the same bytes
+    emptied = rebuild(document, [""] * len(document.blocks), [None] * len(document.attributes), none[2])
+    assert "".join(emptied.split()) == untranslated(source)  # every untranslated byte, in order
+    translated = rebuild(document, ["X"] * len(document.blocks), none[1], none[2])
+    assert "".join(translated.replace("X", "").split()) == untranslated(source)
+
+
+def test_constructs_off_the_common_path_keep_their_place_inside_a_block() -> None:
+    source = "<p>حلب <!x> تحت <?php echo 1; ?> سيطرة <![CDATA[ x ]]> النظام</p>"
+    document = parse(source)
+    assert len(document.blocks) == 1 and document.blocks[0].text == "حلب  تحت  سيطرة  النظام"
+    output = rebuild(document, ["Aleppo under the control of the regime"], [], [{}])
+    for construct in ("<!x>", "<?php echo 1; ?>", "<![CDATA[ x ]]>"):
+        assert construct in output

@@ -22,8 +22,35 @@ COMMAND_LINES = [
 ]
 
 
+# The JSON API's examples: (command, the HTTP status its comment promises; 200 when it says none).
+CURL_LINES = [
+    (line.split("   #")[0].strip(), int(re.search(r"# → (\d{3})", line)[1]) if "# → " in line else 200)
+    for block in re.findall(r"```bash\n(.*?)```", README, re.S)
+    for line in block.splitlines()
+    if "curl -s localhost:8080" in line
+]
+
+
 def test_readme_has_examples() -> None:
-    assert len(PYTHON_EXAMPLES) >= 2 and len(COMMAND_LINES) >= 5
+    assert len(PYTHON_EXAMPLES) >= 2 and len(COMMAND_LINES) >= 5 and len(CURL_LINES) >= 5
+
+
+@pytest.mark.parametrize(("line", "status"), CURL_LINES)
+def test_curl_example_runs(line: str, status: int, http_server) -> None:
+    import json
+    import shutil
+    import subprocess
+
+    if not shutil.which("curl"):
+        pytest.skip("curl not installed")
+    host = http_server.http_url.removeprefix("http://").rstrip("/")
+    command = line.replace("localhost:8080", host) + " -w '\\n%{http_code}'"
+    result = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    body, _, code = result.stdout.rpartition("\n")
+    assert int(code) == status, body
+    answer = json.loads(body)
+    assert ("code" in answer) == (status >= 400), answer  # a Connect error body exactly when it failed
 
 
 @pytest.mark.parametrize("example", PYTHON_EXAMPLES, ids=lambda code: code.splitlines()[-1][:40])

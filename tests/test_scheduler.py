@@ -19,7 +19,7 @@ from tarjama_server.core.limits import SchedulerLimits
 from tarjama_server.core.scheduler import Scheduler
 from tarjama_server.core.workers import WorkerSlots
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
-from tarjama_server.errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
+from tarjama_server.errors import DeadlineExpiredError, EngineFault, InvalidRequestError, OverloadedError
 
 from .helpers import admit, queue_request
 
@@ -225,16 +225,16 @@ async def test_throughput_and_work_per_token_are_measured(executor) -> None:
             return super().generate(texts, params)
 
     scheduler = Scheduler(
-        TwoSecondEngine(), executor, SchedulerLimits(max_batch_size=2), calibration=Calibration(tokens_per_second=1.0),
-        clock=clock,
+        TwoSecondEngine(), executor, SchedulerLimits(max_batch_size=2),
+        calibration=Calibration(tokens_per_second=100.0), clock=clock,
     )  # fmt: skip
     scheduler.start()
     ticket = admit(scheduler, 2)
     await asyncio.gather(*scheduler.submit(ticket, ["a", "b"], PARAMS, input_tokens=[1, 1]))
-    # A full batch of 2 x (2 read + 3 written) in 2 s: a sample of 5 tokens/s.
-    assert scheduler.estimator.tokens_per_second == pytest.approx(1.0 + 0.2 * (5.0 - 1.0))
+    # A full batch of 2 x (2 read + 3 written) in 2 s: a sample of 5 tokens/s, slower than the prior.
+    assert scheduler.estimator.tokens_per_second == pytest.approx(5.0)
     scheduler.close(ticket, completed=True)  # 10 tokens of work for 2 input tokens
-    assert scheduler.estimator.tokens_per_input_token == pytest.approx(2.0 + 0.2 * (5.0 - 2.0))
+    assert scheduler.estimator.tokens_per_input_token == pytest.approx(5.0)
     assert scheduler.queued_seconds() == 0
     await scheduler.stop()
 
@@ -315,3 +315,75 @@ async def test_n_workers_keep_n_batches_in_flight_shared_by_both_models() -> Non
         await asyncio.gather(*held)
         scheduler.close(ticket)
         await scheduler.stop(), await second.stop()
+
+
+async def test_accepted_requests_that_would_miss_their_deadline_are_released_early_not_left_to_expire(
+    executor,
+) -> None:
+    """Calibrated fast, the model turns out slow: after its first batch, the requests that
+    can no longer finish in time hear so (RESOURCE_EXHAUSTED, retry hint) long before their
+    deadline, and the rest still finish."""
+    clock = ManualClock()
+
+    class SlowEngine(RecordingEngine):
+        def generate(self, texts, params):
+            clock.now += 10.0  # every batch takes 10 s on the scheduler's clock
+            return super().generate(texts, params)
+
+    engine = SlowEngine()
+    scheduler = Scheduler(
+        engine, executor, SchedulerLimits(max_batch_size=2, request_share=1.0),
+        calibration=Calibration(tokens_per_second=1000.0, tokens_per_input_token=2.5, tokens_per_char=1.0), clock=clock,
+    )  # fmt: skip
+    scheduler.start()
+    requests = [queue_request(scheduler, [f"r{i}a", f"r{i}b"], PARAMS, deadline=25.0) for i in range(4)]
+    outcomes = await asyncio.gather(*(future for _, futures in requests for future in futures), return_exceptions=True)
+    # The first batch (request 0: 4 tokens read, 10 of work) took 10 s: at 1 token/s, each request is 10 s.
+    # Request 1 ends at 20 s, within 25 s; requests 2 and 3 would end at 30 and 40 s.
+    assert [type(outcome).__name__ for outcome in outcomes] == ["Generation"] * 4 + ["OverloadedError"] * 4
+    released = outcomes[4]
+    assert isinstance(released, OverloadedError) and released.retry_after > 0
+    assert clock.now == pytest.approx(20.0)  # released at 10 s, not at their deadline
+    assert engine.batches == [["r0a", "r0b"], ["r1a", "r1b"]]
+    for ticket, _ in requests:
+        scheduler.close(ticket)
+    await scheduler.stop()
+
+
+async def test_a_hung_engine_call_fails_every_request_at_once_and_reports_the_fault(executor) -> None:
+    engine = RecordingEngine()
+    engine.gate.clear()  # the model call never returns (until the test lets it go)
+    faults: list[Exception] = []
+    scheduler = Scheduler(
+        engine, executor, SchedulerLimits(max_batch_size=1, engine_timeout_seconds=0.2),
+        calibration=Calibration(tokens_per_second=1e6), on_fault=faults.append,
+    )  # fmt: skip
+    scheduler.start()
+    running = queue_request(scheduler, ["a"], PARAMS)[1]
+    waiting = queue_request(scheduler, ["b"], PARAMS)[1]
+    for future in (*running, *waiting):
+        with pytest.raises(EngineFault, match="no answer in 0 s"):
+            await future
+    assert len(faults) == 1 and scheduler.admission.tickets  # the pipelines close their own tickets
+    with pytest.raises(EngineFault):  # nothing more is admitted: the process is to be restarted
+        scheduler.reserve(chars=1, deadline=None)
+    engine.gate.set()
+    await scheduler.stop()
+
+
+async def test_the_inference_thread_dying_fails_every_request_and_reports_the_fault(executor) -> None:
+    class Dying(RecordingEngine):
+        def generate(self, texts, params):
+            raise SystemExit(1)  # escapes the engine as no ordinary error does
+
+    faults: list[Exception] = []
+    scheduler = Scheduler(
+        Dying(), executor, SchedulerLimits(), calibration=Calibration(tokens_per_second=1e6), on_fault=faults.append
+    )
+    scheduler.start()
+    futures = queue_request(scheduler, ["a", "b"], PARAMS)[1]
+    for future in futures:
+        with pytest.raises(EngineFault, match="inference thread died"):
+            await future
+    assert len(faults) == 1
+    await scheduler.stop()

@@ -262,7 +262,7 @@ def test_metrics_endpoint(models_dir) -> None:
             client.summarize("حلب")
         assert [m.task for m in client.list_models()] == ["translation"]
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60).read().decode()
-    assert 'tarjama_requests_total{code="OK",method="Translate"}' in body
+    assert 'tarjama_requests_total{code="OK",method="Translate",protocol="grpc"}' in body
     assert "tarjama_batch_size_bucket" in body
     assert "tarjama_models_ready 1.0" in body
 

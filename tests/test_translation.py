@@ -173,3 +173,66 @@ def test_unknown_summary_style_is_refused() -> None:
 
     with pytest.raises(InvalidRequestError, match="style 'poem'"):
         summarize_style("poem")
+
+
+class EchoSummarizer(LoopingEngine):
+    """Its summaries are as long as what it reads: a reduce that never converges."""
+
+    info = info(Task.SUMMARIZATION, window=40)
+
+    def answer(self, text: str, params: GenerationParams) -> Generation:
+        return Generation(text, 5, 1)
+
+
+def test_a_reduce_that_does_not_converge_summarizes_the_lead_instead_of_failing() -> None:
+    engine = EchoSummarizer()
+    article = " ".join(f"الجملة{i} فيها بعض الكلمات الأخرى." for i in range(40))
+    result = summarize(engine, article)
+    assert result.method.endswith("+lead") and result.summary
+    assert len(engine.inputs) < 40  # one map round, then the final summary of what fits the window
+
+
+def test_an_article_too_large_to_summarize_is_refused_before_the_model_reads_it() -> None:
+    import pytest
+    from tarjama_server.errors import InvalidRequestError
+
+    engine = FirstWordSummarizer()
+    article = " ".join(f"الجملة{i} فيها بعض الكلمات الأخرى." for i in range(40))  # about 10 chunks
+
+    async def use(scheduler: Scheduler) -> Any:
+        scheduler.limits = SchedulerLimits(max_batch_size=8, max_queued_jobs=3)
+        scheduler.admission.limits = scheduler.limits
+        return await summary(scheduler, request(article, "ar"))
+
+    with pytest.raises(InvalidRequestError, match="max_queued_jobs=3"):
+        with_scheduler(engine, use)
+    assert engine.inputs == []
+
+
+class TwoSentenceTranslator(LoopingEngine):
+    def answer(self, text: str, params: GenerationParams) -> Generation:
+        return Generation("The first sentence. And a second one.", 3, 8)
+
+
+def test_an_english_headline_is_one_sentence_after_translation() -> None:
+    async def scenario() -> Any:
+        with ThreadPoolExecutor(1) as pool:
+            limits = SchedulerLimits(max_batch_size=8)
+            calibration = Calibration(tokens_per_second=1e6)
+            schedulers = [Scheduler(engine, pool, limits, calibration=calibration)
+                          for engine in (TwoSentenceSummarizer(), TwoSentenceTranslator())]  # fmt: skip
+            for scheduler in schedulers:
+                scheduler.start()
+            translator = Translator(schedulers[1], defaults=TranslationDefaults(), limits=RequestLimits())
+            summarizer = Summarizer(
+                schedulers[0], defaults=SummarizationDefaults(), limits=RequestLimits(), translator=translator
+            )
+            try:
+                admitted = summarizer.admit(request("مقال قصير.", "en", style="headline"), context=CONTEXT)
+                return await summarizer.summarize(admitted)
+            finally:
+                for scheduler in schedulers:
+                    await scheduler.stop()
+
+    result = asyncio.run(scenario())
+    assert result.summary == "The first sentence."

@@ -324,6 +324,15 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _confidence(value: str) -> float:
+    """A --threshold: a confidence between 0 and 1 (a NaN, a negative number or one over 1
+    would silently mark no segment, or every one)."""
+    number = float(value)
+    if not 0.0 <= number <= 1.0:  # False for NaN too
+        raise argparse.ArgumentTypeError(f"must be a confidence between 0 and 1, not {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tarjama", description="Client for the Tarjama translation service.")
     _connection_options(parser, defaults=True)
@@ -352,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     translate.add_argument(
         "--threshold",
-        type=float,
+        type=_confidence,
         default=None,
         metavar="T",
         help=f"the --confidence threshold (default {DEFAULT_CONFIDENCE_THRESHOLD:g}; implies --confidence). Scores "

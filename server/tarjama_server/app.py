@@ -7,13 +7,18 @@ Entry point ``tarjama-server`` (also ``python -m tarjama_server.app``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import queue
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -33,12 +38,13 @@ from .core.summarization import Summarizer
 from .core.translation import Translator
 from .core.workers import WorkerSlots
 from .engines.base import GenerationParams, Seq2SeqEngine
-from .errors import ModelUnavailableError
+from .errors import EngineFault, ModelUnavailableError
 from .loading.loader import load_engines
 from .logs import configure_logging
-from .settings import Settings, load_settings
-from .transport.calls import ServerState
+from .settings import Settings, load_settings, split_list
+from .transport.calls import MAX_MESSAGE_BYTES, ServerState
 from .transport.grpc_service import TarjamaServicer
+from .transport.http_service import HttpServer, HttpService
 from .transport.interceptors import BearerTokenInterceptor, DecodeErrorInterceptor
 
 log = logging.getLogger("tarjama_server")
@@ -46,6 +52,10 @@ log = logging.getLogger("tarjama_server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TarjamaService"].full_name
 
 EngineLoader = Callable[[Settings], tuple[Seq2SeqEngine, Seq2SeqEngine | None]]
+T = TypeVar("T")
+# Exit status after a hung engine or a dead inference thread: the orchestrator restarts the process.
+ENGINE_FAULT_EXIT = 3
+LOADER_THREAD = "tarjama-loader"
 
 
 class TarjamaServer:
@@ -63,13 +73,23 @@ class TarjamaServer:
         self._executor: ThreadPoolExecutor | None = None
         self.schedulers: list[Scheduler] = []
         self._metrics_server: Any = None
+        # What loading is doing now, and since when (on the monotonic clock): what a stop would cut.
+        self.loading_step = ""
+        self.loading_since = 0.0
+        # Set when an engine hung or the inference thread died: the process must be restarted.
+        self.fault: EngineFault | None = None
+        self.faulted = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
+        # Loading and calibration run on one daemon thread that lives as long as the process.
+        self._loader_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._loader: threading.Thread | None = None
         interceptors: list[grpc.aio.ServerInterceptor] = (
             [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
         )
         interceptors.append(DecodeErrorInterceptor())  # after auth: no token, no parsing
         options: list[tuple[str, int]] = [
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             # One process per port: with SO_REUSEPORT (gRPC's default) a second
             # server binds the same port and silently takes half the calls.
             ("grpc.so_reuseport", 0),
@@ -86,6 +106,14 @@ class TarjamaServer:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
         self.port = 0
+        self.http: HttpServer | None = None
+        if settings.http_port:
+            service = HttpService(
+                self.state, auth_token=settings.auth_token, cors_origins=split_list(settings.http_cors_origins)
+            )
+            self.http = HttpServer(
+                service.app, settings.host, settings.http_port, tls_cert=settings.tls_cert, tls_key=settings.tls_key
+            )
 
     async def _set_health(self, status: int) -> None:
         for name in ("", SERVICE_NAME):
@@ -109,25 +137,102 @@ class TarjamaServer:
             raise OSError(f"gRPC port {settings.address} is in use or cannot be bound")
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
+        if self.http is not None:
+            try:
+                await self.http.start()
+            except OSError:
+                await self.server.stop(0)
+                raise
         if settings.metrics_port:
             from prometheus_client import start_http_server
 
+            loop = asyncio.get_running_loop()
+            metrics.ASYNCIO_TASKS.set_function(lambda: len(asyncio.all_tasks(loop)))
+            metrics.THREADS.set_function(threading.active_count)
             try:
                 self._metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
             except OSError as error:
                 await self.server.stop(0)
+                if self.http is not None:
+                    await self.http.stop(0)
                 raise OSError(
                     f"metrics port {settings.host}:{settings.metrics_port} is in use or cannot be bound ({error}); "
                     "choose another with --metrics-port, or 0 to disable metrics"
                 ) from error
         log.info(
-            "listening on %s:%d (%s)%s",
+            "listening on %s:%d (%s)%s%s",
             settings.host,
             self.port,
             "TLS" if settings.tls_cert else "plaintext",
+            f", HTTP (JSON API and the page) on {self.http_url}" if self.http else "",
             f", metrics on :{settings.metrics_port}/metrics" if settings.metrics_port else "",
         )
         return self.port
+
+    async def _off_loop(self, step: str, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on the loader thread, recorded as loading ``step``. A daemon thread,
+        not the default executor: a download or conversion cut by SIGTERM is left behind at exit
+        rather than waited for without a bound. One thread for the life of the process: when the
+        thread that first ran torch exits, inference on the other threads ran 2 to 5 times slower
+        (measured with bench/load.py, tiny models, 2 cores)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+
+        def settle(outcome: Callable[[], None]) -> None:
+            if not done.done():
+                outcome()
+
+        def work() -> None:
+            try:
+                result = function(*args)
+            except BaseException as error:  # handed to the event loop, which decides
+                failed = error
+                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                    loop.call_soon_threadsafe(settle, lambda: done.set_exception(failed))
+            else:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(settle, lambda: done.set_result(result))
+
+        self.loading_step, self.loading_since = step, time.monotonic()
+        log.info("loading: %s", step)
+        if self._loader is None:
+            self._loader = threading.Thread(target=self._run_loader_jobs, name=LOADER_THREAD, daemon=True)
+            self._loader.start()
+        self._loader_jobs.put(work)
+        return await done
+
+    def _run_loader_jobs(self) -> None:
+        while True:
+            self._loader_jobs.get()()
+
+    def _engine_fault(self, fault: EngineFault) -> None:
+        """An engine hung or the inference thread died (a scheduler's report): every model on that
+        thread stops serving, health turns NOT_SERVING, and ``run`` exits non-zero."""
+        if self.fault is not None:
+            return
+        self.fault = fault
+        self.state.faulted = True
+        log.critical(
+            "%s: health NOT_SERVING; stopping, exit status %d so that the process is restarted",
+            fault,
+            ENGINE_FAULT_EXIT,
+        )
+        for scheduler in self.schedulers:
+            scheduler.fail(fault)
+        metrics.MODELS_READY.set(0)
+        task = asyncio.get_running_loop().create_task(self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        self.faulted.set()
+
+    @property
+    def http_url(self) -> str:
+        """The page's address (the JSON API is under it); "" when HTTP is disabled."""
+        if self.http is None:
+            return ""
+        host = self.settings.host.strip("[]")
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+        return f"{'https' if self.settings.tls_cert else 'http'}://{host}:{self.http.port}/"
 
     def _calibration(self, engine: Seq2SeqEngine, job: tuple[str, GenerationParams]) -> Calibration:
         """Where admission's estimates start (blocking): the assumed rate, or one full batch of
@@ -139,7 +244,12 @@ class TarjamaServer:
 
     async def load_models(self) -> None:
         settings = self.settings
-        translation, summarization = await asyncio.to_thread(self._engine_loader, settings)
+        models = f"translation {settings.translation_model}" + (
+            f", summarization {settings.summarization_model}" if settings.summarization_enabled else ""
+        )
+        translation, summarization = await self._off_loop(
+            f"loading the models ({models}: download, conversion, weights)", self._engine_loader, settings
+        )
         workers = max(engine.info.workers for engine in (translation, summarization) if engine is not None)
         executor = self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
         slots = WorkerSlots(workers)
@@ -157,15 +267,24 @@ class TarjamaServer:
             deadline_margin=settings.deadline_margin,
             request_share=settings.request_batch_share,
             max_batch_tokens=settings.max_batch_tokens,
+            engine_timeout_seconds=settings.engine_timeout_seconds,
         )
         request_limits = RequestLimits(max_texts=settings.max_texts, max_text_chars=settings.max_text_chars)
         cache = ResultCache[object](settings.cache_bytes)
 
         async def scheduler(engine: Seq2SeqEngine, job: tuple[str, GenerationParams]) -> Scheduler:
-            calibration = await asyncio.to_thread(self._calibration, engine, job)
+            calibration = await self._off_loop(
+                f"calibrating the {engine.info.task.value} model (one batch)", self._calibration, engine, job
+            )
             # Both models run on the same workers: each scheduler counts the other's queue as ahead.
             created = Scheduler(
-                engine, executor, limits, calibration=calibration, shared_with=self.schedulers, slots=slots
+                engine,
+                executor,
+                limits,
+                calibration=calibration,
+                shared_with=self.schedulers,
+                slots=slots,
+                on_fault=self._engine_fault,
             )
             created.start()
             self.schedulers.append(created)
@@ -189,6 +308,7 @@ class TarjamaServer:
             else None
         )
         self.state.pipelines = Pipelines(translator, summarizer, cache=cache, queue_seconds=limits.max_queue_seconds)
+        self.loading_step = ""
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         metrics.MODELS_READY.set(1)
         log.info("ready: serving %s", ", ".join(info.label for info in self.state.pipelines.infos))
@@ -198,12 +318,13 @@ class TarjamaServer:
         within the grace period, cut the rest. Returns what happened to the calls in flight."""
         await self.health.enter_graceful_shutdown()
         metrics.MODELS_READY.set(0)
-        stopping = asyncio.ensure_future(
-            self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
-        )
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        stopping = [asyncio.ensure_future(self.server.stop(grace))]
+        if self.http is not None:
+            stopping.append(asyncio.ensure_future(self.http.stop(grace)))  # later HTTP calls get UNAVAILABLE
         await asyncio.sleep(0)  # gRPC has stopped taking calls: the calls in flight now are all there will be
         in_flight = self.state.start_draining()
-        await stopping
+        await asyncio.gather(*stopping)
         outcome = self.state.drain_outcome()
         log.info(
             "stopped: %d calls in flight at the stop; %d finished (%d OK), %d cut at the end of the grace period",
@@ -221,8 +342,9 @@ class TarjamaServer:
         return {"in_flight": in_flight, **outcome}
 
 
-async def run(settings: Settings) -> int:
-    server = TarjamaServer(settings)
+async def run(settings: Settings, engine_loader: EngineLoader = load_engines) -> int:
+    """Serve until SIGTERM or SIGINT (exit status 0), a failed start (2) or an engine fault (3)."""
+    server = TarjamaServer(settings, engine_loader)
     try:
         await server.start()
     except (OSError, RuntimeError, ValueError) as error:
@@ -235,28 +357,55 @@ async def run(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop_requested.set)
     loading = asyncio.create_task(server.load_models())
     stopping = asyncio.create_task(stop_requested.wait())
-    await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    faulted = asyncio.create_task(server.faulted.wait())
+    await asyncio.wait({loading, stopping, faulted}, return_when=asyncio.FIRST_COMPLETED)
     exit_code = 0
-    if loading.done() and loading.exception() is not None:
+    if not loading.done():
+        loading.cancel()
+        # The loading thread cannot be interrupted: it is left behind, and the process exits
+        # within the grace period rather than waiting for a download or conversion to end.
+        log.warning(
+            "stop requested while loading: cut %s after %.1f s; not waiting for it",
+            server.loading_step or "loading",
+            time.monotonic() - server.loading_since,
+        )
+    elif loading.exception() is not None:
         load_error = loading.exception()
         if isinstance(load_error, ModelUnavailableError):
             log.error("cannot start: %s", load_error)
         else:
             log.error("cannot start: model loading failed", exc_info=load_error)
         exit_code = 2
-    elif loading.done():
-        await stopping
     else:
-        loading.cancel()
+        await asyncio.wait({stopping, faulted}, return_when=asyncio.FIRST_COMPLETED)
+    if server.fault is not None:
+        exit_code = ENGINE_FAULT_EXIT
+    for waiting in (stopping, faulted):
+        waiting.cancel()
     log.info("shutting down")
     await server.stop()
     return exit_code
 
 
+def exit_process(code: int, *, wait: float = 2.0) -> None:
+    """Exit with ``code``. A thread that cannot end (a hung model call, a download cut by SIGTERM)
+    is given ``wait`` seconds, then left behind: the interpreter would otherwise wait for it forever."""
+    deadline = time.monotonic() + wait
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.daemon:  # the interpreter never waits for a daemon
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            log.warning("exiting with status %d without waiting for thread %s", code, thread.name)
+            logging.shutdown()
+            os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings(argv)
     configure_logging(settings.log_level, settings.log_format)
-    sys.exit(asyncio.run(run(settings)))
+    exit_process(asyncio.run(run(settings)))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,12 @@ class NotReadyError(TarjamaError):
     """Models are still loading (or the server is shutting down)."""
 
 
+class EngineFault(NotReadyError):
+    """A model call hung past the watchdog, or the inference thread died: this process can no
+    longer serve that model. Calls in flight get it (UNAVAILABLE); the server then stops and
+    exits non-zero, so its orchestrator restarts it."""
+
+
 class ModelUnavailableError(TarjamaError):
     """A model could not be found or loaded at start-up."""
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-REQUESTS = Counter("tarjama_requests_total", "RPCs handled, by method and status code.", ["method", "code"])
+REQUESTS = Counter(
+    "tarjama_requests_total",
+    "RPCs handled, by method, status code and protocol (grpc, or http: the JSON API).",
+    ["method", "code", "protocol"],
+)
 REQUEST_SECONDS = Histogram(
     "tarjama_request_seconds",
-    "RPC latency in seconds, by method.",
-    ["method"],
+    "RPC latency in seconds, by method and protocol.",
+    ["method", "protocol"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
 QUEUED_JOBS = Gauge("tarjama_queued_jobs", "Segments or chunks waiting for a model, by task.", ["task"])
@@ -29,6 +33,12 @@ REPETITION_RETRIES = Counter(
 REFUSED = Counter(
     "tarjama_refused_total", "Requests refused at admission because they could not finish in time, by task.", ["task"]
 )
+RELEASED = Counter(
+    "tarjama_released_total",
+    "Admitted requests released early (RESOURCE_EXHAUSTED) because their re-estimated finish passed their deadline, "
+    "by task.",
+    ["task"],
+)
 EXPIRED_JOBS = Counter(
     "tarjama_expired_jobs_total", "Queued jobs dropped before inference because their deadline passed.", ["task"]
 )
@@ -48,3 +58,5 @@ CACHE_REQUESTS = Counter(
 CACHE_EVICTIONS = Counter("tarjama_cache_evictions_total", "Result cache entries evicted to stay within --cache-bytes.")
 CACHE_BYTES = Gauge("tarjama_cache_bytes", "Bytes the result cache holds (estimated), bounded by --cache-bytes.")
 CACHE_ENTRIES = Gauge("tarjama_cache_entries", "Entries in the result cache.")
+ASYNCIO_TASKS = Gauge("tarjama_asyncio_tasks", "Tasks on the server's event loop (a leak shows as growth).")
+THREADS = Gauge("tarjama_threads", "Threads in the server process.")

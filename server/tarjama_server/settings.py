@@ -23,6 +23,16 @@ def _setting(default: Any, help: str) -> Any:
 class Settings:
     host: str = _setting("127.0.0.1", "address to listen on (0.0.0.0 or [::] for all interfaces)")
     port: int = _setting(50051, "gRPC port (0 picks a free one)")
+    http_port: int = _setting(
+        8080,
+        "HTTP port on the same host: the JSON API (Connect protocol), the editor's page at /, /openapi.json, "
+        "/healthz and /readyz (0 disables HTTP)",
+    )
+    http_cors_origins: str = _setting(
+        "",
+        "comma-separated origins (https://cms.example.org) whose pages may call the HTTP API from a browser; "
+        "empty = the server's own page only (same origin)",
+    )
     translation_model: str = _setting(DEFAULT_TRANSLATION_MODEL, "translation model: hub id or local directory")
     translation_revision: str = _setting(
         "", "hub revision (branch, tag or commit) of the translation model; empty = main"
@@ -108,6 +118,11 @@ class Settings:
     tls_cert: str = _setting("", "PEM certificate chain file; with --tls-key serves TLS")
     tls_key: str = _setting("", "PEM private key file")
     shutdown_grace_seconds: float = _setting(20.0, "on SIGTERM, how long in-flight calls may finish")
+    engine_timeout_seconds: float = _setting(
+        600.0,
+        "watchdog: a model call running longer is taken as hung; calls in flight get UNAVAILABLE, health turns "
+        "NOT_SERVING and the process exits with status 3 so that it is restarted (0 disables)",
+    )
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
     log_format: str = _setting("text", "text or json (one JSON object a line)")
 
@@ -174,4 +189,9 @@ def load_settings(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
 
 
 def split_languages(value: str) -> tuple[str, ...]:
-    return tuple(code.strip().lower() for code in value.split(",") if code.strip())
+    return tuple(code.lower() for code in split_list(value))
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """A comma-separated setting's items, stripped, empty ones dropped."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())

@@ -1,11 +1,12 @@
 // A client in another language, built only from proto/: translates a file and
 // prints a JSON report for tests/test_interop.py to check.
-// Usage: node node_client.js HOST:PORT PROTO_DIR ARTICLE_FILE
+// Usage: node node_client.js HOST:PORT PROTO_DIR ARTICLE_FILE [HTTP_URL]
+// With HTTP_URL it also calls the JSON API (Connect protocol) with fetch, at the paths proto/ defines.
 const grpc = require('@grpc/grpc-js');
 const loader = require('@grpc/proto-loader');
 const fs = require('fs');
 
-const [address, protoDir, articlePath] = process.argv.slice(2);
+const [address, protoDir, articlePath, httpUrl] = process.argv.slice(2);
 const definition = loader.loadSync('tarjama/v1/tarjama.proto', {
   includeDirs: [protoDir], keepCase: true, longs: Number, enums: String, defaults: true,
 });
@@ -18,6 +19,51 @@ const call = (method, request, metadata = new grpc.Metadata()) => new Promise((r
 // What an editor reads of a translation: texts, segments and their scores (not usage, ids or timings).
 const readable = (response) => JSON.stringify(response.translations.map((t) => [t.text, t.segments.map(
   (s) => [s.source_start, s.source_end, s.translation, s.log_probability, s.confidence])]));
+
+// The JSON API: each method at its path from proto/ ("/tarjama.v1.TarjamaService/Translate").
+const paths = Object.fromEntries(Object.entries(definition['tarjama.v1.TarjamaService'])
+  .map(([name, method]) => [name, new URL(method.path.slice(1), httpUrl).href]));
+const post = async (method, body, contentType = 'application/json') => {
+  const response = await fetch(paths[method], {
+    method: 'POST', headers: { 'Content-Type': contentType, 'x-request-id': 'node-interop' }, body,
+  });
+  return { status: response.status, requestId: response.headers.get('x-request-id'), body: response };
+};
+
+async function jsonApi(text) {
+  const report = {};
+  const translated = await post('Translate', JSON.stringify({ texts: [text] }));
+  const translation = (await translated.body.json()).translations[0];
+  const codePoints = Array.from(text);
+  report.status = translated.status;
+  report.request_id = translated.requestId;
+  report.segments = translation.segments.length;
+  report.offsets_match = translation.segments.every(
+    (s) => codePoints.slice(s.sourceStart, s.sourceEnd).join('') === s.source);
+  report.zero_printed = translation.segments[0].sourceStart === 0;
+  // Trust fields (scores, flags) and the request id in the body, under their JSON names.
+  report.scored = translation.segments.every((s) => typeof s.confidence === 'number' && Array.isArray(s.flags));
+  // A Connect server stream: the request and each message are a flags byte, a 4-byte length, JSON.
+  const payload = Buffer.from(JSON.stringify({ texts: [text] }));
+  const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), payload]);
+  framed.writeUInt32BE(payload.length, 1);
+  const streamed = await post('StreamTranslate', framed, 'application/connect+json');
+  const data = Buffer.from(await streamed.body.arrayBuffer());
+  report.stream = [];
+  for (let at = 0; at < data.length;) {
+    const flags = data[at];
+    const length = data.readUInt32BE(at + 1);
+    const message = JSON.parse(data.subarray(at + 5, at + 5 + length).toString('utf8'));
+    at += 5 + length;
+    if (flags & 2) report.stream_end = message.error ? message.error.code : 'ok';
+    else report.stream.push([message.segmentIndex, message.totalSegments]);
+  }
+  const empty = await post('Translate', JSON.stringify({ texts: [] }));
+  report.empty = [empty.status, (await empty.body.json()).code];
+  const unknown = await post('Translate', JSON.stringify({ texts: ['حلب.'], colour: 'red' }));
+  report.unknown_field = [unknown.status, (await unknown.body.json()).code];
+  return report;
+}
 
 (async () => {
   const report = {};
@@ -72,6 +118,7 @@ const readable = (response) => JSON.stringify(response.translations.map((t) => [
     stream.on('end', () => resolve(events));
     stream.on('error', (e) => resolve(String(e)));
   });
+  if (httpUrl) report.json = await jsonApi(text);
   console.log(JSON.stringify(report));
   process.exit(0);
 })();

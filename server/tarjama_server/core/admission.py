@@ -11,7 +11,14 @@ requests of one model and decides, on an injected clock:
   request's work counts as queued while it is planned;
 * ``settle``: once planned, its real token count replaces the estimate; a request that
   may be too big ever to fit is judged here, on its real tokens;
+* ``review``: as batches complete, every admitted request's finish is estimated again
+  from what is measured now; one that would end past its deadline is released early
+  with a retry hint, never left to die at its deadline;
 * ``release``: the request is over; what it really cost feeds the estimates.
+
+The estimates (``Estimator``) start from a calibration, one noisy measurement, and real
+batches override it within a few samples; each is a total over recent samples without the
+quarter most favourable to promises (so slower rates, longer outputs).
 
 A request is refused at once (``OverloadedError`` with a retry hint) when the work
 queued ahead of it and its own could not finish within ``deadline_margin`` of its
@@ -23,6 +30,7 @@ queued work as ahead (``share_inference_with``).
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from dataclasses import dataclass
 
 from .. import metrics
@@ -31,17 +39,21 @@ from .context import CLOCK, Clock
 from .limits import SchedulerLimits
 from .tickets import Ticket
 
-# Weight of the newest sample in the moving averages: about the last ten batches
-# (or requests) count, so the estimate follows a change of load within seconds.
+# Weight of the newest sample in the moving averages: about the last ten requests count.
 EMA_WEIGHT = 0.2
 # Before anything is measured, admit freely: the first batches measure the rate.
 UNMEASURED_TOKENS_PER_SECOND = 1e6
+# Recent samples a robust estimate reads (batches), and how many real samples it takes
+# to set the prior (the calibration) aside entirely.
+WINDOW = 16
+PRIOR_SAMPLES = 3
 
 
 @dataclass(frozen=True, kw_only=True)
 class Calibration:
     """Where a model's estimates start: measured on one full batch before serving
-    (``model_worker.calibrate``), so the first burst meets a measured rate, or assumed."""
+    (``model_worker.calibrate``), so the first burst meets a measured rate, or assumed.
+    A prior only: real batches override it within a few samples."""
 
     tokens_per_second: float = UNMEASURED_TOKENS_PER_SECOND
     tokens_per_input_token: float = 2.0
@@ -49,23 +61,84 @@ class Calibration:
     tokens_per_char: float | None = None
 
 
+class Measure:
+    """A ratio measured over and over (tokens per second, work per input token), from samples
+    of (amount, base): estimated robustly and on the side that keeps promises (``low``: a rate,
+    whose overestimate lets accepted calls die; otherwise a cost, whose underestimate does).
+
+    The estimate is the total amount over the total base of the last ``WINDOW`` samples, so a
+    sample counts as much as the work or time it stands for (a lone small batch, slow per
+    token, weighs what it took), without the quarter of them most favourable to promises: one
+    outlier (a batch on a suddenly idle machine) moves it little. The prior (a calibration, or
+    an assumption) is one noisy measurement: the same model calibrates 11 times faster on a
+    quiet machine than on a busy one. So until ``PRIOR_SAMPLES`` samples exist, the estimate
+    is the more pessimistic of the prior and the samples; after that the prior is set aside."""
+
+    def __init__(self, prior: float, *, low: bool) -> None:
+        self.prior = prior
+        self.low = low
+        self.samples: deque[tuple[float, float]] = deque(maxlen=WINDOW)
+
+    def add(self, amount: float, base: float) -> None:
+        if amount > 0 and base > 0:
+            self.samples.append((amount, base))
+
+    def reset(self, prior: float) -> None:
+        self.prior = prior
+        self.samples.clear()
+
+    @property
+    def value(self) -> float:
+        if not self.samples:
+            return self.prior
+        ordered = sorted(self.samples, key=lambda sample: sample[0] / sample[1], reverse=not self.low)
+        kept = ordered[: len(ordered) - len(ordered) // 4]  # without the most favourable quarter
+        measured = sum(amount for amount, _ in kept) / sum(base for _, base in kept)
+        if len(self.samples) >= PRIOR_SAMPLES:
+            return measured
+        return min(self.prior, measured) if self.low else max(self.prior, measured)
+
+
 class Estimator:
-    """One model's measured rates, as moving averages, and what they predict."""
+    """One model's measured rates, robust to a noisy start, and what they predict.
+
+    ``workers``: model workers of this model that run batches at once (each measured
+    rate is one worker's); work queued is shared among them."""
 
     def __init__(self, calibration: Calibration, *, workers: int = 1) -> None:
-        # Tokens (read + written) per second of inference, on one model worker.
-        self.tokens_per_second = calibration.tokens_per_second
-        # Issue 18 (parallel model workers): N batches run at once, each measured on its own
-        # worker; queued work drains N times as fast. (The reliability branch owns this model.)
+        if workers < 1:
+            raise ValueError("an estimator needs at least one worker")
         self.workers = workers
-        # Tokens of work (read + written, retries included) per input token.
-        self.tokens_per_input_token = calibration.tokens_per_input_token
+        # Tokens (read + written) per second of inference, of one worker.
+        self._rate = Measure(calibration.tokens_per_second, low=True)
+        # Tokens of work (read + written, retries included) per input token: by request
+        # (retries included) and by batch (how long outputs are: a model that never
+        # stops early writes to its cap); the larger counts.
+        self._request_cost = Measure(calibration.tokens_per_input_token, low=False)
+        self._batch_cost = Measure(calibration.tokens_per_input_token, low=False)
         # Input tokens per character of text: lets admission judge a call before planning it.
         self.chars_measured = calibration.tokens_per_char is not None
         self.tokens_per_char = 0.5 if calibration.tokens_per_char is None else calibration.tokens_per_char
         # How much later than the model predicts calls really finish (>= 1): the time the
         # throughput model cannot see (transport, planning, the event loop under a flood of calls).
         self.lateness = 1.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self._rate.value
+
+    @tokens_per_second.setter
+    def tokens_per_second(self, value: float) -> None:
+        self._rate.reset(value)
+
+    @property
+    def tokens_per_input_token(self) -> float:
+        return max(self._request_cost.value, self._batch_cost.value)
+
+    @tokens_per_input_token.setter
+    def tokens_per_input_token(self, value: float) -> None:
+        self._request_cost.reset(value)
+        self._batch_cost.reset(value)
 
     def tokens_for_chars(self, chars: int) -> int:
         return round(chars * self.tokens_per_char)
@@ -77,20 +150,22 @@ class Estimator:
         return expected if most_tokens is None else min(expected, most_tokens)
 
     def seconds(self, work_tokens: float) -> float:
+        """Seconds the workers need for ``work_tokens`` of work, queued work shared among them."""
         return work_tokens / (self.tokens_per_second * self.workers)
 
-    def observe_batch(self, work_tokens: int, seconds: float) -> float | None:
-        """A batch did ``work_tokens`` in ``seconds``; returns the sample, or None when it was empty.
+    def observe_batch(self, work_tokens: int, seconds: float, input_tokens: int = 0) -> float | None:
+        """A batch read ``input_tokens`` and did ``work_tokens`` (read + written) in ``seconds``
+        on one worker; returns the rate sample, or None when it was empty.
 
         Every batch counts, small ones too: a batch runs at the rate the current mix of work
         allows (retries with n-gram blocking are slower per token, a lone segment is slower
         than a full batch). Erring slow refuses a little early; erring fast lets accepted
-        calls die at their deadline."""
+        calls run late (``AdmissionController.review`` then releases them early)."""
         if seconds <= 0 or work_tokens <= 0:
             return None
-        sample = work_tokens / seconds
-        self.tokens_per_second += EMA_WEIGHT * (sample - self.tokens_per_second)
-        return sample
+        self._batch_cost.add(work_tokens, input_tokens)
+        self._rate.add(work_tokens, seconds)
+        return work_tokens / seconds
 
     def observe_chars(self, chars: int, input_tokens: int) -> None:
         """A request of ``chars`` characters was planned into ``input_tokens``."""
@@ -102,8 +177,7 @@ class Estimator:
 
     def observe_request(self, input_tokens: int, done_tokens: int) -> None:
         """A request of ``input_tokens`` finished after ``done_tokens`` of work."""
-        if input_tokens and done_tokens:
-            self.tokens_per_input_token += EMA_WEIGHT * (done_tokens / input_tokens - self.tokens_per_input_token)
+        self._request_cost.add(done_tokens, input_tokens)
 
     def observe_finish(self, taken_seconds: float, model_seconds: float) -> None:
         """A request predicted at ``model_seconds`` (work ahead and its own) took ``taken_seconds``."""
@@ -201,16 +275,56 @@ class AdmissionController:
             self._refuse_if_late(ahead, own, ticket.deadline)
             self._promise(ticket, ahead + own)
 
+    def review(self) -> list[Ticket]:
+        """Re-estimate, from what is measured now, when each admitted request will finish
+        (in arrival order: the work ahead of it, then its own) and release those that would
+        end past their deadline. A released ticket leaves the ledger with ``released`` set
+        (an ``OverloadedError`` with a retry hint), for the scheduler to fail its jobs with;
+        the work it gives up no longer counts against those behind it. Run as each batch
+        completes and once each request is planned: an accepted call finishes before its
+        deadline or hears early, while a retry can still succeed, that it would not."""
+        now, estimator = self._clock(), self.estimator
+        lateness = estimator.lateness
+        ahead = sum(peer.own_queued_seconds() for peer in self._peers if peer is not self)
+        released: list[Ticket] = []
+        for ticket in list(self.tickets.values()):
+            if ticket.deadline is not None and now >= ticket.deadline:
+                continue  # too late to warn: its queued jobs expire (the batch policy), they never run
+            own = estimator.seconds(self.remaining_tokens(ticket))
+            finish = (ahead + own) * lateness
+            if ticket.deadline is None or now + finish <= ticket.deadline:
+                ahead += own
+                continue
+            left = max(ticket.deadline - now, 0.0)
+            retry_after = max(0.05, finish - left)
+            ticket.released = OverloadedError(
+                f"server busy: released before its deadline, which this request would now miss: about "
+                f"{ahead * lateness:.1f} s of {self.task} work ahead and {own * lateness:.1f} s of its own "
+                f"remain, {left:.1f} s before its deadline; retry in {retry_after:.1f} s or on another replica",
+                retry_after=retry_after,
+            )
+            del self.tickets[ticket.seq]
+            metrics.RELEASED.labels(self.task).inc()
+            released.append(ticket)
+        return released
+
     def release(self, ticket: Ticket, *, completed: bool) -> None:
         """The request is over. ``completed``: what it really cost feeds the estimates."""
         self.tickets.pop(ticket.seq, None)
         if completed:
             self.estimator.observe_request(ticket.input_tokens, ticket.done_tokens)
             if not ticket.forced:
-                self.estimator.observe_finish(self._clock() - ticket.created, ticket.model_seconds)
+                # Judged against what the estimates measured since then predict: lateness is the
+                # time the throughput model cannot see, not a rate that has since been measured.
+                remeasured = ticket.model_seconds * self._seconds_per_input_token() / ticket.model_scale
+                self.estimator.observe_finish(self._clock() - ticket.created, remeasured)
+
+    def _seconds_per_input_token(self) -> float:
+        return self.estimator.seconds(self.estimator.tokens_per_input_token)
 
     def _promise(self, ticket: Ticket, model_seconds: float) -> None:
         ticket.model_seconds = model_seconds
+        ticket.model_scale = self._seconds_per_input_token()
         ticket.estimated_seconds = model_seconds * self.estimator.lateness
 
     def _refuse_if_late(self, ahead: float, own: float, deadline: float | None) -> None:

@@ -47,3 +47,5 @@ class SchedulerLimits:
     # Most input positions of a batch, padding included (batch size × its longest input):
     # a long segment does not drag fifteen short ones through 250 padded positions.
     max_batch_tokens: int = 4096
+    # Longest a model call may run before the engine is taken as hung (0: no watchdog).
+    engine_timeout_seconds: float = 0.0

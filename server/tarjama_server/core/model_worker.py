@@ -18,6 +18,7 @@ from concurrent.futures import Executor
 
 from .. import metrics
 from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
+from ..errors import EngineFault
 from .admission import Calibration, Estimator
 from .context import CLOCK, Clock, Usage
 from .tickets import Job
@@ -64,9 +65,11 @@ class ModelWorker:
         estimator: Estimator,
         *,
         backlog: Callable[[], int],
+        timeout: float = 0.0,
         clock: Clock = CLOCK,
     ) -> None:
         self.engine = engine
+        self._timeout = timeout  # the watchdog: longest a model call may run (0: none)
         self._executor = executor
         self._estimator = estimator
         self._backlog = backlog  # jobs still waiting for a batch
@@ -77,13 +80,13 @@ class ModelWorker:
         metrics.THROUGHPUT.labels(self._task).set(estimator.tokens_per_second * estimator.workers)
 
     async def run(self, batch: Sequence[Job], *, slot: int = 0) -> None:
-        """Run ``batch`` on worker ``slot`` and resolve each job's future with its generation (or its error)."""
-        loop = asyncio.get_running_loop()
+        """Run ``batch`` on worker ``slot`` and resolve each job's future with its generation (or its
+        error). Raises ``EngineFault`` when the engine hangs or its thread dies: no later batch can run."""
         started = self._clock()
         try:
-            results = await loop.run_in_executor(
-                self._executor, self.engine.generate, [job.text for job in batch], batch[0].params
-            )
+            results = await self._call([job.text for job in batch], batch[0].params)
+        except EngineFault:
+            raise
         except Exception as error:
             # Type and frames only: the error's message may quote the input, and article text never goes to the log.
             log.error(
@@ -102,6 +105,27 @@ class ModelWorker:
         for job, result in zip(batch, results, strict=True):
             self._resolve(job, result)
 
+    async def _call(self, texts: list[str], params: GenerationParams) -> list[Generation]:
+        """One model call on the inference thread, watched: ``EngineFault`` when it runs past the
+        watchdog (the thread cannot be stopped, so nothing may be queued behind it), when the
+        thread is gone, or when what escapes it is no ordinary error (SystemExit...)."""
+        loop = asyncio.get_running_loop()
+        try:
+            call = loop.run_in_executor(self._executor, self.engine.generate, texts, params)
+        except RuntimeError as error:  # the executor was shut down or broken: its thread is gone
+            raise EngineFault(f"the {self._task} inference thread is gone ({error})") from error
+        try:
+            return await asyncio.wait_for(asyncio.shield(call), self._timeout or None)
+        except TimeoutError as error:
+            raise EngineFault(
+                f"a {self._task} model call gave no answer in {self._timeout:.0f} s (--engine-timeout-seconds): "
+                "the engine is taken as hung"
+            ) from error
+        except (Exception, asyncio.CancelledError):
+            raise
+        except BaseException as error:  # raised on the inference thread: it no longer serves
+            raise EngineFault(f"the {self._task} inference thread died ({type(error).__name__})") from error
+
     def _measure(self, results: Sequence[Generation], started: float, ended: float, slot: int) -> None:
         task = self._task
         metrics.BATCH_SIZE.labels(task).observe(len(results))
@@ -115,7 +139,7 @@ class ModelWorker:
         # batches (planning, the transport, refusals on the event loop) is part of the service time.
         busy_since = self._busy_since.get(slot)
         since = started if busy_since is None else busy_since
-        sample = self._estimator.observe_batch(work, ended - since)
+        sample = self._estimator.observe_batch(work, ended - since, usage.input_tokens)
         self._busy_since[slot] = ended if self._backlog() else None
         if sample is not None:
             metrics.THROUGHPUT.labels(task).set(self._estimator.tokens_per_second * self._estimator.workers)
@@ -137,7 +161,6 @@ class ModelWorker:
             job.future.set_result(result)
 
     async def _run_one_by_one(self, batch: Sequence[Job], batch_error: Exception) -> None:
-        loop = asyncio.get_running_loop()
         if len(batch) == 1:
             if not batch[0].future.done():
                 batch[0].future.set_exception(batch_error)
@@ -147,7 +170,9 @@ class ModelWorker:
                 continue  # withdrawn meanwhile
             started = self._clock()
             try:
-                (result,) = await loop.run_in_executor(self._executor, self.engine.generate, [job.text], job.params)
+                (result,) = await self._call([job.text], job.params)
+            except EngineFault:
+                raise
             except Exception as error:
                 log.error("%s job failed on its own: %s", self._task, type(error).__name__)
                 if not job.future.done():

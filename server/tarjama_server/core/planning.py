@@ -233,6 +233,8 @@ class Planner:
         for attribute_index, attribute in enumerate(document.attributes):
             parts.append((Role(RoleKind.ATTRIBUTE, attribute_index), attribute.text, attribute.html_range))
         if not parts:
+            if document.untranslated_text:  # text the server does not translate (SVG, code): passed through
+                return DocumentPlan(text_index=index, source_language=UNDETERMINED, spans=(), html=document)
             raise InvalidRequestError(f"texts[{index}] (text/html) holds no text to translate, only markup")
         planned: list[PlannedSpan] = []
         part_plans: list[DocumentPlan] = []

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
 from .. import metrics
 from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
-from ..errors import DeadlineExpiredError, NotReadyError, OverloadedError
+from ..errors import DeadlineExpiredError, EngineFault, NotReadyError, OverloadedError
 from .admission import AdmissionController, Calibration, Estimator
 from .batch_policy import next_batch, spread_over
 from .context import CLOCK, Clock
@@ -33,6 +34,8 @@ from .limits import SchedulerLimits
 from .model_worker import ModelWorker
 from .tickets import Job, Ticket
 from .workers import WorkerSlots
+
+log = logging.getLogger(__name__)
 
 
 class Scheduler:
@@ -45,6 +48,7 @@ class Scheduler:
         calibration: Calibration,
         shared_with: Sequence[Scheduler] = (),
         slots: WorkerSlots | None = None,
+        on_fault: Callable[[EngineFault], None] | None = None,
         clock: Clock = CLOCK,
     ) -> None:
         """``slots``: the model workers (batches in flight at once), shared with the
@@ -53,12 +57,23 @@ class Scheduler:
         self.clock = clock
         self._task = engine.info.task.value
         self.slots = slots if slots is not None else WorkerSlots(engine.info.workers)
+        # Batches that run at once: admission shares the queue among them.
         self.estimator = Estimator(calibration, workers=self.slots.size)
         self.admission = AdmissionController(self.estimator, limits, task=self._task, clock=clock)
         # Schedulers whose models run on the same workers count each other's queue as ahead.
         for peer in shared_with:
             self.admission.share_inference_with(peer.admission)
-        self.worker = ModelWorker(engine, executor, self.estimator, backlog=lambda: self.queued, clock=clock)
+        self.worker = ModelWorker(
+            engine,
+            executor,
+            self.estimator,
+            backlog=lambda: self.queued,
+            timeout=limits.engine_timeout_seconds,
+            clock=clock,
+        )
+        # Set once the engine hung or its thread died: nothing more is served; ``on_fault`` is told.
+        self.fault: EngineFault | None = None
+        self._on_fault = on_fault
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()  # batches running
@@ -86,9 +101,13 @@ class Scheduler:
         return self.admission.reserve(chars=chars, deadline=deadline, early=early, force=force)
 
     def settle(self, ticket: Ticket, *, input_tokens: int, most_tokens: float | None = None, jobs: int = 0) -> None:
-        """Planning is done: judge the request on its real tokens. Closes the ticket when it is refused."""
+        """Planning is done: judge the request on its real tokens, and every admitted request's
+        finish again. Closes the ticket when it is refused or released."""
         try:
             self.admission.settle(ticket, input_tokens=input_tokens, most_tokens=most_tokens, jobs=jobs)
+            self._review()
+            if ticket.released is not None:
+                raise ticket.released
         except Exception:
             self.close(ticket)
             raise
@@ -106,6 +125,8 @@ class Scheduler:
         places them among the request's jobs (a retry passes its segment's order);
         ``input_tokens`` saves counting them again on the event loop."""
         self._check_running()
+        if ticket.released is not None:
+            raise ticket.released
         if ticket.closed:
             raise RuntimeError("submit on a closed ticket")
         if orders is None:  # retries always fit
@@ -146,6 +167,8 @@ class Scheduler:
     # -- lifecycle ----------------------------------------------------------------------
 
     def _check_running(self) -> None:
+        if self.fault is not None:
+            raise self.fault
         if self._loop_task is None:
             raise NotReadyError("the model worker is not running")
 
@@ -171,10 +194,39 @@ class Scheduler:
     # -- the loop -----------------------------------------------------------------------
 
     async def _run(self) -> None:
+        try:
+            await self._serve()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # a hung engine, a dead inference thread, or a bug in this loop
+            if isinstance(error, EngineFault):
+                self.fail(error)
+            else:
+                log.critical("%s batcher died", self._task, exc_info=error)
+                self.fail(EngineFault(f"the {self._task} batcher died ({type(error).__name__})"))
+
+    def fail(self, fault: EngineFault) -> None:
+        """Nothing more can run on this model (its engine, or another on the same inference thread,
+        hung or died): every admitted request, queued or running, gets ``fault`` (UNAVAILABLE) at
+        once rather than waiting for its deadline; the server is told."""
+        if self.fault is not None:
+            return
+        self.fault = fault
+        log.error("%s: %s; failing %d requests in flight", self._task, fault, len(self.admission.tickets))
+        for ticket in list(self.admission.tickets.values()):
+            self._fail(ticket, fault, running=True)
+        metrics.QUEUED_JOBS.labels(self._task).set(0)
+        if self._on_fault is not None:
+            self._on_fault(fault)
+
+    async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             await self._wakeup.wait()
             slot = await self.slots.acquire()  # a batch is formed once a worker is free to run it
+            if self.fault is not None:  # a batch found the engine hung or dead: nothing more runs
+                self.slots.release(slot)
+                return
             try:
                 if self.limits.max_wait_seconds and self.queued < self.limits.max_batch_size:
                     await asyncio.sleep(self.limits.max_wait_seconds)  # let concurrent requests join the batch
@@ -195,11 +247,28 @@ class Scheduler:
     async def _run_batch(self, batch: list[Job], slot: int) -> None:
         try:
             await self.worker.run(batch, slot=slot)
+        except asyncio.CancelledError:
+            raise
+        except EngineFault as fault:  # a hung engine or a dead inference thread: nothing more runs
+            self.fail(fault)
+        except BaseException as error:
+            log.critical("%s batch died", self._task, exc_info=error)
+            self.fail(EngineFault(f"the {self._task} batcher died ({type(error).__name__})"))
         finally:
             self.slots.release(slot)
 
+    def _review(self) -> None:
+        """Release the admitted requests that would now finish past their deadline (admission
+        decides): their queued and running jobs fail with the retry hint at once."""
+        for ticket in self.admission.review():
+            assert ticket.released is not None
+            self._fail(ticket, ticket.released, running=True)
+        metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
+
     def _take_batch(self, idle_workers: int = 1) -> list[Job]:
-        """Ask the batch policy for the next batch and apply its decision to the queue."""
+        """Release what would now miss its deadline (estimates change as batches complete), then
+        ask the batch policy for the next batch and apply its decision to the queue."""
+        self._review()
         tickets = list(self.admission.tickets.values())
         for ticket in tickets:  # jobs whose caller left never reach the model
             ticket.jobs = [job for job in ticket.jobs if not job.future.done()]
@@ -217,12 +286,14 @@ class Scheduler:
             ticket.jobs = [job for job in ticket.jobs if id(job) not in ids]
             if not ticket.dispatched:  # its first batch
                 ticket.queue_seconds = now - ticket.created
+            ticket.running = [job for job in ticket.running if not job.future.done()] + jobs
             ticket.dispatched += len(jobs)
         return decision.jobs
 
     @staticmethod
-    def _fail(ticket: Ticket, error: Exception) -> None:
-        for job in ticket.jobs:
+    def _fail(ticket: Ticket, error: Exception, *, running: bool = False) -> None:
+        """Fail ``ticket``'s queued jobs with ``error`` (and those the model is running, with ``running``)."""
+        for job in (*ticket.jobs, *(ticket.running if running else ())):
             if not job.future.done():
                 job.future.set_exception(error)
         ticket.jobs.clear()

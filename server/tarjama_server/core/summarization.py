@@ -123,10 +123,19 @@ class Summarizer:
                 result = dataclasses.replace(stored, cached=True)
                 self.cache.count_hit("summary")
             else:
-                scheduler.settle(admitted.ticket, input_tokens=await asyncio.to_thread(self.engine.count_tokens, clean))
+                chunks = await asyncio.to_thread(self._chunks, clean)
+                input_tokens = await asyncio.to_thread(self.engine.count_tokens, clean)
+                # Judged on all it can cost, and on its chunks, before the model reads any of it: an article
+                # too large to summarize gets INVALID_ARGUMENT now, not a refusal halfway through its map-reduce.
+                scheduler.settle(
+                    admitted.ticket,
+                    input_tokens=input_tokens,
+                    most_tokens=self._most_tokens(input_tokens, len(chunks), checked),
+                    jobs=len(chunks),
+                )
 
                 async def compute() -> object:
-                    return await self._summarize(admitted, clean, source, target)
+                    return await self._summarize(admitted, chunks, source, target)
 
                 value, shared = await self.cache.run(
                     key,
@@ -173,6 +182,25 @@ class Summarizer:
             )
         return source, target
 
+    def _chunks(self, text: str) -> list[str]:
+        """``text`` cut at sentence boundaries into chunks that fit the model's window (CPU work)."""
+        count, window = self.engine.count_tokens, self.info.max_input_tokens
+        return pack(text, segment(text, count, window), count, window)
+
+    def _most_tokens(self, input_tokens: int, chunks: int, checked: CheckedSummarization) -> float:
+        """The most work the map-reduce can cost: every chunk read, every summary written to its
+        length (a model that never stops early does), every reduce round, and the final summary."""
+        window, written = self.info.max_input_tokens, CARD_STYLE.max_tokens
+        work, reading = 0, input_tokens
+        for _ in range(self.defaults.max_reduce_rounds + 1):  # the map round and the reduce rounds
+            if chunks <= 1:
+                break
+            work += reading + chunks * written
+            reading = chunks * written
+            chunks = -(-reading // window)
+        final = checked.max_summary_tokens or checked.style.max_tokens
+        return float(work + min(reading, window) + final)
+
     async def _generate_all(self, ticket: Ticket, texts: list[str], params: GenerationParams) -> list[Generation]:
         futures = self.scheduler.submit(ticket, texts, params)
         try:
@@ -181,27 +209,24 @@ class Summarizer:
             for future in futures:
                 future.cancel()
 
-    async def _summarize(self, admitted: AdmittedSummary, clean: str, source: str, target: str) -> SummaryResult:
+    async def _summarize(self, admitted: AdmittedSummary, chunks: list[str], source: str, target: str) -> SummaryResult:
         checked, ticket = admitted.checked, admitted.ticket
-        window = self.info.max_input_tokens
-        count = self.engine.count_tokens
         map_params = self.defaults.params(CARD_STYLE, num_beams=checked.num_beams)
         usage = Usage()
-        rounds = 0
         chunk_counts: list[int] = []
-        while True:
-            spans = await asyncio.to_thread(segment, clean, count, window)
-            chunks = await asyncio.to_thread(pack, clean, spans, count, window)
-            if len(chunks) <= 1:  # none: every partial summary came back empty
+        lead = False
+        while len(chunks) > 1:  # none: every partial summary came back empty
+            shrinking = not chunk_counts or len(chunks) < chunk_counts[-1]
+            if len(chunk_counts) > self.defaults.max_reduce_rounds or not shrinking:
+                # The partial summaries no longer shrink (a model that repeats its input): the final
+                # summary reads what fits the window, the lead of what is left, rather than loop.
+                chunks, lead = chunks[:1], True
                 break
-            rounds += 1
-            if rounds > self.defaults.max_reduce_rounds:
-                raise RuntimeError(f"summaries did not converge after {rounds - 1} reduce rounds")
             chunk_counts.append(len(chunks))
             admitted.jobs += len(chunks)
             partial = await self._generate_all(ticket, chunks, map_params)
             usage += Usage.of(partial)
-            clean = normalize_whitespace(" ".join(g.text for g in partial))
+            chunks = await asyncio.to_thread(self._chunks, normalize_whitespace(" ".join(g.text for g in partial)))
         summary, models = "", [self.info.label]
         log_probability: float | None = None
         if chunks:
@@ -217,6 +242,8 @@ class Summarizer:
         method = f"summarize-{source}"
         if chunk_counts:
             method += f"+map-reduce({'/'.join(map(str, chunk_counts))} chunks)"
+        if lead:
+            method += "+lead"
         if target != source:
             assert self.translator is not None  # check_languages made sure
             if summary:
@@ -224,6 +251,8 @@ class Summarizer:
                     [summary], source_language=source, target_language=target, context=admitted.context
                 )
                 summary = translated.documents[0].text
+                if checked.style.one_sentence:  # one sentence can translate into several: a headline is one
+                    summary = first_sentence(summary)
                 usage += translated.report.usage
             models.append(self.translator.info.label)
             method += f"+translate-{source}-{target}"

@@ -49,13 +49,18 @@ class Ticket:
     input_tokens: int = 0
     estimated_tokens: float = 0.0  # tokens of work (read + written, retries included) expected
     model_seconds: float = 0.0  # the throughput model's finish at admission, before lateness
+    model_scale: float = 1.0  # seconds of work per input token the estimates implied then
     estimated_seconds: float = 0.0  # the finish admission promised: work ahead and its own, with lateness
     queue_seconds: float = 0.0  # from admission until its first job went into a batch
     batch_seconds: float = 0.0  # wall time of the batches that carried its jobs
     done_tokens: int = 0
     dispatched: int = 0  # jobs that went into batches
     jobs: list[Job] = field(default_factory=list)
+    # Jobs handed to the model worker and not yet resolved (failed too when the ticket is released).
+    running: list[Job] = field(default_factory=list)
     closed: bool = False
+    # Released by admission's review: the error its jobs fail with (set once, then it leaves the ledger).
+    released: Exception | None = None
     next_order: Iterator[int] = field(default_factory=itertools.count, repr=False)  # for jobs queued in order
 
     @property

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from .. import metrics
 from ..engines.base import Generation, GenerationParams, Hypothesis, ModelInfo
 from ..text.glossary import Glossary
-from ..text.languages import warm_up
+from ..text.languages import ARABIC_SCRIPT_LANGUAGES, arabic_script_chars, warm_up
 from ..text.repetition import is_degenerate
 from ..text.segmentation import LINE_BREAKS
 from .cache import ResultCache, text_bytes
@@ -140,12 +140,24 @@ class Translator:
     def _admit(
         self, checked: CheckedTranslation, *, context: RequestContext, early: int, force: bool
     ) -> AdmittedTranslation:
-        # Judged on the texts' length before any planning: under overload, refusals cost no tokenizing.
+        # Judged on the length of what may reach the model, before any planning: under overload,
+        # refusals cost no tokenizing, and text that passes through is not charged as model work.
         ticket = self.scheduler.reserve(
-            chars=sum(map(len, checked.texts)), deadline=context.deadline, early=early, force=force
+            chars=self._model_chars(checked), deadline=context.deadline, early=early, force=force
         )
         params = self.defaults.params(checked.num_beams, checked.max_new_tokens, checked.alternatives)
         return AdmittedTranslation(checked=checked, params=params, ticket=ticket)
+
+    def _model_chars(self, checked: CheckedTranslation) -> int:
+        """Characters of the texts the model may read: none when the source is the target; all
+        with a source language given; else those of the paragraphs that may be in a language
+        the model reads (for Arabic, those holding Arabic script: found without identifying)."""
+        target = checked.target_language or "en"
+        if checked.source_language:
+            return 0 if checked.source_language == target else sum(map(len, checked.texts))
+        if set(self.info.source_languages) <= ARABIC_SCRIPT_LANGUAGES:
+            return sum(map(arabic_script_chars, checked.texts))
+        return sum(map(len, checked.texts))
 
     async def stream(self, admitted: AdmittedTranslation) -> AsyncGenerator[TranslatedSegment, None]:
         """Segments in document order, each as soon as it and those before it are done."""

@@ -7,9 +7,11 @@ three rules for what one short paragraph of newsroom copy cannot tell a
 statistical model:
 
 * Links, @handles and the ``#`` of hashtags are dropped first: they are not language.
-* Text written only in Arabic script is Persian, Urdu... only when it uses a letter
-  the Arabic alphabet lacks (پ چ ژ گ ک ی ے ں ٹ ڈ ڑ ...); otherwise it is Arabic. One or
-  two words ("حلب") are valid Persian too, and this is an Arabic service.
+* Arabic-script text is Persian, Urdu... only when it uses a letter the Arabic alphabet
+  lacks (پ چ ژ گ ک ی ے ں ٹ ڈ ڑ ...); otherwise it is Arabic. One or two words ("حلب")
+  are valid Persian too, and this is an Arabic service. In a paragraph that mixes scripts
+  (a Latin label before an Arabic caption) the rule holds for its Arabic-script part, and
+  that part decides when it holds at least half the letters.
 * Latin-script text the model is unsure of (a byline, "Reuters") is taken as English.
 """
 
@@ -35,9 +37,10 @@ _TWO_LETTER = {
 }  # fmt: skip
 # Dialects and varieties the identifier tells apart that the translator reads as their language.
 _VARIETIES = {"arz": "ar", "ary": "ar", "apc": "ar", "acm": "ar", "aeb": "ar", "ajp": "ar", "ars": "ar"}
-_ARABIC_SCRIPT_LANGUAGES = frozenset(
+ARABIC_SCRIPT_LANGUAGES = frozenset(
     {"ar", "fa", "ur", "ps", "ckb", "sd", "ug", "pnb", "azb", "mzn", "glk", "ku", "bal", "lrc", "ks"}
 )
+_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufeff]")
 _LINKS = re.compile(r"https?://\S+|www\.\S+|@\w+|#")
 # Below this confidence, Latin-script text is taken as English (bylines, agency names).
 _LATIN_MIN_CONFIDENCE = 0.5
@@ -76,8 +79,7 @@ def language_name(code: str) -> str:
 
 
 def _is_arabic_script(char: str) -> bool:
-    code = ord(char)
-    return 0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0x08A0 <= code <= 0x08FF or 0xFB50 <= code <= 0xFEFF
+    return _ARABIC_SCRIPT.match(char) is not None
 
 
 def _is_arabic_alphabet(char: str) -> bool:
@@ -105,15 +107,28 @@ def detect_language(text: str) -> str:
     if not letters:
         return UNDETERMINED
     ranked = _ranked(" ".join(text.split()))
-    if all(_is_arabic_script(char) for char in letters):
-        language = next((code for code, _ in ranked if code in _ARABIC_SCRIPT_LANGUAGES), "ar")
-        if language != "ar" and all(_is_arabic_alphabet(char) for char in letters):
+    arabic_script = [char for char in letters if _is_arabic_script(char)]
+    if len(arabic_script) == len(letters):
+        language = next((code for code, _ in ranked if code in ARABIC_SCRIPT_LANGUAGES), "ar")
+        if language != "ar" and all(map(_is_arabic_alphabet, arabic_script)):
             return "ar"  # nothing here that Arabic spelling lacks
         return language
     language, confidence = ranked[0] if ranked else (UNDETERMINED, 0.0)
+    if arabic_script and all(map(_is_arabic_alphabet, arabic_script)):
+        # Mixed scripts ("PHOTO: ...", "AFP - ..." before an Arabic caption): the rule above holds
+        # for the Arabic-script part. It is Arabic, never a guess of Persian or Urdu, and it is
+        # what the paragraph says when it holds most of the letters.
+        if language in ARABIC_SCRIPT_LANGUAGES or 2 * len(arabic_script) >= len(letters):
+            return "ar"
     if confidence < _LATIN_MIN_CONFIDENCE and all(char.isascii() or "\u00c0" <= char <= "\u024f" for char in letters):
         return "en"
     return language
+
+
+def arabic_script_chars(text: str) -> int:
+    """Characters of the paragraphs (lines) of ``text`` that hold Arabic script: all a model
+    of Arabic-script languages may read when languages are identified. Cheap: no identification."""
+    return sum(end - start for start, end in lines(text) if _ARABIC_SCRIPT.search(text, start, end))
 
 
 def detect_document_language(text: str) -> str:

@@ -23,6 +23,7 @@ word or two off.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -125,6 +126,8 @@ class HtmlDocument:
     source: str
     blocks: list[Block]
     attributes: list[Attribute]
+    # Whether untranslated elements (SVG, code, translate="no"...) hold text.
+    untranslated_text: bool = False
 
 
 class _Tokenizer(HTMLParser):
@@ -140,27 +143,59 @@ class _Tokenizer(HTMLParser):
         self._opaque_start = 0
         self._plain = 0
         self._pairs = 0
+        # A mark whose end is where the next token begins: (its block, its index there).
+        self._open_end: tuple[Block, int] | None = None
+        # Where the last token handled ends, when known: bytes between it and the next
+        # token were reported to no handler (the parser drops "</>") and become a mark.
+        self._covered: int | None = 0
+        # Text inside untranslated elements (an SVG <text>, a <code>): the document is not empty.
+        self.untranslated_text = False
 
     def _offset(self) -> int:
+        """Where the token being handled begins; the mark before it, if open, ends there."""
         line, column = self.getpos()
-        return self._line_starts[line - 1] + column
+        offset = self._line_starts[line - 1] + column
+        self._end_gap(offset)
+        self._covered = None  # the handler sets it when it knows where its token ends
+        return offset
+
+    def _end_gap(self, offset: int) -> None:
+        """Close the open mark at ``offset``, or make unreported bytes before it a mark."""
+        if self._open_end is not None:
+            self._end_open_mark(offset)
+        elif self._covered is not None and self._covered < offset and not self._opaque:
+            self._mark(self._covered, offset)
+
+    def _end_open_mark(self, offset: int) -> None:
+        if self._open_end is not None:
+            block, index = self._open_end
+            block.marks[index] = dataclasses.replace(block.marks[index], end=offset)
+            self._open_end = None
 
     def _close_block(self) -> None:
         if self._block.text.strip():
             self.blocks.append(self._block)
         self._block, self._open_inline, self._plain = Block(), [], 0
 
-    def _mark(self, start: int, end: int, pair: int | None = None) -> None:
-        self._block.marks.append(Mark(start, end, self._plain, pair))
+    def _mark(self, start: int, end: int | None = None, pair: int | None = None) -> None:
+        """Markup at ``start``; with no ``end``, it runs to where the next token begins (the
+        parser reports no end for end tags, comments, declarations... and every byte of the
+        source belongs to some token, so each comes back byte for byte, however malformed)."""
+        self._block.marks.append(Mark(start, start if end is None else end, self._plain, pair))
+        if end is None:
+            self._open_end = (self._block, len(self._block.marks) - 1)
 
     def _text(self, start: int, end: int, text: str) -> None:
+        self._covered = end
         if not self._opaque:
             self._block.pieces.append(Piece(start, end, text))
             self._plain += len(text)
+        elif text.strip():
+            self.untranslated_text = True
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         start = self._offset()
-        end = start + len(self.get_starttag_text() or "")
+        end = self._covered = start + len(self.get_starttag_text() or "")
         if self._opaque:
             if tag == self._opaque[-1] and tag not in VOID:
                 self._opaque.append(tag)  # the same element nested: wait for its own end tag
@@ -182,7 +217,7 @@ class _Tokenizer(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         start = self._offset()
-        end = start + len(self.get_starttag_text() or "")
+        end = self._covered = start + len(self.get_starttag_text() or "")
         if self._opaque:
             return
         self._attributes(start, end)
@@ -193,7 +228,7 @@ class _Tokenizer(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         start = self._offset()
-        end = self.source.index(">", start) + 1
+        end = None  # where the next token begins
         if self._opaque:
             if tag == self._opaque[-1]:
                 self._opaque.pop()
@@ -228,10 +263,24 @@ class _Tokenizer(HTMLParser):
     def handle_charref(self, name: str) -> None:
         self.handle_entityref("#" + name)
 
-    def handle_comment(self, data: str) -> None:
+    def _markup(self, data: str) -> None:
+        """A comment (bogus ones such as ``<!x>`` too), a declaration, a processing
+        instruction, a CDATA section: kept as they are, where they are."""
+        start = self._offset()
         if not self._opaque:
-            start = self._offset()
-            self._mark(start, self.source.index("-->", start) + 3)
+            self._mark(start)
+
+    def handle_comment(self, data: str) -> None:
+        self._markup(data)
+
+    def handle_decl(self, decl: str) -> None:
+        self._markup(decl)
+
+    def handle_pi(self, data: str) -> None:
+        self._markup(data)
+
+    def unknown_decl(self, data: str) -> None:
+        self._markup(data)
 
     def _attributes(self, tag_start: int, tag_end: int) -> None:
         raw = self.source[tag_start:tag_end]
@@ -243,6 +292,7 @@ class _Tokenizer(HTMLParser):
 
     def close(self) -> None:
         super().close()
+        self._end_gap(len(self.source))
         self._close_block()
 
 
@@ -285,7 +335,7 @@ def parse(source: str) -> HtmlDocument:
     tokenizer = _Tokenizer(source)
     tokenizer.feed(source)
     tokenizer.close()
-    return HtmlDocument(source, tokenizer.blocks, tokenizer.attributes)
+    return HtmlDocument(source, tokenizer.blocks, tokenizer.attributes, tokenizer.untranslated_text)
 
 
 def _snap(text: str, position: int) -> int:

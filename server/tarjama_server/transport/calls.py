@@ -23,6 +23,11 @@ access_log = logging.getLogger("tarjama_server.access")
 # Status names as the access log and metrics write them (gRPC's code names, whatever the transport).
 OK = "OK"
 CANCELLED = "CANCELLED"
+# The protocol label of metrics and the access log.
+GRPC = "grpc"
+HTTP = "http"
+# The largest request message either transport reads (a gRPC message, an HTTP body).
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
 def request_id(sent: Iterable[object]) -> str:
@@ -41,6 +46,7 @@ class Call:
     request_context: RequestContext
     started: float
     counted: bool  # arrived before the graceful stop began
+    protocol: str = GRPC
     report: Callable[[], Report] = field(default=Report)  # nothing admitted yet: an empty report
 
     def watch(self, report: Callable[[], Report]) -> None:
@@ -56,6 +62,9 @@ class ServerState:
         self.pipelines: Pipelines | None = None
         self.in_flight = 0
         self.draining = False
+        # Set when a model stopped for good (a hung engine, a dead inference thread): the
+        # process is on its way out, so load balancers must stop sending work here.
+        self.faulted = False
         self._drain_counts = {"finished": 0, "ok": 0, "cut": 0}
 
     def loaded(self) -> Pipelines:
@@ -72,10 +81,10 @@ class ServerState:
     def drain_outcome(self) -> dict[str, int]:
         return dict(self._drain_counts)
 
-    def begin(self, method: str, context: RequestContext) -> Call:
+    def begin(self, method: str, context: RequestContext, protocol: str = GRPC) -> Call:
         self.in_flight += 1
         # Calls that arrive while draining are refused by the transport itself.
-        return Call(method, context, CLOCK(), counted=not self.draining)
+        return Call(method, context, CLOCK(), counted=not self.draining, protocol=protocol)
 
     def finish(self, call: Call, status: str) -> None:
         """The call ended with ``status`` (its code name): count it, time it, log it."""
@@ -84,11 +93,12 @@ class ServerState:
         if self.draining and call.counted:
             self._drain_counts["cut" if status == CANCELLED else "finished"] += 1
             self._drain_counts["ok"] += status == OK
-        metrics.REQUESTS.labels(call.method, status).inc()
-        metrics.REQUEST_SECONDS.labels(call.method).observe(seconds)
+        metrics.REQUESTS.labels(call.method, status, call.protocol).inc()
+        metrics.REQUEST_SECONDS.labels(call.method, call.protocol).observe(seconds)
         report = call.report()
         fields = {
             "method": call.method,
+            "protocol": call.protocol,
             "status": status,
             "duration_ms": round(seconds * 1000, 1),
             "texts": report.texts,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import traceback
 from collections.abc import AsyncIterator
 
 import grpc
@@ -14,11 +12,9 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from ..core.context import RequestContext
-from . import protobuf
+from . import methods
 from .calls import CANCELLED, OK, REQUEST_ID_KEY, Call, ServerState, request_id
-from .status import retry_trailers, status_for
-
-log = logging.getLogger(__name__)
+from .status import log_error, retry_trailers, status_for
 
 # Above this, gRPC's "time remaining" means the caller set no deadline.
 _NO_DEADLINE = 10**8
@@ -52,7 +48,7 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
         except Exception as error:
             request_id = call.request_context.request_id
             code, message = status_for(error, request_id)
-            self._log_error(method, error, code, message, request_id)
+            log_error(method, error, code, message, request_id)
             ended = True
             self.state.finish(call, code.name)  # before the status goes out: logged when the caller sees the error
             await context.abort(code, message, trailing_metadata=trailers + retry_trailers(error))
@@ -60,61 +56,28 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
             if not ended:
                 self.state.finish(call, OK)
 
-    @staticmethod
-    def _log_error(method: str, error: Exception, code: grpc.StatusCode, message: str, request_id: str) -> None:
-        if code == grpc.StatusCode.INTERNAL:
-            # The error's message may quote the input (article text never goes to the log): type and frames only.
-            frames = "".join(traceback.format_tb(error.__traceback__))
-            log.error("%s failed, request id %s: %s\n%s", method, request_id, type(error).__name__, frames)
-        else:
-            log.debug("%s: %s: %s", method, code.name, message)
-
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
         async with self._rpc("Translate", context) as call:
-            translator = self.state.loaded().translator
-            admitted = translator.admit(protobuf.translation_request(request), context=call.request_context)
-            call.watch(admitted.report_so_far)
-            return protobuf.translate_response(await translator.translate(admitted), call.request_context)
+            return await methods.translate(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
 
     async def StreamTranslate(
         self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TranslateEvent]:
         async with self._rpc("StreamTranslate", context) as call:
-            translator = self.state.loaded().translator
-            # The first segment goes ahead of other requests' later ones: progress shows early, even under load.
-            admitted = translator.admit(protobuf.translation_request(request), context=call.request_context, early=1)
-            call.watch(admitted.report_so_far)
-            model = translator.info.label
-            sent = total = 0
             # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
-            async with contextlib.aclosing(translator.stream(admitted)) as segments:
-                async for segment in segments:
-                    sent += 1
-                    total = total or sum(plan.segment_count for plan in admitted.plans)  # planned by now
-                    # The call's timings ride on its last event (every segment of every text sent).
-                    last = sent == total
-                    timings = admitted.report_so_far().timings if last else None
-                    plan = admitted.plans[segment.text_index]
-                    yield protobuf.translate_event(segment, plan, model, call.request_context, timings)
+            async with contextlib.aclosing(methods.stream_translate(self.state, request, call)) as events:
+                async for event in events:
+                    yield event
 
     async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
         async with self._rpc("Summarize", context) as call:
-            summarizer = self.state.loaded().require_summarizer()
-            admitted = summarizer.admit(protobuf.summarization_request(request), context=call.request_context)
-            call.watch(admitted.report_so_far)
-            return protobuf.summarize_response(await summarizer.summarize(admitted), call.request_context)
+            return await methods.summarize(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
 
     async def ListModels(
         self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListModelsResponse:
-        async with self._rpc("ListModels", context):
-            pipelines = self.state.pipelines
-            if pipelines is None:  # still loading: no models, and the limits are not known yet
-                return pb.ListModelsResponse()
-            return pb.ListModelsResponse(
-                models=[protobuf.model_info(info) for info in pipelines.infos],
-                server=protobuf.server_info(pipelines.server_info()),
-            )
+        async with self._rpc("ListModels", context) as call:
+            return await methods.list_models(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")

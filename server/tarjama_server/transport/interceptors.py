@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 
 from .. import metrics
+from .calls import GRPC
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ _UNDECODABLE_MESSAGE = (
 
 async def _refuse_undecodable(method: str, request: _Undecodable, context: grpc.aio.ServicerContext) -> None:
     log.info("%s: INVALID_ARGUMENT: undecodable request: %s", method, request.error)
-    metrics.REQUESTS.labels(method.rsplit("/", 1)[-1], grpc.StatusCode.INVALID_ARGUMENT.name).inc()
+    metrics.REQUESTS.labels(method.rsplit("/", 1)[-1], grpc.StatusCode.INVALID_ARGUMENT.name, GRPC).inc()
     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _UNDECODABLE_MESSAGE)
 
 

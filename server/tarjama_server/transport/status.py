@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
+
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -15,6 +18,8 @@ from ..errors import (
     OverloadedError,
     UnsupportedLanguageError,
 )
+
+log = logging.getLogger(__name__)
 
 # The one table from core errors to gRPC status codes; anything else is INTERNAL.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
@@ -35,6 +40,16 @@ def status_for(error: Exception, request_id: str = "") -> tuple[grpc.StatusCode,
         grpc.StatusCode.INTERNAL,
         f"internal error ({type(error).__name__}), request id {request_id}; the server log has the details",
     )
+
+
+def log_error(method: str, error: Exception, code: grpc.StatusCode, message: str, request_id: str) -> None:
+    """An INTERNAL error with its frames; any other at debug level. Whatever the transport."""
+    if code == grpc.StatusCode.INTERNAL:
+        # The error's message may quote the input (article text never goes to the log): type and frames only.
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        log.error("%s failed, request id %s: %s\n%s", method, request_id, type(error).__name__, frames)
+    else:
+        log.debug("%s: %s: %s", method, code.name, message)
 
 
 def retry_trailers(error: Exception) -> tuple[tuple[str, str | bytes], ...]:
