@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import math
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -260,3 +261,18 @@ def test_cli_marks_low_confidence_segments_and_json_carries_scores(
 
     segments = json.loads(capsys.readouterr().out)["translations"][0]["segments"]
     assert all(0 < s["confidence"] <= 1 and s["log_probability"] <= 0 and "flags" in s for s in segments)
+
+
+def test_cli_lists_alternatives_after_the_translation(
+    trusted: tuple[ServerThread, GatedEngine], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running, _ = trusted
+    headline = tmp_path / "headline.txt"
+    headline.write_text(HEADLINE, encoding="utf-8")
+    for stream in ([], ["--stream"]):
+        argv = ["--server", running.address, "translate", str(headline), "--alternatives", "2", *stream]
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        listed = out.split("Alternatives:\n", 1)[1].splitlines()
+        assert listed[0] == f"  text 1, segment 1: {HEADLINE}"
+        assert len(listed) == 3 and all(re.fullmatch(r"    [01]\.\d\d  .*", line) for line in listed[1:]), out

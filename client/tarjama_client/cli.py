@@ -114,10 +114,23 @@ class _Marker:
         )
 
 
+def _print_alternatives(segments: Sequence[tuple[int, int, Segment]]) -> None:
+    """After the document: each segment's other translations (--alternatives), best first, with scores."""
+    with_alternatives = [(t, i, segment) for t, i, segment in segments if segment.alternatives]
+    if not with_alternatives:
+        return
+    print("\nAlternatives:")
+    for text_index, segment_index, segment in with_alternatives:
+        print(f"  text {text_index + 1}, segment {segment_index + 1}: {segment.source}")
+        for alternative in segment.alternatives:
+            print(f"    {alternative.confidence:.2f}  {alternative.translation}")
+
+
 def _stream(client: TarjamaClient, texts: list[str], args: argparse.Namespace, common: dict[str, Any]) -> None:
     progress = _Progress(enabled=sys.stderr.isatty())
     marker = _Marker(_threshold(args), sys.stdout.isatty())
     model = ""
+    streamed: list[tuple[int, int, Segment]] = []
     try:
         for event in client.stream_translate(texts, **common):
             model = event.model
@@ -128,11 +141,13 @@ def _stream(client: TarjamaClient, texts: list[str], args: argparse.Namespace, c
                 if event.segment_index == 0 and event.text_index > 0:
                     sys.stdout.write("\n\n")
                 sys.stdout.write(marker.text(event.segment))
+                streamed.append((event.text_index, event.segment_index, event.segment))
             sys.stdout.flush()
     finally:
         progress.close()
     if not args.json:
         sys.stdout.write("\n")
+        _print_alternatives(streamed)
         marker.report()
     _warn_if_untrained(model)
 
@@ -190,6 +205,10 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
         marker.report()
     else:
         print("\n\n".join(t.text for t in result.translations))
+    if not args.json:
+        _print_alternatives(
+            [(t, i, segment) for t, text in enumerate(result.translations) for i, segment in enumerate(text.segments)]
+        )
     _warn_if_untrained(result.model)
 
 
@@ -372,8 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="also return N other translations of each segment, with their scores (short texts such as "
-        "headlines; see --json)",
+        help="also return N other translations of each segment, with their scores, listed after the "
+        "translation (short texts such as headlines; --json carries them too)",
     )
     translate.add_argument("--encoding", default="", help=ENCODING_HELP)
     translate.add_argument(
