@@ -87,19 +87,26 @@ def padding_ratio(input_tokens: list[int]) -> float:
     return 1 - sum(input_tokens) / (len(input_tokens) * max(input_tokens)) if input_tokens else 0.0
 
 
-def raw_engines(marian: Path, engines: list[str], max_new_tokens: int, converted: Path) -> dict[str, Any]:
-    """Output tokens a second of each engine alone, batch 1 (naive) and batch 16."""
-    from tarjama_server.engines.base import GenerationParams, Task
+def translation_engine(marian: Path, name: str, converted: Path) -> Any:
+    """The benchmark's translation model on engine ``name``, with every core to itself."""
+    from tarjama_server.engines.base import Task
     from tarjama_server.loading.hub import resolve_model
     from tarjama_server.loading.loader import load_engine
+
+    return load_engine(
+        resolve_model(str(marian)), Task.TRANSLATION, ("ar",), ("en",), "cpu", engine=name,
+        converted_dir=str(converted), threads=os.cpu_count() or 2,
+    )  # fmt: skip
+
+
+def raw_engines(marian: Path, engines: list[str], max_new_tokens: int, converted: Path) -> dict[str, Any]:
+    """Output tokens a second of each engine alone, batch 1 (naive) and batch 16."""
+    from tarjama_server.engines.base import GenerationParams
 
     params = GenerationParams(num_beams=4, max_new_tokens=max_new_tokens)
     results: dict[str, Any] = {}
     for name in engines:
-        engine = load_engine(
-            resolve_model(str(marian)), Task.TRANSLATION, ("ar",), ("en",), "cpu", engine=name,
-            converted_dir=str(converted), threads=os.cpu_count() or 2,
-        )  # fmt: skip
+        engine = translation_engine(marian, name, converted)
         segments = seed_segments(engine)
         engine.generate(segments[:2], params)  # warm-up
         started = time.perf_counter()
@@ -260,18 +267,13 @@ def score_cost(
     import dataclasses
     import resource
 
-    from tarjama_server.engines.base import GenerationParams, Task
-    from tarjama_server.loading.hub import resolve_model
-    from tarjama_server.loading.loader import load_engine
+    from tarjama_server.engines.base import GenerationParams
 
     scored = GenerationParams(num_beams=4, max_new_tokens=max_new_tokens)
     plain = dataclasses.replace(scored, scores=False)
     results: dict[str, Any] = {}
     for name in engines:
-        engine = load_engine(
-            resolve_model(str(marian)), Task.TRANSLATION, ("ar",), ("en",), "cpu", engine=name,
-            converted_dir=str(converted), threads=os.cpu_count() or 2,
-        )  # fmt: skip
+        engine = translation_engine(marian, name, converted)
         batch = seed_segments(engine)[:16]
         engine.generate(batch[:2], scored)  # warm-up
         rates: dict[str, list[float]] = {"with": [], "without": []}
