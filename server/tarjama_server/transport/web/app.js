@@ -57,12 +57,15 @@ async function call(method, request, signal) {
   const response = await fetch(SERVICE + method, {
     method: 'POST', headers: headers('application/json'), body: JSON.stringify(request), signal,
   });
+  if (!response.ok) throw await errorOf(response);
+  return response.json().catch(() => ({}));
+}
+
+// A refused call's Connect error body (code, message, details) as an ApiError.
+async function errorOf(response) {
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    throw new ApiError(response.status, body.code || 'unknown', body.message || response.statusText,
-      retryDelay(body, response));
-  }
-  return body;
+  return new ApiError(response.status, body.code || 'unknown', body.message || response.statusText,
+    retryDelay(body, response));
 }
 
 const ERROR_STATUS = {
@@ -79,11 +82,7 @@ async function stream(method, request, onEvent, signal) {
   const response = await fetch(SERVICE + method, {
     method: 'POST', headers: headers('application/connect+json'), body: framed, signal,
   });
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, body.code || 'unknown', body.message || response.statusText,
-      retryDelay(body, response));
-  }
+  if (!response.ok) throw await errorOf(response);
   const reader = response.body.getReader();
   let buffer = new Uint8Array(0);
   for (;;) {
@@ -236,8 +235,7 @@ function annotate(element, segment, index) {
   const notes = [`Segment ${index + 1}`];
   const flags = (segment.flags || []).map(flagName);
   const language = sourceLanguage(segment);
-  const passed = flags.includes('passed through') ||
-    (!segment.flags && language && language !== 'ar' && segment.translation === segment.source);
+  const passed = flags.includes('passed through');
   if (typeof segment.confidence === 'number') {
     element.dataset.confidence = segment.confidence.toFixed(2);
     notes.push(`confidence ${Math.round(segment.confidence * 100)}%`);
