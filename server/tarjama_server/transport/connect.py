@@ -14,10 +14,9 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
-from google.rpc import error_details_pb2
 
 from ..errors import InvalidRequestError, OverloadedError
-from .status import status_for
+from .status import retry_info, status_for
 
 M = TypeVar("M", bound=Message)
 
@@ -85,9 +84,7 @@ def connect_error(error: Exception, request_id: str) -> ConnectError:
     code, message = status_for(error, request_id)
     if not isinstance(error, OverloadedError):
         return ConnectError(code, message)
-    milliseconds = max(1, round(error.retry_after * 1000))
-    info = error_details_pb2.RetryInfo()
-    info.retry_delay.FromMilliseconds(milliseconds)
+    milliseconds, info = retry_info(error)
     detail = {
         "type": info.DESCRIPTOR.full_name,
         "value": base64.b64encode(info.SerializeToString()).decode().rstrip("="),

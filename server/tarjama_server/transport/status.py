@@ -6,7 +6,7 @@ import logging
 import traceback
 
 import grpc
-from google.protobuf import any_pb2, duration_pb2
+from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -52,16 +52,23 @@ def log_error(method: str, error: Exception, code: grpc.StatusCode, message: str
         log.debug("%s: %s: %s", method, code.name, message)
 
 
+def retry_info(error: OverloadedError) -> tuple[int, error_details_pb2.RetryInfo]:
+    """A refusal's retry hint, whatever the transport: the delay in whole milliseconds (at
+    least one) and as ``google.rpc.RetryInfo``."""
+    milliseconds = max(1, round(error.retry_after * 1000))
+    info = error_details_pb2.RetryInfo()
+    info.retry_delay.FromMilliseconds(milliseconds)
+    return milliseconds, info
+
+
 def retry_trailers(error: Exception) -> tuple[tuple[str, str | bytes], ...]:
     """The retry hint of a refusal: ``grpc-retry-pushback-ms`` (read by gRPC's own
     retry policy) and ``google.rpc.RetryInfo`` (read by any client with grpcio-status)."""
     if not isinstance(error, OverloadedError):
         return ()
-    milliseconds = max(1, round(error.retry_after * 1000))
-    delay = duration_pb2.Duration()
-    delay.FromMilliseconds(milliseconds)
+    milliseconds, info = retry_info(error)
     detail = any_pb2.Any()
-    detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    detail.Pack(info)
     status = rpc_status.to_status(
         status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=[detail])
     )
