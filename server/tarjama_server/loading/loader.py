@@ -32,10 +32,9 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
     cores = usable_cores(settings.torch_threads)
     workers = settings.model_workers or default_workers(device, cores)
     threads = max(1, cores // workers)  # per worker
-    if workers > 1:
-        torch.set_num_threads(threads)  # process-wide: each of the N concurrent torch calls gets its share
-    elif settings.torch_threads > 0:
-        torch.set_num_threads(settings.torch_threads)
+    if workers > 1 or settings.torch_threads > 0:
+        # Process-wide: each of the N concurrent torch calls gets its share (one worker: --torch-threads).
+        torch.set_num_threads(threads)
     log.info(
         "%d model worker%s (batches at once per model), %d thread%s each, on %d cores",
         workers,
