@@ -4,6 +4,7 @@ line per call from the core's ``Report``."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import uuid
@@ -36,6 +37,11 @@ def request_id(sent: Iterable[object]) -> str:
         if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
             return value
     return uuid.uuid4().hex
+
+
+def token_matches(sent: object, token: str) -> bool:
+    """Whether ``sent`` (the caller's ``authorization``) is ``Bearer <token>``, compared in constant time."""
+    return isinstance(sent, str) and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
@@ -32,7 +31,17 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from ..core.context import CLOCK, RequestContext
 from ..errors import NotReadyError
 from . import connect, methods
-from .calls import CANCELLED, HTTP, MAX_MESSAGE_BYTES, OK, REQUEST_ID_KEY, Call, ServerState, request_id
+from .calls import (
+    CANCELLED,
+    HTTP,
+    MAX_MESSAGE_BYTES,
+    OK,
+    REQUEST_ID_KEY,
+    Call,
+    ServerState,
+    request_id,
+    token_matches,
+)
 from .status import log_error
 
 log = logging.getLogger(__name__)
@@ -99,7 +108,7 @@ class HttpService:
 
     def __init__(self, state: ServerState, *, auth_token: str = "", cors_origins: Sequence[str] = ()) -> None:
         self.state = state
-        self._expected = f"Bearer {auth_token}".encode() if auth_token else None
+        self._token = auth_token
         middleware = [Middleware(_SecurityHeaders)]
         if cors_origins:
             middleware.append(
@@ -175,13 +184,11 @@ class HttpService:
 
     def _check(self, request: Request, rpc: Rpc) -> str:
         """The token, then the content type: the codec to use."""
-        if self._expected is not None:
-            sent = request.headers.get("authorization", "")
-            if not hmac.compare_digest(sent.encode(), self._expected):
-                raise connect.ConnectError(
-                    grpc.StatusCode.UNAUTHENTICATED,
-                    "missing or wrong token: send the header 'Authorization: Bearer <token>'",
-                )
+        if self._token and not token_matches(request.headers.get("authorization", ""), self._token):
+            raise connect.ConnectError(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing or wrong token: send the header 'Authorization: Bearer <token>'",
+            )
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         accepted = connect.STREAM_TYPES if rpc.streaming else connect.UNARY_TYPES
         if content_type not in accepted:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import grpc
 
 from .. import metrics
-from .calls import GRPC
+from .calls import GRPC, token_matches
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +21,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
     (load balancers and Kubernetes probes carry no token)."""
 
     def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
+        self._token = token
 
         async def deny(request: Any, context: grpc.aio.ServicerContext) -> None:
             await context.abort(
@@ -40,7 +39,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         if handler_call_details.method.startswith(_HEALTH_PREFIX):
             return await continuation(handler_call_details)
         sent = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
-        if isinstance(sent, str) and hmac.compare_digest(sent.encode(), self._expected):
+        if token_matches(sent, self._token):
             return await continuation(handler_call_details)
         return self._deny
 
