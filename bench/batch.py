@@ -26,18 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from load import REFERENCE, SEED, free_port
+from load import SEED, free_port, server_command, translation_model
 from tarjama_client import TarjamaClient
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def ensure_models(models: Path) -> None:
-    if not (models / "marian-ar-en").exists():
-        from tarjama_server.loading.tiny_models import build_tiny_models
-
-        print(f"building tiny models in {models} ...", flush=True)
-        build_tiny_models(models, SEED.read_text(encoding="utf-8"), REFERENCE.read_text(encoding="utf-8"))
 
 
 def write_archive(path: Path, items: int, offset: int = 0) -> None:
@@ -62,13 +54,11 @@ class Servers:
         self._log = log.open("ab")
         for core in cores:
             port = free_port()
-            command = [
-                "taskset", "-c", str(core),
-                sys.executable, "-m", "tarjama_server.app",
-                "--host", "127.0.0.1", "--port", str(port), "--metrics-port", "0", "--offline",
-                "--translation-model", str(models / "marian-ar-en"), "--summarization-model", "none",
-                "--torch-threads", "1", "--num-beams", str(num_beams),
+            flags = [
+                "--metrics-port", "0", "--translation-model", str(models / "marian-ar-en"),
+                "--summarization-model", "none", "--torch-threads", "1", "--num-beams", str(num_beams),
             ]  # fmt: skip
+            command = ["taskset", "-c", str(core), *server_command(port, flags)]
             self.processes.append(subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT))
             self.addresses.append(f"127.0.0.1:{port}")
         for address in self.addresses:
@@ -171,7 +161,7 @@ def main() -> None:
     if len(os.sched_getaffinity(0)) < 2:
         sys.exit("needs two cores: one per server")
     cores = sorted(os.sched_getaffinity(0))[:2]
-    ensure_models(args.models)
+    translation_model(args.models, "early")  # built if missing
     args.out.mkdir(parents=True, exist_ok=True)
     rounds: list[dict[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="tarjama-bench-batch-") as directory:

@@ -25,6 +25,7 @@ import random
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -94,21 +95,43 @@ def translation_model(models: Path, stop: str) -> Path:
     return path
 
 
-def start_server(model: Path, args: argparse.Namespace, log_name: str) -> tuple[subprocess.Popen[bytes], str]:
+def server_command(port: int, flags: Sequence[str]) -> list[str]:
+    """``tarjama-server`` on loopback ``port``, offline, with ``flags``."""
+    return [sys.executable, "-m", "tarjama_server.app", "--host", "127.0.0.1", "--port", str(port), "--offline", *flags]
+
+
+def start_server(flags: Sequence[str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A ``tarjama-server`` with ``flags`` on a free loopback port, its output in ``log``; returned
+    once it is ready, with its address."""
     port = free_port()
-    command = [
-        sys.executable, "-m", "tarjama_server.app",
-        "--host", "127.0.0.1", "--port", str(port), "--metrics-port", "0", "--offline",
-        "--translation-model", str(model), "--summarization-model", "none",
-        "--num-beams", str(args.num_beams), "--log-level", "INFO",
-        *args.server_args,
-    ]  # fmt: skip
-    log = open(args.out / log_name, "wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(server_command(port, flags), stdout=log.open("wb"), stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
     with TarjamaClient(address) as client:
         client.wait_until_ready(timeout=300)
     return process, address
+
+
+def stop_server(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None:
+        process.terminate()
+        process.wait(60)
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--models`` (the tiny models a started server runs), ``--server`` (a running one instead)
+    and the extra ``tarjama-server`` flags after ``--``."""
+    parser.add_argument("--models", type=Path, help="tiny models directory (built there if missing)")
+    parser.add_argument("--server", help="use a running server at HOST:PORT instead of starting one")
+    parser.add_argument("server_args", nargs="*", help="extra tarjama-server flags (after --)")
+
+
+def parse_server_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The arguments, once ``--models`` or ``--server`` is given; ``--out`` made."""
+    args = parser.parse_args()
+    if not args.server and not args.models:
+        parser.error("give --models DIR (tiny models) or --server HOST:PORT")
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args
 
 
 async def measure_capacity(address: str, text: str, options: DecodingOptions, callers: int, seconds: float) -> float:
@@ -256,9 +279,8 @@ def run_levels(address: str, name: str, args: argparse.Namespace, text: str) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", type=Path, help="tiny models directory (built there if missing)")
+    add_server_arguments(parser)
     parser.add_argument("--stops", default="early,unbiased", help="tiny models to run on, in order: early, unbiased")
-    parser.add_argument("--server", help="use a running server at HOST:PORT instead of starting one")
     parser.add_argument("--levels", default="0.5,1,2,5,10", help="offered load as multiples of measured capacity")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long each level offers calls")
     parser.add_argument("--deadline", type=float, default=20.0, help="each call's deadline, in seconds")
@@ -271,11 +293,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=200, help="then N calls at once (0: none)")
     parser.add_argument("--burst-deadline", type=float, default=180.0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("server_args", nargs="*", help="extra tarjama-server flags (after --)")
-    args = parser.parse_args()
-    if not args.server and not args.models:
-        parser.error("give --models DIR (tiny models) or --server HOST:PORT")
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = parse_server_arguments(parser)
     text = excerpt(args.sentences)
     capacities: dict[str, float] = {}
     levels: list[Level] = []
@@ -283,14 +301,17 @@ def main() -> None:
         process = None
         address = args.server
         if not address:
-            process, address = start_server(translation_model(args.models, name), args, f"server-{name}.log")
+            flags = [
+                "--metrics-port", "0", "--translation-model", str(translation_model(args.models, name)),
+                "--summarization-model", "none", "--num-beams", str(args.num_beams), "--log-level", "INFO",
+                *args.server_args,
+            ]  # fmt: skip
+            process, address = start_server(flags, args.out / f"server-{name}.log")
         try:
             capacities[name], measured = run_levels(address, name, args, text)
             levels += measured
         finally:
-            if process is not None:
-                process.terminate()
-                process.wait(60)
+            stop_server(process)
     steady = [lv for lv in levels if lv.multiple]
     ratios = {}
     for name in capacities:

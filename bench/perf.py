@@ -57,7 +57,7 @@ REFERENCE = ROOT / "seeds" / "000_72c42d5ea82af53c.reference.en.txt"
 ENGINES = ("transformers", "ctranslate2")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import free_port, percentile  # noqa: E402  (the load tool's helpers, beside this file)
+from load import free_port, percentile, server_command  # noqa: E402  (the load tool's helpers, beside this file)
 
 
 def build_models(directory: Path, summarizer: bool = True) -> tuple[Path, Path]:
@@ -375,17 +375,16 @@ class Server:
         cache_bytes: int = 0,
     ) -> None:
         self.port, self.metrics_port = free_port(), free_port()
-        command = [
-            sys.executable, "-m", "tarjama_server.app", "--port", str(self.port),
+        command = server_command(self.port, [
             "--metrics-port", str(self.metrics_port), "--translation-model", str(marian),
             "--summarization-model", str(mt5 or "none"), "--translation-engine", engine,
             "--summarization-engine", engine,
-            "--ctranslate2-dir", str(converted), "--no-repetition-guard", "--offline", "--device", "cpu",
+            "--ctranslate2-dir", str(converted), "--no-repetition-guard", "--device", "cpu",
             "--max-queue-seconds", "100000", "--assumed-tokens-per-second", "100",  # no start-up calibration
             "--model-workers", str(workers),  # 0: the server's default, one per core
             # The throughput figures send the same article again and again: no cache there.
             "--cache-bytes", str(cache_bytes),
-        ]  # fmt: skip
+        ])  # fmt: skip
         self._log = log.open("wb")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
         self.address = f"127.0.0.1:{self.port}"

@@ -26,9 +26,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tarjama_client import AsyncTarjamaClient, RetryPolicy, TarjamaClient, TarjamaError
+from tarjama_client import AsyncTarjamaClient, RetryPolicy, TarjamaError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import load
 from load import ROOT, SEED, excerpt, free_port, percentile, translation_model
 
 HEADLINES = ["حلب تحت سيطرة النظام", "Photo: حلب", "انفجار في مرفأ بيروت", "ارتفاع أسعار النفط بعد قرار أوبك"]
@@ -76,18 +77,13 @@ def snapshot(pid: int | None, metrics: str, started: float) -> Snapshot:
 
 def start_server(models: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str, str]:
     translation = translation_model(models, "early")
-    port, metrics_port = free_port(), free_port()
-    command = [
-        sys.executable, "-m", "tarjama_server.app", "--host", "127.0.0.1", "--port", str(port),
-        "--metrics-port", str(metrics_port), "--offline", "--translation-model", str(translation),
+    metrics_port = free_port()
+    flags = [
+        "--metrics-port", str(metrics_port), "--translation-model", str(translation),
         "--summarization-model", str(translation.parent / "mt5-summarizer"), "--num-beams", "1",
         "--summary-num-beams", "1", "--log-level", "WARNING", *args.server_args,
     ]  # fmt: skip
-    log = open(args.out / "soak-server.log", "wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    address = f"127.0.0.1:{port}"
-    with TarjamaClient(address) as client:
-        client.wait_until_ready(timeout=300)
+    process, address = load.start_server(flags, args.out / "soak-server.log")
     return process, address, f"127.0.0.1:{metrics_port}"
 
 
@@ -168,8 +164,7 @@ async def soak(address: str, args: argparse.Namespace, pid: int | None, metrics:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", type=Path, help="tiny models directory (built there if missing)")
-    parser.add_argument("--server", help="use a running server at HOST:PORT instead of starting one")
+    load.add_server_arguments(parser)
     parser.add_argument("--metrics", default="", help="with --server: its metrics HOST:PORT (asyncio tasks)")
     parser.add_argument("--pid", type=int, help="with --server: its process id (RSS, fds, threads)")
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -179,11 +174,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds before the first snapshot")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("server_args", nargs="*", help="extra tarjama-server flags (after --)")
-    args = parser.parse_args()
-    if not args.server and not args.models:
-        parser.error("give --models DIR (tiny models) or --server HOST:PORT")
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = load.parse_server_arguments(parser)
     process = None
     address, metrics, pid = args.server, args.metrics, args.pid
     if not address:
@@ -192,9 +183,7 @@ def main() -> None:
     try:
         report = asyncio.run(soak(address, args, pid, metrics))
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(60)
+        load.stop_server(process)
     (args.out / "soak.json").write_text(json.dumps(report, indent=2))
     print(json.dumps({key: report[key] for key in ("calls", "seconds", "after_warmup", "at_end")}, indent=2))
     warm, last = report["after_warmup"], report["at_end"]
