@@ -45,11 +45,11 @@ class AdaptiveConcurrency:
     smoothing: float = 0.1  # weight of the newest cost in the smoothed cost
 
     limit: float = field(init=False)
-    slow_start: bool = field(default=True, init=False)
     baseline: float | None = field(default=None, init=False)
     smoothed: float | None = field(default=None, init=False)
     paused_until: float = field(default=-math.inf, init=False)
-    calm_until: float = field(default=-math.inf, init=False)  # no second decrease before this
+    # No second decrease before this; -inf until the first decrease, which ends the slow start.
+    calm_until: float = field(default=-math.inf, init=False)
     round_trip: float = field(default=0.0, init=False)  # the latest call's seconds
     highest: int = field(default=0, init=False)  # the most calls it has allowed at once
 
@@ -58,6 +58,11 @@ class AdaptiveConcurrency:
             raise ValueError(f"concurrency must be at least 1 (minimum {self.minimum}, maximum {self.maximum})")
         self.limit = float(min(max(self.initial, self.minimum), self.maximum))
         self.highest = int(self.limit)
+
+    @property
+    def slow_start(self) -> bool:
+        """Still growing fast: no sign of congestion yet (no decrease has set ``calm_until``)."""
+        return self.calm_until == -math.inf
 
     def allowed(self, now: float) -> int:
         """How many calls may be in flight now (0 while a pushback lasts)."""
@@ -86,15 +91,13 @@ class AdaptiveConcurrency:
 
     def on_overload(self, now: float, pushback: float | None = None) -> None:
         """A call was refused with RESOURCE_EXHAUSTED; ``pushback``: the server's retry hint in seconds."""
-        if pushback is not None and math.isfinite(pushback):
-            self.paused_until = max(self.paused_until, now + pushback)
-        self._decrease(now, self.backoff, pause=pushback)
+        pause = pushback if pushback is not None and math.isfinite(pushback) else 0.0
+        self.paused_until = max(self.paused_until, now + pause)
+        self._decrease(now, self.backoff, pause)
 
-    def _decrease(self, now: float, factor: float, pause: float | None = None) -> None:
-        self.slow_start = False
+    def _decrease(self, now: float, factor: float, pause: float = 0.0) -> None:
         if now < self.calm_until:
             return  # the same congestion: calls refused together count once
         self.limit = max(float(self.minimum), self.limit * factor)
-        wait = pause if pause is not None and math.isfinite(pause) else 0.0
         # Calls that started before the decrease report for one more round trip after any pause.
-        self.calm_until = now + wait + self.round_trip
+        self.calm_until = now + pause + self.round_trip
