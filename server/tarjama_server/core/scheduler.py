@@ -199,11 +199,16 @@ class Scheduler:
         except asyncio.CancelledError:
             raise
         except BaseException as error:  # a hung engine, a dead inference thread, or a bug in this loop
-            if isinstance(error, EngineFault):
-                self.fail(error)
-            else:
-                log.critical("%s batcher died", self._task, exc_info=error)
-                self.fail(EngineFault(f"the {self._task} batcher died ({type(error).__name__})"))
+            self._died(error, "batcher")
+
+    def _died(self, error: BaseException, what: str) -> None:
+        """``what`` (the batcher loop, or a batch) ended on ``error``: an ``EngineFault`` (a hung
+        engine, a dead inference thread) or a bug; either way nothing more runs on this model."""
+        if isinstance(error, EngineFault):
+            self.fail(error)
+            return
+        log.critical("%s %s died", self._task, what, exc_info=error)
+        self.fail(EngineFault(f"the {self._task} batcher died ({type(error).__name__})"))
 
     def fail(self, fault: EngineFault) -> None:
         """Nothing more can run on this model (its engine, or another on the same inference thread,
@@ -224,36 +229,32 @@ class Scheduler:
         while True:
             await self._wakeup.wait()
             slot = await self.slots.acquire()  # a batch is formed once a worker is free to run it
-            if self.fault is not None:  # a batch found the engine hung or dead: nothing more runs
-                self.slots.release(slot)
-                return
+            handed_over = False  # to a batch's task, which releases the slot when it ends
             try:
+                if self.fault is not None:  # a batch found the engine hung or dead: nothing more runs
+                    return
                 if self.limits.max_wait_seconds and self.queued < self.limits.max_batch_size:
                     await asyncio.sleep(self.limits.max_wait_seconds)  # let concurrent requests join the batch
                 batch = self._take_batch(idle_workers=self.slots.free + 1)
                 if not self.queued:
                     self._wakeup.clear()
                 metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
-            except BaseException:
-                self.slots.release(slot)
-                raise
-            if not batch:
-                self.slots.release(slot)
-                continue
-            running = loop.create_task(self._run_batch(batch, slot), name=f"batch-{self._task}-{slot}")
-            self._in_flight.add(running)
-            running.add_done_callback(self._in_flight.discard)
+                if batch:
+                    running = loop.create_task(self._run_batch(batch, slot), name=f"batch-{self._task}-{slot}")
+                    handed_over = True
+                    self._in_flight.add(running)
+                    running.add_done_callback(self._in_flight.discard)
+            finally:
+                if not handed_over:  # nothing for this worker to run (or the loop ends): it stays idle
+                    self.slots.release(slot)
 
     async def _run_batch(self, batch: list[Job], slot: int) -> None:
         try:
             await self.worker.run(batch, slot=slot)
         except asyncio.CancelledError:
             raise
-        except EngineFault as fault:  # a hung engine or a dead inference thread: nothing more runs
-            self.fail(fault)
-        except BaseException as error:
-            log.critical("%s batch died", self._task, exc_info=error)
-            self.fail(EngineFault(f"the {self._task} batcher died ({type(error).__name__})"))
+        except BaseException as error:  # a hung engine, a dead inference thread, or a bug
+            self._died(error, "batch")
         finally:
             self.slots.release(slot)
 
