@@ -72,25 +72,27 @@ class Measure:
     outlier (a batch on a suddenly idle machine) moves it little. The prior (a calibration, or
     an assumption) is one noisy measurement: the same model calibrates 11 times faster on a
     quiet machine than on a busy one. So until ``PRIOR_SAMPLES`` samples exist, the estimate
-    is the more pessimistic of the prior and the samples; after that the prior is set aside."""
+    is the more pessimistic of the prior and the samples; after that the prior is set aside.
+
+    ``value`` is worked out when a sample comes or the prior is reset, not on every read:
+    admission reads it for each open request as every batch is formed."""
 
     def __init__(self, prior: float, *, low: bool) -> None:
-        self.prior = prior
         self.low = low
         self.samples: deque[tuple[float, float]] = deque(maxlen=WINDOW)
+        self.reset(prior)
 
     def add(self, amount: float, base: float) -> None:
         if amount > 0 and base > 0:
             self.samples.append((amount, base))
+            self.value = self._estimate()
 
     def reset(self, prior: float) -> None:
         self.prior = prior
         self.samples.clear()
+        self.value = prior
 
-    @property
-    def value(self) -> float:
-        if not self.samples:
-            return self.prior
+    def _estimate(self) -> float:
         ordered = sorted(self.samples, key=lambda sample: sample[0] / sample[1], reverse=not self.low)
         kept = ordered[: len(ordered) - len(ordered) // 4]  # without the most favourable quarter
         measured = sum(amount for amount, _ in kept) / sum(base for _, base in kept)
