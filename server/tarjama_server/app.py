@@ -307,7 +307,7 @@ class TarjamaServer:
             if summarization
             else None
         )
-        self.state.pipelines = Pipelines(translator, summarizer, cache=cache, queue_seconds=limits.max_queue_seconds)
+        self.state.pipelines = Pipelines(translator, summarizer)
         self.loading_step = ""
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         metrics.MODELS_READY.set(1)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import __version__
 from ..engines.base import ModelInfo
 from ..errors import FeatureDisabledError
-from .cache import ResultCache
 from .limits import RequestLimits
 from .summarization import Summarizer
 from .translation import Translator
@@ -29,21 +28,20 @@ class ServerInfo:
 class Pipelines:
     translator: Translator
     summarizer: Summarizer | None
-    cache: ResultCache[object] = field(default_factory=lambda: ResultCache[object](0), kw_only=True)
-    queue_seconds: float = field(default=0.0, kw_only=True)  # the schedulers' bound (SchedulerLimits)
 
     @property
     def infos(self) -> list[ModelInfo]:
         return [self.translator.info] + ([self.summarizer.info] if self.summarizer else [])
 
     def server_info(self) -> ServerInfo:
+        cache = self.translator.cache  # one cache serves both pipelines
         return ServerInfo(
             version=__version__,
             engines=tuple(dict.fromkeys(info.engine for info in self.infos)),
             limits=self.translator.limits,
-            max_queue_seconds=self.queue_seconds,
-            cache_max_bytes=self.cache.max_bytes,
-            cache_bytes=self.cache.bytes,
+            max_queue_seconds=self.translator.scheduler.limits.max_queue_seconds,
+            cache_max_bytes=cache.max_bytes,
+            cache_bytes=cache.bytes,
         )
 
     def require_summarizer(self) -> Summarizer:
