@@ -199,16 +199,17 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
     result = client.translate(texts, **common)
     if args.json:
         _print_json(result)
-    elif _threshold(args) is not None:
-        marker = _Marker(_threshold(args), sys.stdout.isatty())
+        _warn_if_untrained(result.model)
+        return
+    marker = _Marker(_threshold(args), sys.stdout.isatty())
+    if marker.threshold is not None:
         print("\n\n".join("".join(marker.text(s) for s in t.segments) for t in result.translations))
-        marker.report()
     else:
         print("\n\n".join(t.text for t in result.translations))
-    if not args.json:
-        _print_alternatives(
-            [(t, i, segment) for t, text in enumerate(result.translations) for i, segment in enumerate(text.segments)]
-        )
+    _print_alternatives(
+        [(t, i, segment) for t, text in enumerate(result.translations) for i, segment in enumerate(text.segments)]
+    )
+    marker.report()  # after the alternatives, as in --stream: the count closes the output
     _warn_if_untrained(result.model)
 
 
