@@ -360,15 +360,24 @@ class Busy(pb_grpc.TarjamaServiceServicer):
         return pb.ListModelsResponse(models=[pb.ModelInfo(id="scripted", task=pb.TASK_TRANSLATION)])
 
 
-@pytest.fixture
-def busy_server() -> Iterator[tuple[str, Busy]]:
-    servicer = Busy(refusals=1, pushback_ms=300)
+@contextlib.contextmanager
+def scripted(servicer: pb_grpc.TarjamaServiceServicer) -> Iterator[str]:
+    """A gRPC server of ``servicer`` on a free loopback port: its address."""
     server = grpc.server(ThreadPoolExecutor(8))
     pb_grpc.add_TarjamaServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    yield f"127.0.0.1:{port}", servicer
-    server.stop(0)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(0)
+
+
+@pytest.fixture
+def busy_server() -> Iterator[tuple[str, Busy]]:
+    servicer = Busy(refusals=1, pushback_ms=300)
+    with scripted(servicer) as address:
+        yield address, servicer
 
 
 def test_translate_many_waits_out_the_servers_pushback(busy_server) -> None:
@@ -465,12 +474,8 @@ class Echo(pb_grpc.TarjamaServiceServicer):
 @pytest.fixture
 def echo_server() -> Iterator[tuple[str, Echo]]:
     servicer = Echo()
-    server = grpc.server(ThreadPoolExecutor(4))
-    pb_grpc.add_TarjamaServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield f"127.0.0.1:{port}", servicer
-    server.stop(0)
+    with scripted(servicer) as address:
+        yield address, servicer
 
 
 def write_items(path: Path, count: int) -> list[Any]:
