@@ -73,7 +73,13 @@ SUMMARY_STYLES = {
 
 
 def summarize_request(
-    text: str, source_language: str, summary_language: str, max_summary_tokens: int, num_beams: int, style: str
+    text: str,
+    source_language: str,
+    summary_language: str,
+    max_summary_tokens: int,
+    num_beams: int,
+    style: str,
+    mime_type: str = "",
 ) -> pb.SummarizeRequest:
     check_text("text", text)
     if style not in SUMMARY_STYLES:
@@ -85,6 +91,7 @@ def summarize_request(
         max_summary_tokens=max_summary_tokens,
         num_beams=num_beams,
         style=SUMMARY_STYLES[style],
+        mime_type=mime_type,
     )
 
 

@@ -163,11 +163,13 @@ class AsyncTarjamaClient(ClientBase):
         max_summary_tokens: int = 0,
         num_beams: int = 0,
         style: str = "",
+        mime_type: str = "",
         timeout: float | None = None,
     ) -> SummarizeResult:
-        """``style``: "headline" (one short sentence), "short" (the default) or "long"."""
+        """``style``: "headline" (one short sentence), "short" (the default) or "long";
+        ``mime_type`` "text/html": ``text`` is an HTML document, summarized from its text."""
         request = _convert.summarize_request(
-            text, source_language, summary_language, max_summary_tokens, num_beams, style
+            text, source_language, summary_language, max_summary_tokens, num_beams, style, mime_type
         )
         return _convert.summarize_result(await self._call(self._stub.Summarize, request, timeout))
 

@@ -8,6 +8,7 @@ from .. import __version__
 from ..engines.base import ModelInfo
 from ..errors import FeatureDisabledError
 from .limits import RequestLimits
+from .recipes import DEFAULT_STYLE, STYLES
 from .summarization import Summarizer
 from .translation import Translator
 
@@ -22,6 +23,9 @@ class ServerInfo:
     max_queue_seconds: float
     cache_max_bytes: int
     cache_bytes: int
+    # recipes.STYLES, shortest first, and the style of a request that names none.
+    summary_styles: tuple[str, ...] = tuple(STYLES)
+    default_summary_style: str = DEFAULT_STYLE
 
 
 @dataclass(frozen=True)

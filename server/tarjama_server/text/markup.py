@@ -338,6 +338,12 @@ def parse(source: str) -> HtmlDocument:
     return HtmlDocument(source, tokenizer.blocks, tokenizer.attributes, tokenizer.untranslated_text)
 
 
+def document_text(source: str) -> str:
+    """What a reader of the HTML document reads: its blocks' text, one a line, without tags,
+    attributes, scripts or styles (what a summary of it should be written from)."""
+    return "\n".join(block.text for block in parse(source).blocks)
+
+
 def _snap(text: str, position: int) -> int:
     """The word edge nearest ``position`` in ``text``."""
     position = max(0, min(len(text), position))

@@ -31,6 +31,7 @@ STYLES = {
     pb.SUMMARY_STYLE_SHORT: "short",
     pb.SUMMARY_STYLE_LONG: "long",
 }
+_STYLE_VALUES = {name: value for value, name in STYLES.items() if name}
 
 
 def translation_request(request: pb.TranslateRequest) -> TranslationRequest:
@@ -59,6 +60,7 @@ def summarization_request(request: pb.SummarizeRequest) -> SummarizationRequest:
         max_summary_tokens=request.max_summary_tokens,
         num_beams=request.num_beams,
         style=STYLES[request.style],
+        mime_type=request.mime_type,
     )
 
 
@@ -188,4 +190,6 @@ def server_info(info: ServerInfo) -> pb.ServerInfo:
         max_alternatives_chars=limits.max_alternatives_chars,
         cache_max_bytes=info.cache_max_bytes,
         cache_bytes=info.cache_bytes,
+        summary_styles=[_STYLE_VALUES[name] for name in info.summary_styles],
+        default_summary_style=_STYLE_VALUES[info.default_summary_style],
     )
