@@ -274,7 +274,8 @@ def test_token_then_progress_and_stop_cancels_on_the_server(page: Any, models_di
 # Measured in Debian's Chromium on the 2-core machine with other jobs running: before the fix (both
 # panes re-rendered and offsets recomputed over the whole text for each segment) the longest task
 # was 66 s (tasks of 4.7 s and 0.8 s before it) and a hover during the stream timed out after 60 s;
-# after it (each segment appended once) the longest was 0.58 s. 2 s leaves a busy machine room.
+# after it (each segment appended once) the longest was 0.13 s (0.58 s in a run with the whole source
+# laid out at the start, since dropped). 2 s leaves a busy machine room.
 LONG_TASK_BOUND_MS = 2000
 LONG_TASKS = """
 window.longTasks = [];
