@@ -71,5 +71,5 @@ def test_server_info_lists_the_summary_styles(http_server: ServerThread) -> None
     from tarjama_server.core.recipes import DEFAULT_STYLE, STYLES
 
     server = api(http_server.http_url, "ListModels", {})["server"]
-    assert server["summaryStyles"] == [f"SUMMARY_STYLE_{name.upper()}" for name in STYLES]
-    assert server["defaultSummaryStyle"] == f"SUMMARY_STYLE_{DEFAULT_STYLE.upper()}"
+    assert server["summaryStyles"] == list(STYLES)
+    assert server["defaultSummaryStyle"] == DEFAULT_STYLE

@@ -367,7 +367,7 @@ def test_summaries_stop_and_stale_results_are_marked(page: Any, http_server: Ser
     expect(page.get_by_test_id("stop")).to_be_disabled()
 
     # Another style: a new summary, which Stop cancels.
-    page.get_by_test_id("summary-style").select_option("SUMMARY_STYLE_HEADLINE")
+    page.get_by_test_id("summary-style").select_option("headline")
     held_until(page, held, 2)
     expect(page.get_by_test_id("stop")).to_be_enabled()
     page.get_by_test_id("stop").click()
@@ -375,9 +375,9 @@ def test_summaries_stop_and_stale_results_are_marked(page: Any, http_server: Ser
     expect(page.get_by_test_id("stop")).to_be_disabled()
 
     # Two styles in a row: the first request is cancelled, and only the newest answer is shown.
-    page.get_by_test_id("summary-style").select_option("SUMMARY_STYLE_LONG")
+    page.get_by_test_id("summary-style").select_option("long")
     held_until(page, held, 3)
-    page.get_by_test_id("summary-style").select_option("SUMMARY_STYLE_SHORT")
+    page.get_by_test_id("summary-style").select_option("short")
     held_until(page, held, 4)
     held[3].fulfill(**summary_reply("newest"))
     expect(page.get_by_test_id("summary")).to_have_text("newest")

@@ -225,7 +225,8 @@ function sourceLanguages() {
 }
 
 function targetLanguage() {
-  return (state.translator && (state.translator.targetLanguages || [])[0]) || '';
+  return (state.server && state.server.defaultTargetLanguage) ||
+    (state.translator && (state.translator.targetLanguages || [])[0]) || '';
 }
 
 function offerLanguages() {
@@ -239,8 +240,9 @@ function offerLanguages() {
   $('target-view').lang = target || 'en';
 }
 
-function styleName(style) {
-  return String(style).replace(/^SUMMARY_STYLE_/, '').toLowerCase();
+// ServerInfo names the styles "headline", "short"...; the request's enum is SUMMARY_STYLE_ and the name.
+function styleValue(name) {
+  return name ? `SUMMARY_STYLE_${name.toUpperCase()}` : undefined;
 }
 
 function offerStyles() {
@@ -248,7 +250,7 @@ function offerStyles() {
   const server = state.server || {};
   const styles = server.summaryStyles || [];
   const chosen = select.value;
-  const options = styles.length ? styles.map((style) => new Option(styleName(style), style))
+  const options = styles.length ? styles.map((style) => new Option(style, style))
     : [new Option('server default', '')]; // a server that does not list its styles
   select.replaceChildren(...options);
   select.value = styles.includes(chosen) ? chosen : (server.defaultSummaryStyle || options[0].value);
@@ -638,7 +640,7 @@ async function summarize() {
   meta.textContent = '';
   meta.title = '';
   summary.removeAttribute('data-ready');
-  const request = { text: state.sourceText, style: $('summary-style').value };
+  const request = { text: state.sourceText, style: styleValue($('summary-style').value) };
   if (targetLanguage()) request.summaryLanguage = targetLanguage();
   if (state.sourceLanguage) request.sourceLanguage = state.sourceLanguage;
   if (state.html) request.mimeType = 'text/html';
