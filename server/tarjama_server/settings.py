@@ -122,7 +122,7 @@ class Settings:
         5.0, "HTTP: an idle keep-alive connection is closed after this long without a new request"
     )
     http_max_connections: int = _setting(
-        1000,
+        2000,
         "HTTP: most open connections; past it a new one takes the place of the longest-idle connection "
         "(one waiting for a request), or gets 503 when every connection has a call in flight (0 = no limit)",
     )

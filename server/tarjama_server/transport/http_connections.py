@@ -49,7 +49,7 @@ class ConnectionBounds:
     """``header_timeout``: seconds for a request's headers (0: none); ``max_connections``: most open (0: none)."""
 
     header_timeout: float = 10.0
-    max_connections: int = 1000
+    max_connections: int = 2000
 
 
 def protocol_for(bounds: ConnectionBounds) -> type[H11Protocol]:

@@ -139,7 +139,7 @@ class HttpService:
                 Route("/healthz", self.healthz, methods=["GET", "HEAD"]),
                 Route("/openapi.json", self.openapi, methods=["GET", "HEAD"]),
                 Route("/readyz", self.readyz, methods=["GET", "HEAD"]),
-                Mount("/", StaticFiles(directory=WEB, html=True)),  # the page at /, and /openapi.json
+                Mount("/", StaticFiles(directory=WEB, html=True)),  # the page at /
             ],
             middleware=middleware,
         )
