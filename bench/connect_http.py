@@ -62,13 +62,16 @@ class HttpConnectClient:
         return dict(reply)
 
     async def translate(self, texts: str | list[str], **fields: Any) -> dict[str, Any]:
-        return await self.call("Translate", {"texts": [texts] if isinstance(texts, str) else texts, **fields})
+        """As ``AsyncTarjamaClient.translate``: ``mime_type=``, ``glossary=``, ``source_language=``..."""
+        return await self.call("Translate", {"texts": [texts] if isinstance(texts, str) else texts, **_json(fields)})
 
-    async def summarize(self, text: str, **fields: Any) -> dict[str, Any]:
-        return await self.call("Summarize", {"text": text, **fields})
+    async def summarize(self, text: str, *, style: str = "", **fields: Any) -> dict[str, Any]:
+        """As ``AsyncTarjamaClient.summarize``: ``style="headline"``..."""
+        styled = {"style": f"SUMMARY_STYLE_{style.upper()}"} if style else {}
+        return await self.call("Summarize", {"text": text, **styled, **_json(fields)})
 
     async def stream_translate(self, text: str, **fields: Any) -> AsyncIterator[dict[str, Any]]:
-        payload = json.dumps({"texts": [text], **fields}).encode()
+        payload = json.dumps({"texts": [text], **_json(fields)}).encode()
         status, body = await self._post(
             "StreamTranslate", struct.pack(">BI", 0, len(payload)) + payload, "application/connect+json"
         )
@@ -85,6 +88,16 @@ class HttpConnectClient:
                     raise HttpCallError(_code(message["error"]["code"]), message["error"].get("message", ""))
                 return
             yield message
+
+
+def _json(fields: dict[str, Any]) -> dict[str, Any]:
+    """Python keyword names as the JSON mapping's: ``mime_type`` → ``mimeType``."""
+    return {_camel(name): value for name, value in fields.items()}
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
 
 
 def _unchunk(data: bytes) -> bytes:

@@ -93,11 +93,12 @@ def start_server(models: Path, args: argparse.Namespace) -> tuple[subprocess.Pop
     return process, address, f"127.0.0.1:{metrics_port}"
 
 
-def mix(article: str) -> list[tuple[str, float, Callable[[AsyncTarjamaClient], Awaitable[object]]]]:
-    """(kind, weight, call) of every kind of call the soak makes, with a gRPC client."""
+def mix(article: str) -> list[tuple[str, float, Callable[[Any], Awaitable[object]]]]:
+    """(kind, weight, call) of every kind of call the soak makes, with an ``AsyncTarjamaClient`` or an
+    ``HttpConnectClient`` (the same calls and keywords)."""
     short = excerpt(3)
 
-    async def stream(client: AsyncTarjamaClient) -> int:
+    async def stream(client: Any) -> int:
         return len([event async for event in client.stream_translate(short)])
 
     return [
@@ -115,35 +116,10 @@ def mix(article: str) -> list[tuple[str, float, Callable[[AsyncTarjamaClient], A
     ]
 
 
-def http_mix(article: str) -> list[tuple[str, float, Callable[[HttpConnectClient], Awaitable[object]]]]:
-    """The same mix as ``mix``, over the HTTP port."""
-    short = excerpt(3)
-
-    async def stream(client: HttpConnectClient) -> int:
-        return len([event async for event in client.stream_translate(short)])
-
-    return [
-        ("headline", 30, lambda c: c.translate(random.choice(HEADLINES))),
-        ("excerpt", 15, lambda c: c.translate(short)),
-        ("article", 3, lambda c: c.translate(article)),
-        ("html", 10, lambda c: c.translate(HTML, mimeType="text/html")),
-        ("glossary", 10, lambda c: c.translate(short, glossary=GLOSSARY)),
-        ("stream", 10, stream),
-        ("summary", 2, lambda c: c.summarize(short, style="SUMMARY_STYLE_HEADLINE")),
-        ("english", 5, lambda c: c.translate(ENGLISH)),
-        ("bad-empty", 5, lambda c: c.translate("")),
-        ("bad-language", 5, lambda c: c.translate("حلب", sourceLanguage="arabic!")),
-        ("bad-html", 5, lambda c: c.translate("<p><img src=x></p>", mimeType="text/html")),
-    ]
-
-
 async def soak(address: str, args: argparse.Namespace, pid: int | None, metrics: str) -> dict[str, object]:
     article = SEED.read_text(encoding="utf-8")
-    kinds: dict[str, list[tuple[str, float, Callable[[Any], Awaitable[object]]]]] = {
-        "grpc": mix(article),
-        "http": http_mix(article),
-    }
-    weights = [weight for _, weight, _ in kinds["grpc"]]
+    kinds = mix(article)
+    weights = [weight for _, weight, _ in kinds]
     tally = Tally()
     started = time.monotonic()
     end = started + args.minutes * 60
@@ -151,7 +127,7 @@ async def soak(address: str, args: argparse.Namespace, pid: int | None, metrics:
 
     async def caller(client: Any, protocol: str, rng: random.Random) -> None:
         while time.monotonic() < end or tally.calls < args.calls:
-            kind, _, call = rng.choices(kinds[protocol], weights)[0]
+            kind, _, call = rng.choices(kinds, weights)[0]
             began = time.monotonic()
             tally.calls += 1
             try:
