@@ -430,18 +430,3 @@ def test_past_the_connection_bound_the_longest_idle_connection_makes_room(models
         assert "--http-max-calls" in refused.json()["message"] and refused.headers["retry-after"] == "1"
         engine.gate.set()
         join(held)
-
-
-def test_when_every_connection_has_a_call_in_flight_a_new_one_gets_503(models_dir) -> None:
-    engine = FakeEngine()
-    with gated_server(engine, models_dir, http_port=free_port(), http_max_connections=1) as running:
-        url = running.http_url
-        held = threading.Thread(target=call, args=(url, "Translate", {"texts": [ARTICLE]}))
-        held.start()
-        wait_until_in_engine(engine)
-        refused = call(url, "ListModels", {})
-        assert (refused.status, refused.json()["code"]) == (503, "unavailable")
-        assert "--http-max-connections" in refused.json()["message"]
-        engine.gate.set()
-        join(held)
-        assert call(url, "ListModels", {}).status == 200

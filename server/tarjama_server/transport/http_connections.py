@@ -30,7 +30,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
-# What a connection over the bound reads before it is closed (every connection busy with a call).
+# What a connection over the bound is answered (every connection busy with a call), then closed.
 _FULL = json.dumps(
     {
         "code": "unavailable",
@@ -38,10 +38,19 @@ _FULL = json.dumps(
         "in flight: retry shortly, or use another replica",
     }
 ).encode()
-FULL_RESPONSE = (
-    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n"
-    b"connection: close\r\ncontent-length: " + str(len(_FULL)).encode() + b"\r\n\r\n" + _FULL
-)
+
+
+async def refuse_full(scope: Any, receive: Any, send: Any) -> None:
+    """The ASGI app of a connection over the bound: 503, a Connect ``unavailable`` body, and close.
+    (Its request is read first, so the client reads the answer rather than a reset.)"""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"retry-after", b"1"),
+        (b"connection", b"close"),
+        (b"content-length", str(len(_FULL)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": _FULL})
 
 
 @dataclass(frozen=True)
@@ -124,14 +133,10 @@ class BoundedH11Protocol(H11Protocol):
             self.transport.close()
 
     def _make_room(self) -> None:
-        """Over the bound: close the connection waiting longest for a request, else this one with a 503."""
+        """Over the bound: close the connection waiting longest for a request, else answer this one 503."""
         waiting = [c for c in self.connections if isinstance(c, BoundedH11Protocol) and c.waiting_since is not None]
         oldest = min((c for c in waiting if c is not self), key=lambda c: c.waiting_since or 0.0, default=None)
         if oldest is not None:
             oldest.close_waiting()
             return
-        self.waiting_since = None
-        self._stop_header_timer()
-        self.connections.discard(self)
-        self.transport.write(FULL_RESPONSE)
-        self.transport.close()
+        self.app = refuse_full  # this connection only; its headers still have the header timeout
