@@ -144,20 +144,23 @@ async def test_jobs_of_a_call_that_left_never_reach_the_model(models_dir) -> Non
 
 
 def test_planning_stops_when_the_caller_leaves() -> None:
-    from tarjama_server.core.planning import Planner
+    from tarjama_server.core.planning import Planner, PlanningCancelled
 
     cancelled = threading.Event()
+    counted: list[str] = []
 
     class LeavingEngine(GatedEngine):
         def count_tokens(self, text: str) -> int:
+            counted.append(text)
             cancelled.set()  # the caller leaves while the first text is being segmented
             return super().count_tokens(text)
 
     engine = LeavingEngine()
     planner = Planner(engine.info, engine.count_tokens, max_segment_tokens=256)
     texts = ["نص أول.", "نص ثان.", "نص ثالث."]
-    plans = planner.plan(texts, source_language="ar", target_language="en", cancelled=cancelled)
-    assert len(plans) == 1
+    with pytest.raises(PlanningCancelled):
+        planner.plan(texts, source_language="ar", target_language="en", cancelled=cancelled)
+    assert not any("ثان" in text or "ثالث" in text for text in counted)  # the later texts were never read
 
 
 def free_port() -> int:

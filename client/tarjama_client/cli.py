@@ -315,7 +315,7 @@ def _summarize(client: TarjamaClient, args: argparse.Namespace) -> None:
         max_summary_tokens=args.max_tokens,
         num_beams=args.beams,
         style=args.style,
-        mime_type="text/html" if args.html or args.file.lower().endswith((".html", ".htm")) else "",
+        mime_type="text/html" if args.html or (args.file or "").lower().endswith((".html", ".htm")) else "",
     )
     if args.json:
         _print_json(result)

@@ -86,6 +86,7 @@ def request_rules(
                 "text": text,
                 "numBeams": beams,
                 "maxSummaryTokens": _zero_or(low, min(high, max_summary_tokens), "the style's length"),
+                "mimeType": {"enum": MIME_TYPES},
                 "sourceLanguage": _codes(*languages.summarization),
                 "summaryLanguage": _codes(*languages.summarization),
             },
