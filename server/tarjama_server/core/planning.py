@@ -64,6 +64,9 @@ class PlannedSpan:
     tokens: int = 0  # of model_input, as the model counts them
     glossary_matches: tuple[TermMatch, ...] = ()  # terms injected into model_input
     role: Role = TEXT
+    # HTML: the span within its block's or attribute's plain text, which the model input was
+    # made from (``span`` is then the HTML source range). None for plain text.
+    part_span: Span | None = None
 
     @property
     def is_segment(self) -> bool:
@@ -245,7 +248,7 @@ class Planner:
                 span = span_plan.span
                 start, end = html_range(span.start, span.end)
                 moved = dataclasses.replace(span, start=start, end=end, text=text[start:end])
-                planned.append(dataclasses.replace(span_plan, span=moved))
+                planned.append(dataclasses.replace(span_plan, span=moved, part_span=span))
         used = [plan.source_language for plan in part_plans if plan.model_spans]
         return DocumentPlan(
             text_index=index,

@@ -26,12 +26,14 @@ from .. import metrics
 from ..engines.base import Generation, GenerationParams, Hypothesis, ModelInfo
 from ..text.glossary import Glossary
 from ..text.languages import ARABIC_SCRIPT_LANGUAGES, arabic_script_chars, warm_up
+from ..text.markup import Attribute, Block
 from ..text.repetition import is_degenerate
 from ..text.segmentation import LINE_BREAKS
+from .alignment import SegmentAlignment, align_segment, model_input_origins, shifted
 from .cache import ResultCache, text_bytes
 from .context import Report, RequestContext, Usage
 from .limits import RequestLimits
-from .planning import DocumentPlan, PlannedSpan, Planner, SpanTranslation, rebuild_document
+from .planning import DocumentPlan, PlannedSpan, Planner, RoleKind, SpanTranslation, rebuild_document
 from .recipes import TranslationDefaults
 from .requests import CheckedTranslation, TranslationRequest, check_translation
 from .scheduler import Scheduler
@@ -62,6 +64,10 @@ class TranslatedSegment:
     log_probability: float | None = None
     flags: tuple[SegmentFlag, ...] = ()
     alternatives: tuple[Hypothesis, ...] = ()
+    # Word alignment and word scores (when the request asked; None on segments passed through).
+    alignment: SegmentAlignment | None = None
+    # For an HTML segment with inline tags: "alignment" or "position", the rule that placed them.
+    tag_placement: str = ""
 
     @property
     def confidence(self) -> float | None:
@@ -145,7 +151,9 @@ class Translator:
         ticket = self.scheduler.reserve(
             chars=self._model_chars(checked), deadline=context.deadline, early=early, force=force
         )
-        params = self.defaults.params(checked.num_beams, checked.max_new_tokens, checked.alternatives)
+        params = self.defaults.params(
+            checked.num_beams, checked.max_new_tokens, checked.alternatives, checked.alignment
+        )
         return AdmittedTranslation(checked=checked, params=params, ticket=ticket)
 
     def _model_chars(self, checked: CheckedTranslation) -> int:
@@ -312,8 +320,10 @@ class Translator:
             future.cancel()
         generation, retried = await self._guarded(admitted, order, source, first)
         usage = Usage.of([first, generation]) if retried else Usage.of([first])
+        text = generation.text.translate(_NO_LINE_BREAKS).strip()
+        aligned = None if generation.tokens is None else shifted(generation.tokens, generation.text, text)
         return ModelOutput(
-            generation=dataclasses.replace(generation, text=generation.text.translate(_NO_LINE_BREAKS).strip()),
+            generation=dataclasses.replace(generation, text=text, tokens=aligned),
             usage=usage,
             retried=retried,
         )
@@ -346,10 +356,12 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
     log_probability: float | None = None
     flags: tuple[SegmentFlag, ...] = (SegmentFlag.PASSED_THROUGH,)
     alternatives: tuple[Hypothesis, ...] = ()
+    aligned: SegmentAlignment | None = None
     if output is not None:
         generation = output.generation
         following = plan.spans[position + 1].span if position + 1 < len(plan.spans) else None
         log_probability, alternatives = generation.log_probability, generation.alternatives
+        aligned = _aligned(plan, item)
         flags = translated_flags(
             source=span.text,
             translation=item.translation,
@@ -360,6 +372,8 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
             cut=not span.sentence_start or (following is not None and not following.sentence_start),
             glossary_missing=bool(missing),
             cached=output.cached,
+            omission=bool(aligned and aligned.omitted),
+            unaligned=bool(aligned and aligned.unaligned),
         )
     return TranslatedSegment(
         text_index=plan.text_index,
@@ -376,4 +390,30 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
         log_probability=log_probability,
         flags=flags,
         alternatives=alternatives,
+        alignment=aligned,
     )
+
+
+def _aligned(plan: DocumentPlan, item: SpanTranslation) -> SegmentAlignment | None:
+    """The segment's word alignment in request-text and translation offsets, when its output
+    carries one (None when its model input cannot be traced back to the request text)."""
+    output, planned = item.output, item.planned
+    if output is None or output.generation.tokens is None or planned.model_input is None:
+        return None
+    span = planned.span
+    holder: Block | Attribute | None = None
+    if plan.html is not None:  # the model read part of a block's (or attribute's) text
+        if planned.part_span is None:
+            return None
+        role, span = planned.role, planned.part_span
+        holder = (plan.html.attributes if role.kind is RoleKind.ATTRIBUTE else plan.html.blocks)[role.index]
+
+    def to_request(start: int, end: int) -> tuple[int, int]:
+        if holder is None:
+            return span.start + start, span.start + end
+        return holder.html_range(span.start + start, span.start + end)
+
+    origins = model_input_origins(span.text, planned.model_input, planned.glossary_matches)
+    if origins is None:
+        return None
+    return align_segment(output.generation.tokens, planned.model_input, item.translation, origins, to_request)
