@@ -185,9 +185,13 @@ class TokenizedEngine:
         spans: list[tuple[int, int]] = []
         processor = getattr(self.tokenizer, "spm_source", None)
         if processor is not None:  # Marian: SentencePiece says where each piece came from, in bytes
-            encoded = processor.encode_as_immutable_proto(text)
+            encoded = processor.encode(text, return_type="proto")
             starts = _byte_to_char(text)
             spans = [(starts[piece.begin], starts[piece.end]) for piece in encoded.pieces]
+            # A piece that starts a word ("▁x") covers the space before it: the word starts after.
+            spans = [
+                (min(end, start + len(text[start:end]) - len(text[start:end].lstrip())), end) for start, end in spans
+            ]
         elif getattr(self.tokenizer, "is_fast", False):
             offsets = self.tokenizer(text, return_offsets_mapping=True)["offset_mapping"]
             spans = [(int(start), int(end)) for start, end in offsets]
@@ -197,13 +201,18 @@ class TokenizedEngine:
 
     def target_spans(self, text: str, tokens: Sequence[str]) -> tuple[tuple[int, int], ...]:
         """Each output token's span in ``text`` (the decoded output): SentencePiece pieces found
-        in order, "▁" marking a space; special and unknown tokens get empty spans."""
+        in order, "▁" marking a space; special and unknown tokens get empty spans, a lone "▁" an
+        empty one where the next word starts."""
         special = set(self.tokenizer.all_special_tokens)
         spans: list[tuple[int, int]] = []
         cursor = 0
         for token in tokens:
             body = token.replace("\u2581", " ").strip()
-            found = -1 if token in special or not body else text.find(body, cursor)
+            if token not in special and not body:  # a lone "▁": it starts the next word
+                skipped = len(text) - len(text[cursor:].lstrip())
+                spans.append((skipped, skipped))
+                continue
+            found = -1 if token in special else text.find(body, cursor)
             # Only just after the cursor (past spaces): never a later, unrelated occurrence.
             if found < 0 or text[cursor:found].strip():
                 spans.append((cursor, cursor))

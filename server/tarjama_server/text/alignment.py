@@ -4,10 +4,9 @@ The engines return, for one output, its tokens against its input's (``engines.ba
 each token's span in its text, the alignment head's attention of each output token over the
 source tokens, and each output token's log-probability. Here tokens are joined into words (a
 word is a run of non-space characters: SentencePiece's "▁" boundaries, as the text shows them)
-and the words are linked: each output token points at the source token its head attends to
-most, and an output word is linked to the source words its tokens point at. An output token
-whose head looks mostly at the end token (where guided alignment sends tokens that translate
-nothing) or at no word is aligned to nothing.
+and the words are linked: an output word is linked to the source word its tokens, together,
+attend to most in the alignment head. An output word whose tokens look mostly at the end
+token (where guided alignment sends tokens that translate nothing) is aligned to nothing.
 
 From the links come what an editor and the service use: each output word's probability (the
 product of its tokens'), source words nothing attends to (an omission), output words aligned to
@@ -82,12 +81,14 @@ class WordAlignment:
 
 
 def _word_of(spans: Sequence[tuple[int, int]], words_at: tuple[tuple[int, int], ...]) -> list[int | None]:
-    """The word each token's span starts in (None: an empty span, the end token)."""
+    """The word each token's span starts in; an empty span belongs to the word starting right
+    there (a lone "▁" piece), or to none (the end token)."""
     starts = [start for start, _ in words_at]
     found: list[int | None] = []
     for start, end in spans:
         index = bisect.bisect_right(starts, start) - 1
-        found.append(index if end > start and index >= 0 and start < words_at[index][1] else None)
+        inside = index >= 0 and start < words_at[index][1] and (end > start or start == starts[index])
+        found.append(index if inside else None)
     return found
 
 
@@ -103,9 +104,11 @@ def word_alignment(
     source_words, target_words = words(source_text), words(target_text)
     source_of = _word_of(source_spans, source_words)
     target_of = _word_of(target_spans, target_words)
-    links: set[tuple[int, int]] = set()
     peak = [0.0] * len(source_words)
     word_log_probs = [0.0] * len(target_words)
+    # Per target word: the attention its tokens give each source word, summed over the word's
+    # tokens; index len(source_words): what goes to no word (the end token).
+    mass = [[0.0] * (len(source_words) + 1) for _ in target_words]
     for token, row in enumerate(attention):
         target = target_of[token] if token < len(target_of) else None
         if target is None:
@@ -114,13 +117,16 @@ def word_alignment(
             word_log_probs[target] += log_probs[token]
         for position, weight in enumerate(row):
             source = source_of[position] if position < len(source_of) else None
+            mass[target][len(source_words) if source is None else source] += weight
             if source is not None and weight > peak[source]:
                 peak[source] = weight
-        if row:
-            best = max(range(len(row)), key=row.__getitem__)
-            source = source_of[best] if best < len(source_of) else None
-            if source is not None:
-                links.add((source, target))
+    # Each target word is linked to the source word its tokens attend to most, together; to
+    # none when most of their attention goes to no word.
+    links = set()
+    for target, row in enumerate(mass):
+        best = max(range(len(row)), key=row.__getitem__)
+        if best < len(source_words) and row[best] > 0:
+            links.add((best, target))
     return WordAlignment(
         source_words=source_words,
         target_words=target_words,
