@@ -266,7 +266,7 @@ def test_alignment_over_json_points_into_the_request_and_the_translation(synthet
         assert "SEGMENT_FLAG_OMISSION_SUSPECTED" not in segment.get("flags", [])
     # Off by default: nothing extra.
     plain = translate_json(synthetic_server, texts=[text], sourceLanguage="ar")["translations"][0]["segments"]
-    assert all("alignment" not in s and "wordConfidences" not in s for s in plain)
+    assert all(not s.get("alignment") and not s.get("wordConfidences") for s in plain)
 
 
 def test_a_dropped_clause_is_flagged_over_json(synthetic_server) -> None:
@@ -275,3 +275,56 @@ def test_a_dropped_clause_is_flagged_over_json(synthetic_server) -> None:
     (segment,) = reply["translations"][0]["segments"]
     assert "SEGMENT_FLAG_OMISSION_SUSPECTED" in segment["flags"], segment
     assert segment["translation"] == pair.target
+
+
+def test_a_link_lands_on_the_words_aligned_to_its_source_words(synthetic_server) -> None:
+    import re
+
+    # VSO -> SVO with the adjective moved: the position rule would put the link elsewhere.
+    cases = []
+    for pair in synthetic.evaluation_pairs(6, seed=51, dropped=False):
+        words_ = pair.source_words
+        subject = 1  # the subject noun (and its adjective, when it has one)
+        span = [subject, subject + 1] if words_[subject + 1] in synthetic.ADJECTIVES else [subject]
+        html = " ".join(
+            ('<a href="#s">' if i == span[0] else "") + word + ("</a>" if i == span[-1] else "")
+            for i, word in enumerate(words_)
+        )
+        cases.append((f"<p>{html}</p>", [pair.target_words[t] for s, t in sorted(pair.alignment) if s in span]))
+    reply = translate_json(
+        synthetic_server, texts=[html for html, _ in cases], sourceLanguage="ar", mimeType="text/html", alignment=True
+    )
+    right = 0
+    for translation, (html, expected) in zip(reply["translations"], cases, strict=True):
+        (segment,) = translation["segments"]
+        assert segment["tagPlacement"] == "TAG_PLACEMENT_ALIGNMENT", segment
+        # Source offsets of an HTML segment point into the HTML source, on the words themselves.
+        for link in segment["alignment"]:
+            assert "<" not in html[link.get("sourceStart", 0) : link["sourceEnd"]]
+        linked = re.search(r'<a href="#s">(.*?)</a>', translation["text"])
+        assert linked is not None, translation["text"]
+        right += sorted(w for w in linked.group(1).split() if w != synthetic.ARTICLE) == sorted(expected)
+    assert right >= 5, reply
+    # Without alignment, the same tags are placed by the old rule, and the segment says so.
+    plain = translate_json(synthetic_server, texts=[cases[0][0]], sourceLanguage="ar", mimeType="text/html")
+    assert plain["translations"][0]["segments"][0]["tagPlacement"] == "TAG_PLACEMENT_POSITION"
+
+
+def test_glossary_compliance_reads_the_words_aligned_to_each_term() -> None:
+    from tarjama_server.core.alignment import SegmentAlignment, glossary_missing
+    from tarjama_server.text.glossary import Glossary
+
+    glossary = Glossary({"حلب": "Aleppo"})
+    model_input, matches = glossary.inject("زار الوزير حلب ثم حلب .")
+    assert model_input == "زار الوزير Aleppo ثم Aleppo ."
+
+    def missing(translation: str) -> list[str]:
+        found = by_hand(model_input, translation, {1: 1, 2: 0, 3: 2, 4: 3, 5: 4, 6: 5})
+        return glossary_missing(SegmentAlignment(links=(), scores=(), words=found), translation, matches)
+
+    # The term twice, rendered once: the plain string rule sees "Aleppo" and misses it.
+    assert Glossary.missing("the minister visited Aleppo then Halab .", matches) == []
+    assert missing("the minister visited Aleppo then Halab .") == ["حلب"]
+    # Rendered both times, in capitals: the string rule raises a false alarm, alignment does not.
+    assert Glossary.missing("the minister visited ALEPPO then ALEPPO .", matches) == ["حلب"]
+    assert missing("the minister visited ALEPPO then ALEPPO .") == []

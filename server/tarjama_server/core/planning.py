@@ -339,10 +339,15 @@ class Planner:
         return languages
 
 
-def rebuild_document(plan: DocumentPlan, translated: Sequence[SpanTranslation]) -> str:
+def rebuild_document(
+    plan: DocumentPlan,
+    translated: Sequence[SpanTranslation],
+    tag_ranges: Callable[[SpanTranslation], dict[int, tuple[int, int]]] | None = None,
+) -> str:
     """The translated document: plain text joined with the source's own whitespace; HTML with
-    each block and attribute replaced (its inline tags placed by its phrases), a block or
-    attribute whose every span passed through kept byte for byte."""
+    each block and attribute replaced (its inline tags placed by its phrases, or by
+    ``tag_ranges``: a segment's inline elements (by pair) → the range of its translation aligned
+    to their words), a block or attribute whose every span passed through kept byte for byte."""
     if plan.html is None:
         return rebuild([t.separator for t in translated], [t.translation for t in translated], plan.trailing)
     document = plan.html
@@ -361,6 +366,24 @@ def rebuild_document(plan: DocumentPlan, translated: Sequence[SpanTranslation]) 
             return None
         return rebuild([item.separator for item in group], [item.translation for item in group]).strip()
 
+    def aligned(group: list[SpanTranslation]) -> dict[int, tuple[int, int]]:
+        """The block's inline elements placed by alignment, as ranges of its joined translation."""
+        found: dict[int, tuple[int, int]] = {}
+        if tag_ranges is None:
+            return found
+        whole = rebuild([item.separator for item in group], [item.translation for item in group])
+        offset = -(len(whole) - len(whole.lstrip()))  # joined() strips the block's leading space
+        for item in group:
+            offset += len(item.separator)
+            for pair, (start, end) in tag_ranges(item).items():
+                found[pair] = (offset + start, offset + end)
+            offset += len(item.translation)
+        return found
+
     return markup.rebuild(
-        document, [joined(group) for group in blocks], [joined(group) for group in attributes], phrases
+        document,
+        [joined(group) for group in blocks],
+        [joined(group) for group in attributes],
+        phrases,
+        [aligned(group) for group in blocks],
     )

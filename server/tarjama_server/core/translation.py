@@ -20,21 +20,28 @@ import contextlib
 import dataclasses
 import itertools
 import threading
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from .. import metrics
 from ..engines.base import Generation, GenerationParams, Hypothesis, ModelInfo
 from ..text.glossary import Glossary
 from ..text.languages import ARABIC_SCRIPT_LANGUAGES, arabic_script_chars, warm_up
-from ..text.markup import Attribute, Block
 from ..text.repetition import is_degenerate
 from ..text.segmentation import LINE_BREAKS
-from .alignment import SegmentAlignment, align_segment, model_input_origins, shifted
+from .alignment import (
+    SegmentAlignment,
+    glossary_missing,
+    placed_by_alignment,
+    segment_alignment,
+    shifted,
+    tag_placement,
+    tag_targets,
+)
 from .cache import ResultCache, text_bytes
 from .context import Report, ReportSink, RequestContext, Timings, Usage
 from .limits import RequestLimits
-from .planning import DocumentPlan, PlannedSpan, Planner, RoleKind, SpanTranslation, rebuild_document
+from .planning import DocumentPlan, PlannedSpan, Planner, SpanTranslation, rebuild_document
 from .recipes import TranslationDefaults
 from .requests import CheckedTranslation, TranslationRequest, check_translation
 from .scheduler import Scheduler
@@ -238,7 +245,7 @@ class Translator:
             positions = [position for position, item in enumerate(spans) if item.planned.is_segment]
             documents.append(
                 DocumentTranslation(
-                    text=rebuild_document(plan, spans),
+                    text=rebuild_document(plan, spans, _tag_ranges(plan) if admitted.checked.alignment else None),
                     segments=[
                         _segment(plan, position, spans[position], n, target) for n, position in enumerate(positions)
                     ],
@@ -411,7 +418,9 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
         generation = output.generation
         following = plan.spans[position + 1].span if position + 1 < len(plan.spans) else None
         log_probability, alternatives = generation.log_probability, generation.alternatives
-        aligned = _aligned(plan, item)
+        aligned = segment_alignment(plan, item)
+        if aligned is not None and item.planned.glossary_matches:
+            missing = tuple(glossary_missing(aligned, item.translation, item.planned.glossary_matches))
         flags = translated_flags(
             source=span.text,
             translation=item.translation,
@@ -441,29 +450,14 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
         flags=flags,
         alternatives=alternatives,
         alignment=aligned,
+        tag_placement=tag_placement(tag_targets(plan, item, aligned)),
     )
 
 
-def _aligned(plan: DocumentPlan, item: SpanTranslation) -> SegmentAlignment | None:
-    """The segment's word alignment in request-text and translation offsets, when its output
-    carries one (None when its model input cannot be traced back to the request text)."""
-    output, planned = item.output, item.planned
-    if output is None or output.generation.tokens is None or planned.model_input is None:
-        return None
-    span = planned.span
-    holder: Block | Attribute | None = None
-    if plan.html is not None:  # the model read part of a block's (or attribute's) text
-        if planned.part_span is None:
-            return None
-        role, span = planned.role, planned.part_span
-        holder = (plan.html.attributes if role.kind is RoleKind.ATTRIBUTE else plan.html.blocks)[role.index]
+def _tag_ranges(plan: DocumentPlan) -> Callable[[SpanTranslation], dict[int, tuple[int, int]]]:
+    """For ``rebuild_document``: the inline elements of a segment that its alignment places."""
 
-    def to_request(start: int, end: int) -> tuple[int, int]:
-        if holder is None:
-            return span.start + start, span.start + end
-        return holder.html_range(span.start + start, span.start + end)
+    def ranges(item: SpanTranslation) -> dict[int, tuple[int, int]]:
+        return placed_by_alignment(tag_targets(plan, item, segment_alignment(plan, item)))
 
-    origins = model_input_origins(span.text, planned.model_input, planned.glossary_matches)
-    if origins is None:
-        return None
-    return align_segment(output.generation.tokens, planned.model_input, item.translation, origins, to_request)
+    return ranges

@@ -272,6 +272,8 @@ def build_synthetic_marian(out_dir: Path, *, steps: int = _STEPS, batch: int = _
         )
         torch.manual_seed(_TRAIN_SEED)
         model = MarianMTModel(config)
+        with torch.no_grad():
+            model.get_input_embeddings().weight[pad_id].zero_()
         model.train()
         examples = [_example(tokenizer, pair) for pair in corpus]
         _train(model, examples, pad_id, steps=steps, batch_size=batch)
@@ -337,6 +339,10 @@ def _train(model: Any, examples: list[_Example], pad_id: int, *, steps: int, bat
         optimizer, lambda step: min(1.0, (step + 1) / _WARMUP) * max(0.05, 1 - step / steps)
     )
     probe = CrossAttentionProbe(model, AlignmentHead())  # Marian's guided head
+    # The decoder starts from the <pad> embedding, which opus-mt keeps at zero and CTranslate2
+    # assumes is zero ("the decoder always starts from a zero embedding"): keep it so, or the
+    # engines score the first tokens differently.
+    pad_row = model.get_input_embeddings().weight[pad_id]
     for _ in range(steps):
         batch = rng.sample(examples, batch_size)
         source_len = max(len(e.source_ids) for e in batch)
@@ -365,6 +371,8 @@ def _train(model: Any, examples: list[_Example], pad_id: int, *, steps: int, bat
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
+        with torch.no_grad():
+            pad_row.zero_()
 
 
 def cached_synthetic_marian(root: Path) -> Path:
