@@ -328,3 +328,39 @@ def test_glossary_compliance_reads_the_words_aligned_to_each_term() -> None:
     # Rendered both times, in capitals: the string rule raises a false alarm, alignment does not.
     assert Glossary.missing("the minister visited ALEPPO then ALEPPO .", matches) == ["حلب"]
     assert missing("the minister visited ALEPPO then ALEPPO .") == []
+
+
+# --- the real model ----------------------------------------------------------------------
+
+
+@pytest.mark.real_models
+@pytest.mark.parametrize("engine", ["transformers", "ctranslate2"])
+def test_the_seed_names_align_to_their_english_on_the_real_model(
+    engine: str, seed_article: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """opus-mt's guided head (the first of its last decoder layer) links حلب to Aleppo and
+    إدلب to Idlib in the seed article: the README's check that the head setting is right."""
+    from tarjama_server.errors import ModelUnavailableError
+    from tarjama_server.settings import DEFAULT_TRANSLATION_MODEL
+    from tarjama_server.text.segmentation import split_sentences
+
+    try:
+        resolved = resolve_model(DEFAULT_TRANSLATION_MODEL, offline=True)
+    except ModelUnavailableError:
+        pytest.skip(f"real weights not in the local cache: {DEFAULT_TRANSLATION_MODEL} (run `tarjama-models download`)")
+    real = load_engine(
+        resolved, Task.TRANSLATION, ("ar",), ("en",), "cpu", engine=engine,
+        converted_dir=str(tmp_path_factory.mktemp("real-ct2")),
+    )  # fmt: skip
+    sentences = [s.text for s in split_sentences(seed_article) if "حلب" in s.text or "إدلب" in s.text][:6]
+    generations = real.generate(sentences, GenerationParams(num_beams=4, alignment=True))
+    pairs: set[tuple[str, str]] = set()
+    for sentence, generation in zip(sentences, generations, strict=True):
+        found = aligned(generation, sentence)
+        for source, target in found.links:
+            s_start, s_end = found.source_words[source]
+            t_start, t_end = found.target_words[target]
+            pairs.add((sentence[s_start:s_end].strip("،.«»"), generation.text[t_start:t_end].strip(",.'\"")))
+    assert any(word.endswith("حلب") and english.startswith("Aleppo") for word, english in pairs), pairs
+    if any("إدلب" in sentence for sentence in sentences):
+        assert any(word.endswith("إدلب") and english.startswith("Idlib") for word, english in pairs), pairs
