@@ -364,3 +364,36 @@ def test_the_seed_names_align_to_their_english_on_the_real_model(
     assert any(word.endswith("حلب") and english.startswith("Aleppo") for word, english in pairs), pairs
     if any("إدلب" in sentence for sentence in sentences):
         assert any(word.endswith("إدلب") and english.startswith("Idlib") for word, english in pairs), pairs
+
+
+def test_the_page_marks_aligned_words_on_hover(synthetic_server) -> None:
+    """Hovering a word marks the words aligned to it on the other side, both ways; the page's
+    words are [data-word] elements inside each [data-segment], marked ones carry data-aligned."""
+    from .test_page import CHROMIUM, CHROMIUM_FLAGS, expect, open_page, playwright_api
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing (scripts/test.sh installs Debian's chromium)")
+    (pair,) = synthetic.evaluation_pairs(1, seed=61, dropped=False)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            with open_page(browser) as page:
+                page.goto(synthetic_server.http_url)
+                page.get_by_test_id("source-language").select_option("ar")
+                page.get_by_test_id("source").fill(pair.source)
+                page.get_by_test_id("translate").click()
+                target = page.locator("[data-testid=target-view] [data-segment] [data-word]")
+                expect(target).to_have_count(len(pair.target_words))
+                source = page.locator("[data-testid=source-view] [data-segment] [data-word]")
+                # The subject noun's English word, hovered: its Arabic word is marked.
+                noun = pair.target_words.index(next(t for t in pair.target_words if t in synthetic.NOUNS.values()))
+                target.nth(noun).hover()
+                marked = page.locator("[data-testid=source-view] [data-aligned]")
+                expect(marked).to_have_count(1)
+                english = pair.target_words[noun]
+                assert marked.inner_text() == next(s for s, e in synthetic.NOUNS.items() if e == english)
+                # And back: the Arabic word hovered marks the English one.
+                source.filter(has_text=marked.inner_text()).first.hover()
+                expect(page.locator("[data-testid=target-view] [data-aligned]")).to_have_text([english])
+        finally:
+            browser.close()
