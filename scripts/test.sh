@@ -41,6 +41,9 @@ echo "== hadolint"
 echo "== generated OpenAPI document"
 # The HTTP API's description, generated from proto/ (server/tarjama_server/transport/web/openapi.json).
 "$venv/bin/python" scripts/generate_openapi.py --check
+echo "== tiny Marian trained on the synthetic language pair (word-alignment tests; kept in .tiny-models/)"
+# Trained once (seeded, one thread; minutes on a busy 2-core machine), then reused while its recipe is unchanged.
+"$venv/bin/tarjama-models" build-synthetic .tiny-models
 echo "== pytest"
 # --durations: the suite's own budget, the slowest tests printed on every run.
 "$venv/bin/python" -m pytest -rs --durations=10 "$@"

@@ -35,6 +35,15 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModelPaths:
 
 
 @pytest.fixture(scope="session")
+def synthetic_marian() -> Path:
+    """The tiny Marian trained on the synthetic language pair (loading/synthetic.py): built once
+    (seconds), then kept under .tiny-models/ across test runs, keyed by its recipe."""
+    from tarjama_server.loading.synthetic import cached_synthetic_marian
+
+    return cached_synthetic_marian(Path(__file__).resolve().parents[1] / ".tiny-models")
+
+
+@pytest.fixture(scope="session")
 def models_dir(tiny_models: TinyModelPaths) -> Path:
     return tiny_models.translation.parent
 

@@ -127,7 +127,7 @@ def test_paste_translate_hover_summary_and_errors(page: Any, http_server: Server
     expect(segments(page, "target")).to_have_count(20)
     expect(segments(page, "source")).to_have_count(20)
     expect(page.get_by_test_id("progress")).to_have_text(re.compile(r"^Done: 20 segments"))
-    translated = api(url, "Translate", {"texts": [seed_article]})["translations"][0]
+    translated = api(url, "Translate", {"texts": [seed_article], "alignment": True})["translations"][0]
     expected = translated["segments"]
     assert segments(page, "source").all_inner_texts() == [s["source"] for s in expected]
     assert segments(page, "target").all_inner_texts() == [s["translation"] for s in expected]
@@ -162,7 +162,7 @@ def test_paste_translate_hover_summary_and_errors(page: Any, http_server: Server
     )
     page.get_by_test_id("source").fill(mixed)
     page.get_by_test_id("translate").click()
-    expected = api(url, "Translate", {"texts": [mixed]})["translations"][0]["segments"]
+    expected = api(url, "Translate", {"texts": [mixed], "alignment": True})["translations"][0]["segments"]
     expect(segments(page, "source")).to_have_count(len(expected))
     assert segments(page, "source").all_inner_texts() == [s["source"] for s in expected]
     marked = page.locator("[data-testid=source-view] [data-passed-through]")
@@ -207,7 +207,7 @@ def test_glossary_and_html_mode(page: Any, http_server: ServerThread) -> None:
     page.get_by_test_id("html-mode").check()
     page.get_by_test_id("source").fill(html)
     page.get_by_test_id("translate").click()
-    request = {"texts": [html], "mimeType": "text/html", "glossary": {"الأونروا": "UNRWA"}}
+    request = {"texts": [html], "mimeType": "text/html", "glossary": {"الأونروا": "UNRWA"}, "alignment": True}
     expected = api(http_server.http_url, "Translate", request)["translations"][0]
     expect(segments(page, "target")).to_have_count(len(expected["segments"]))
     missing = [",".join(s["glossaryMissing"]) for s in expected["segments"] if s["glossaryMissing"]]
@@ -416,7 +416,8 @@ def test_pasted_html_is_detected_translated_as_html_and_previewed(page: Any, htt
     with page.expect_request("**/Summarize") as summary:
         page.get_by_test_id("translate").click()
     assert json.loads(summary.value.post_data)["mimeType"] == "text/html"
-    expected = api(http_server.http_url, "Translate", {"texts": [html], "mimeType": "text/html"})["translations"][0]
+    request = {"texts": [html], "mimeType": "text/html", "alignment": True}  # as the page asks
+    expected = api(http_server.http_url, "Translate", request)["translations"][0]
     expect(page.get_by_test_id("preview")).to_be_visible()
     assert page.get_by_test_id("preview").get_attribute("sandbox") == ""
     assert page.get_by_test_id("preview").evaluate("(frame) => frame.srcdoc") == expected["text"]

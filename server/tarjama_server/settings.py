@@ -52,6 +52,16 @@ class Settings:
         "inference engine for translation: auto (ctranslate2 where installed, else transformers), "
         "ctranslate2 or transformers",
     )
+    translation_alignment_layer: int = _setting(
+        -1,
+        "decoder layer whose cross-attention gives word alignment (negative: from the last; "
+        "opus-mt's guided head is in the last)",
+    )
+    translation_alignment_heads: int = _setting(
+        1,
+        "how many leading heads of that layer to average for word alignment (1: the first head, "
+        "the one Marian's guided alignment trains)",
+    )
     summarization_engine: str = _setting(
         "auto",
         "inference engine for summarization: auto (ctranslate2 where installed, else transformers), "

@@ -17,6 +17,14 @@ class SegmentFlag(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEGMENT_FLAG_SOURCE_COPIED: _ClassVar[SegmentFlag]
     SEGMENT_FLAG_GLOSSARY_MISSING: _ClassVar[SegmentFlag]
     SEGMENT_FLAG_CACHED: _ClassVar[SegmentFlag]
+    SEGMENT_FLAG_OMISSION_SUSPECTED: _ClassVar[SegmentFlag]
+    SEGMENT_FLAG_UNALIGNED_OUTPUT: _ClassVar[SegmentFlag]
+
+class TagPlacement(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TAG_PLACEMENT_UNSPECIFIED: _ClassVar[TagPlacement]
+    TAG_PLACEMENT_ALIGNMENT: _ClassVar[TagPlacement]
+    TAG_PLACEMENT_POSITION: _ClassVar[TagPlacement]
 
 class SummaryStyle(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -38,6 +46,11 @@ SEGMENT_FLAG_UNUSUAL_LENGTH: SegmentFlag
 SEGMENT_FLAG_SOURCE_COPIED: SegmentFlag
 SEGMENT_FLAG_GLOSSARY_MISSING: SegmentFlag
 SEGMENT_FLAG_CACHED: SegmentFlag
+SEGMENT_FLAG_OMISSION_SUSPECTED: SegmentFlag
+SEGMENT_FLAG_UNALIGNED_OUTPUT: SegmentFlag
+TAG_PLACEMENT_UNSPECIFIED: TagPlacement
+TAG_PLACEMENT_ALIGNMENT: TagPlacement
+TAG_PLACEMENT_POSITION: TagPlacement
 SUMMARY_STYLE_UNSPECIFIED: SummaryStyle
 SUMMARY_STYLE_HEADLINE: SummaryStyle
 SUMMARY_STYLE_SHORT: SummaryStyle
@@ -55,7 +68,7 @@ class DecodingOptions(_message.Message):
     def __init__(self, num_beams: _Optional[int] = ..., max_new_tokens: _Optional[int] = ...) -> None: ...
 
 class TranslateRequest(_message.Message):
-    __slots__ = ("texts", "source_language", "target_language", "options", "mime_type", "glossary", "alternatives")
+    __slots__ = ("texts", "source_language", "target_language", "options", "mime_type", "glossary", "alternatives", "alignment")
     class GlossaryEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +83,7 @@ class TranslateRequest(_message.Message):
     MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
     GLOSSARY_FIELD_NUMBER: _ClassVar[int]
     ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     texts: _containers.RepeatedScalarFieldContainer[str]
     source_language: str
     target_language: str
@@ -77,7 +91,30 @@ class TranslateRequest(_message.Message):
     mime_type: str
     glossary: _containers.ScalarMap[str, str]
     alternatives: int
-    def __init__(self, texts: _Optional[_Iterable[str]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., options: _Optional[_Union[DecodingOptions, _Mapping]] = ..., mime_type: _Optional[str] = ..., glossary: _Optional[_Mapping[str, str]] = ..., alternatives: _Optional[int] = ...) -> None: ...
+    alignment: bool
+    def __init__(self, texts: _Optional[_Iterable[str]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., options: _Optional[_Union[DecodingOptions, _Mapping]] = ..., mime_type: _Optional[str] = ..., glossary: _Optional[_Mapping[str, str]] = ..., alternatives: _Optional[int] = ..., alignment: _Optional[bool] = ...) -> None: ...
+
+class WordAlignment(_message.Message):
+    __slots__ = ("source_start", "source_end", "target_start", "target_end")
+    SOURCE_START_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_END_FIELD_NUMBER: _ClassVar[int]
+    TARGET_START_FIELD_NUMBER: _ClassVar[int]
+    TARGET_END_FIELD_NUMBER: _ClassVar[int]
+    source_start: int
+    source_end: int
+    target_start: int
+    target_end: int
+    def __init__(self, source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., target_start: _Optional[int] = ..., target_end: _Optional[int] = ...) -> None: ...
+
+class WordConfidence(_message.Message):
+    __slots__ = ("target_start", "target_end", "confidence")
+    TARGET_START_FIELD_NUMBER: _ClassVar[int]
+    TARGET_END_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    target_start: int
+    target_end: int
+    confidence: float
+    def __init__(self, target_start: _Optional[int] = ..., target_end: _Optional[int] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class Alternative(_message.Message):
     __slots__ = ("translation", "log_probability", "confidence")
@@ -100,7 +137,7 @@ class Timings(_message.Message):
     def __init__(self, queue_ms: _Optional[float] = ..., model_ms: _Optional[float] = ..., total_ms: _Optional[float] = ...) -> None: ...
 
 class Segment(_message.Message):
-    __slots__ = ("source", "translation", "source_start", "source_end", "separator", "detected_language", "trailing", "glossary_missing", "log_probability", "confidence", "flags", "alternatives")
+    __slots__ = ("source", "translation", "source_start", "source_end", "separator", "detected_language", "trailing", "glossary_missing", "log_probability", "confidence", "flags", "alternatives", "alignment", "word_confidences", "tag_placement")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TRANSLATION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_START_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +150,9 @@ class Segment(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
     ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
+    WORD_CONFIDENCES_FIELD_NUMBER: _ClassVar[int]
+    TAG_PLACEMENT_FIELD_NUMBER: _ClassVar[int]
     source: str
     translation: str
     source_start: int
@@ -125,7 +165,10 @@ class Segment(_message.Message):
     confidence: float
     flags: _containers.RepeatedScalarFieldContainer[SegmentFlag]
     alternatives: _containers.RepeatedCompositeFieldContainer[Alternative]
-    def __init__(self, source: _Optional[str] = ..., translation: _Optional[str] = ..., source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., separator: _Optional[str] = ..., detected_language: _Optional[str] = ..., trailing: _Optional[str] = ..., glossary_missing: _Optional[_Iterable[str]] = ..., log_probability: _Optional[float] = ..., confidence: _Optional[float] = ..., flags: _Optional[_Iterable[_Union[SegmentFlag, str]]] = ..., alternatives: _Optional[_Iterable[_Union[Alternative, _Mapping]]] = ...) -> None: ...
+    alignment: _containers.RepeatedCompositeFieldContainer[WordAlignment]
+    word_confidences: _containers.RepeatedCompositeFieldContainer[WordConfidence]
+    tag_placement: TagPlacement
+    def __init__(self, source: _Optional[str] = ..., translation: _Optional[str] = ..., source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., separator: _Optional[str] = ..., detected_language: _Optional[str] = ..., trailing: _Optional[str] = ..., glossary_missing: _Optional[_Iterable[str]] = ..., log_probability: _Optional[float] = ..., confidence: _Optional[float] = ..., flags: _Optional[_Iterable[_Union[SegmentFlag, str]]] = ..., alternatives: _Optional[_Iterable[_Union[Alternative, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[WordAlignment, _Mapping]]] = ..., word_confidences: _Optional[_Iterable[_Union[WordConfidence, _Mapping]]] = ..., tag_placement: _Optional[_Union[TagPlacement, str]] = ...) -> None: ...
 
 class Usage(_message.Message):
     __slots__ = ("input_tokens", "output_tokens")

@@ -88,6 +88,9 @@ class PlannedSpan:
     tokens: int = 0  # of model_input, as the model counts them
     glossary_matches: tuple[TermMatch, ...] = ()  # terms injected into model_input
     role: Role = TEXT
+    # HTML: the span within its block's or attribute's plain text, which the model input was
+    # made from (``span`` is then the HTML source range). None for plain text.
+    part_span: Span | None = None
 
     @property
     def is_segment(self) -> bool:
@@ -292,7 +295,8 @@ class Planner:
                 start, end = html_range(offset + span.start, offset + span.end)
                 source = span.text if role.kind is RoleKind.PHRASE else text[start:end]
                 moved = dataclasses.replace(span, start=start, end=end, text=source)
-                planned.append(dataclasses.replace(span_plan, span=moved))
+                part_span = dataclasses.replace(span, start=offset + span.start, end=offset + span.end)
+                planned.append(dataclasses.replace(span_plan, span=moved, part_span=part_span))
             return bool(part_plan.model_spans)
 
         for block_index, block in enumerate(document.blocks):
@@ -335,10 +339,15 @@ class Planner:
         return languages
 
 
-def rebuild_document(plan: DocumentPlan, translated: Sequence[SpanTranslation]) -> str:
+def rebuild_document(
+    plan: DocumentPlan,
+    translated: Sequence[SpanTranslation],
+    tag_ranges: Callable[[SpanTranslation], dict[int, tuple[int, int]]] | None = None,
+) -> str:
     """The translated document: plain text joined with the source's own whitespace; HTML with
-    each block and attribute replaced (its inline tags placed by its phrases), a block or
-    attribute whose every span passed through kept byte for byte."""
+    each block and attribute replaced (its inline tags placed by its phrases, or by
+    ``tag_ranges``: a segment's inline elements (by pair) → the range of its translation aligned
+    to their words), a block or attribute whose every span passed through kept byte for byte."""
     if plan.html is None:
         return rebuild([t.separator for t in translated], [t.translation for t in translated], plan.trailing)
     document = plan.html
@@ -357,6 +366,24 @@ def rebuild_document(plan: DocumentPlan, translated: Sequence[SpanTranslation]) 
             return None
         return rebuild([item.separator for item in group], [item.translation for item in group]).strip()
 
+    def aligned(group: list[SpanTranslation]) -> dict[int, tuple[int, int]]:
+        """The block's inline elements placed by alignment, as ranges of its joined translation."""
+        found: dict[int, tuple[int, int]] = {}
+        if tag_ranges is None:
+            return found
+        whole = rebuild([item.separator for item in group], [item.translation for item in group])
+        offset = -(len(whole) - len(whole.lstrip()))  # joined() strips the block's leading space
+        for item in group:
+            offset += len(item.separator)
+            for pair, (start, end) in tag_ranges(item).items():
+                found[pair] = (offset + start, offset + end)
+            offset += len(item.translation)
+        return found
+
     return markup.rebuild(
-        document, [joined(group) for group in blocks], [joined(group) for group in attributes], phrases
+        document,
+        [joined(group) for group in blocks],
+        [joined(group) for group in attributes],
+        phrases,
+        [aligned(group) for group in blocks],
     )

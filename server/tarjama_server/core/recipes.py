@@ -26,14 +26,18 @@ class TranslationDefaults:
     # Re-translate a segment whose output loops, with n-gram blocking on.
     repetition_guard: bool = True
 
-    def params(self, num_beams: int = 0, max_new_tokens: int = 0, alternatives: int = 0) -> GenerationParams:
+    def params(
+        self, num_beams: int = 0, max_new_tokens: int = 0, alternatives: int = 0, alignment: bool = False
+    ) -> GenerationParams:
         """The request's decoding: its own beam width and absolute cap, or the defaults (a cap
-        relative to each segment's length); ``alternatives`` other hypotheses besides the best."""
+        relative to each segment's length); ``alternatives`` other hypotheses besides the best;
+        ``alignment``: each output's token alignment and scores too."""
         return GenerationParams(
             num_beams=num_beams or self.num_beams,
             max_new_tokens=max_new_tokens,
             max_new_tokens_ratio=0.0 if max_new_tokens else self.max_new_tokens_ratio,
             alternatives=alternatives,
+            alignment=alignment,
         )
 
     @staticmethod

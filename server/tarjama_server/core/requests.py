@@ -27,6 +27,8 @@ class TranslationRequest:
     mime_type: str = ""
     glossary: Mapping[str, str] = field(default_factory=dict)
     alternatives: int = 0
+    # Word alignment and word confidence on each translated segment.
+    alignment: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +87,7 @@ class CheckedTranslation:
     html: bool = False
     glossary: Glossary | None = None
     alternatives: int = 0
+    alignment: bool = False
 
 
 def is_html(mime_type: str) -> bool:
@@ -120,6 +123,7 @@ def check_translation(request: TranslationRequest, limits: RequestLimits, *, max
         html=is_html(request.mime_type),
         glossary=Glossary.checked(dict(request.glossary)) if request.glossary else None,
         alternatives=request.alternatives,
+        alignment=request.alignment,
     )
 
 

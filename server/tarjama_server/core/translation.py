@@ -20,7 +20,7 @@ import contextlib
 import dataclasses
 import itertools
 import threading
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from .. import metrics
@@ -29,6 +29,15 @@ from ..text.glossary import Glossary
 from ..text.languages import ARABIC_SCRIPT_LANGUAGES, arabic_script_chars, warm_up
 from ..text.repetition import is_degenerate
 from ..text.segmentation import LINE_BREAKS
+from .alignment import (
+    SegmentAlignment,
+    glossary_missing,
+    placed_by_alignment,
+    segment_alignment,
+    shifted,
+    tag_placement,
+    tag_targets,
+)
 from .cache import ResultCache, text_bytes
 from .context import Report, ReportSink, RequestContext, Timings, Usage
 from .limits import RequestLimits
@@ -63,6 +72,10 @@ class TranslatedSegment:
     log_probability: float | None = None
     flags: tuple[SegmentFlag, ...] = ()
     alternatives: tuple[Hypothesis, ...] = ()
+    # Word alignment and word scores (when the request asked; None on segments passed through).
+    alignment: SegmentAlignment | None = None
+    # For an HTML segment with inline tags: "alignment" or "position", the rule that placed them.
+    tag_placement: str = ""
 
     @property
     def confidence(self) -> float | None:
@@ -182,7 +195,9 @@ class Translator:
         ticket = self.scheduler.reserve(
             chars=self._model_chars(checked), deadline=context.deadline, early=early, force=force
         )
-        params = self.defaults.params(checked.num_beams, checked.max_new_tokens, checked.alternatives)
+        params = self.defaults.params(
+            checked.num_beams, checked.max_new_tokens, checked.alternatives, checked.alignment
+        )
         return AdmittedTranslation(checked=checked, params=params, ticket=ticket)
 
     def _model_chars(self, checked: CheckedTranslation) -> int:
@@ -230,7 +245,7 @@ class Translator:
             positions = [position for position, item in enumerate(spans) if item.planned.is_segment]
             documents.append(
                 DocumentTranslation(
-                    text=rebuild_document(plan, spans),
+                    text=rebuild_document(plan, spans, _tag_ranges(plan) if admitted.checked.alignment else None),
                     segments=[
                         _segment(plan, position, spans[position], n, target) for n, position in enumerate(positions)
                     ],
@@ -362,8 +377,10 @@ class Translator:
             future.cancel()
         generation, retried = await self._guarded(admitted, order, source, first)
         usage = Usage.of([first, generation]) if retried else Usage.of([first])
+        text = generation.text.translate(_NO_LINE_BREAKS).strip()
+        aligned = None if generation.tokens is None else shifted(generation.tokens, generation.text, text)
         return ModelOutput(
-            generation=dataclasses.replace(generation, text=generation.text.translate(_NO_LINE_BREAKS).strip()),
+            generation=dataclasses.replace(generation, text=text, tokens=aligned),
             usage=usage,
             retried=retried,
         )
@@ -396,10 +413,14 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
     log_probability: float | None = None
     flags: tuple[SegmentFlag, ...] = (SegmentFlag.PASSED_THROUGH,)
     alternatives: tuple[Hypothesis, ...] = ()
+    aligned: SegmentAlignment | None = None
     if output is not None:
         generation = output.generation
         following = plan.spans[position + 1].span if position + 1 < len(plan.spans) else None
         log_probability, alternatives = generation.log_probability, generation.alternatives
+        aligned = segment_alignment(plan, item)
+        if aligned is not None and item.planned.glossary_matches:
+            missing = tuple(glossary_missing(aligned, item.translation, item.planned.glossary_matches))
         flags = translated_flags(
             source=span.text,
             translation=item.translation,
@@ -410,6 +431,8 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
             cut=not span.sentence_start or (following is not None and not following.sentence_start),
             glossary_missing=bool(missing),
             cached=output.cached,
+            omission=bool(aligned and aligned.omitted),
+            unaligned=bool(aligned and aligned.unaligned),
         )
     return TranslatedSegment(
         text_index=plan.text_index,
@@ -426,4 +449,15 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
         log_probability=log_probability,
         flags=flags,
         alternatives=alternatives,
+        alignment=aligned,
+        tag_placement=tag_placement(tag_targets(plan, item, aligned)),
     )
+
+
+def _tag_ranges(plan: DocumentPlan) -> Callable[[SpanTranslation], dict[int, tuple[int, int]]]:
+    """For ``rebuild_document``: the inline elements of a segment that its alignment places."""
+
+    def ranges(item: SpanTranslation) -> dict[int, tuple[int, int]]:
+        return placed_by_alignment(tag_targets(plan, item, segment_alignment(plan, item)))
+
+    return ranges

@@ -25,6 +25,9 @@ class SegmentFlag(Enum):
     SOURCE_COPIED = "source_copied"
     GLOSSARY_MISSING = "glossary_missing"
     CACHED = "cached"
+    # With alignment on (text.alignment has the rules and thresholds):
+    OMISSION_SUSPECTED = "omission_suspected"  # a run of source content words nothing attends to
+    UNALIGNED_OUTPUT = "unaligned_output"  # a run of output content words aligned to nothing
 
 
 # The output/input token ratios the model usually writes (tokens include the end token on
@@ -81,6 +84,8 @@ def translated_flags(
     cut: bool,
     glossary_missing: bool,
     cached: bool,
+    omission: bool = False,
+    unaligned: bool = False,
 ) -> tuple[SegmentFlag, ...]:
     """The flags of a segment the model translated, in enum order."""
     flags = {
@@ -90,6 +95,8 @@ def translated_flags(
         SegmentFlag.SOURCE_COPIED: source_copied(source, translation, target_language=target_language),
         SegmentFlag.GLOSSARY_MISSING: glossary_missing,
         SegmentFlag.CACHED: cached,
+        SegmentFlag.OMISSION_SUSPECTED: omission,
+        SegmentFlag.UNALIGNED_OUTPUT: unaligned,
     }
     return tuple(flag for flag, on in flags.items() if on)
 
@@ -106,5 +113,11 @@ class ModelOutput:
     cached: bool = False
 
     def size(self) -> int:
-        """Bytes of text it holds, as the cache counts them."""
-        return text_bytes(self.generation.text, *(h.text for h in self.generation.alternatives))
+        """Bytes it holds, as the cache counts them: its texts, and its token alignment (8 bytes a number)."""
+        tokens = self.generation.tokens
+        aligned = (
+            0
+            if tokens is None
+            else 8 * (len(tokens.log_probs) * (len(tokens.source_spans) + 3) + 2 * len(tokens.source_spans))
+        )
+        return text_bytes(self.generation.text, *(h.text for h in self.generation.alternatives)) + aligned

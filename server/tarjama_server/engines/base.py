@@ -66,6 +66,9 @@ class GenerationParams:
     # Score the outputs (Generation.log_probability). The server always does; bench/perf.py
     # turns it off to measure what scoring costs.
     scores: bool = True
+    # Return each output's token alignment and token scores (Generation.tokens): the model's
+    # alignment head read over the output it chose, and each output token's log-probability.
+    alignment: bool = False
 
     @property
     def beam_width(self) -> int:
@@ -92,6 +95,38 @@ class Hypothesis:
 
 
 @dataclass(frozen=True)
+class AlignmentHead:
+    """Which cross-attention aligns: the mean of the first ``heads`` heads of decoder layer
+    ``layer`` (negative: from the last). Marian's guided alignment trains the first head of
+    the last layer (opus-mt's ``transformer-align`` models); CTranslate2 can only select a
+    layer and a number of leading heads, so every engine reads the same."""
+
+    layer: int = -1
+    heads: int = 1
+
+
+# Marian's guided-alignment head: the first head of the last decoder layer (the default).
+GUIDED_HEAD = AlignmentHead()
+
+
+@dataclass(frozen=True)
+class TokenAlignment:
+    """One output's tokens against its input's: what word alignment is made of (``text.alignment``).
+
+    Spans are code-point ``(start, end)`` offsets of each token's surface, source tokens into the
+    text the engine was given, output tokens into ``Generation.text``; a token with no surface
+    (the end token, an unknown piece) has an empty span. ``attention[t][s]``: how much output
+    token ``t`` attends to source token ``s`` in the alignment head (each row sums to 1).
+    ``log_probs[t]``: the model's log-probability of output token ``t`` given the input and the
+    tokens before it (the end token included), without the search's repetition controls."""
+
+    source_spans: tuple[tuple[int, int], ...]
+    target_spans: tuple[tuple[int, int], ...]
+    attention: tuple[tuple[float, ...], ...]
+    log_probs: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class Generation:
     text: str
     input_tokens: int
@@ -102,6 +137,8 @@ class Generation:
     log_probability: float | None = None
     # The next best hypotheses, best first (only when the params ask for alternatives).
     alternatives: tuple[Hypothesis, ...] = ()
+    # Token alignment and scores of ``text`` (only when the params ask for alignment).
+    tokens: TokenAlignment | None = None
 
 
 def mean_log_probability(score: float, length: int, length_penalty: float) -> float:
@@ -141,3 +178,54 @@ class TokenizedEngine:
     def count_tokens(self, text: str) -> int:
         with self._tokenizer_lock:
             return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+    def source_spans(self, text: str, token_count: int) -> tuple[tuple[int, int], ...]:
+        """Each of the ``token_count`` tokens ``text`` is read as (end token included): its span
+        in ``text``. Call with the tokenizer lock held."""
+        spans: list[tuple[int, int]] = []
+        processor = getattr(self.tokenizer, "spm_source", None)
+        if processor is not None:  # Marian: SentencePiece says where each piece came from, in bytes
+            encoded = processor.encode(text, return_type="proto")
+            starts = _byte_to_char(text)
+            spans = [(starts[piece.begin], starts[piece.end]) for piece in encoded.pieces]
+            # A piece that starts a word ("▁x") covers the space before it: the word starts after.
+            spans = [
+                (min(end, start + len(text[start:end]) - len(text[start:end].lstrip())), end) for start, end in spans
+            ]
+        elif getattr(self.tokenizer, "is_fast", False):
+            offsets = self.tokenizer(text, return_offsets_mapping=True)["offset_mapping"]
+            spans = [(int(start), int(end)) for start, end in offsets]
+        # Special tokens (the end token) read no text: empty spans at the end.
+        spans = spans[:token_count]
+        return tuple(spans + [(len(text), len(text))] * (token_count - len(spans)))
+
+    def target_spans(self, text: str, tokens: Sequence[str]) -> tuple[tuple[int, int], ...]:
+        """Each output token's span in ``text`` (the decoded output): SentencePiece pieces found
+        in order, "▁" marking a space; special and unknown tokens get empty spans, a lone "▁" an
+        empty one where the next word starts."""
+        special = set(self.tokenizer.all_special_tokens)
+        spans: list[tuple[int, int]] = []
+        cursor = 0
+        for token in tokens:
+            body = token.replace("\u2581", " ").strip()
+            if token not in special and not body:  # a lone "▁": it starts the next word
+                skipped = len(text) - len(text[cursor:].lstrip())
+                spans.append((skipped, skipped))
+                continue
+            found = -1 if token in special else text.find(body, cursor)
+            # Only just after the cursor (past spaces): never a later, unrelated occurrence.
+            if found < 0 or text[cursor:found].strip():
+                spans.append((cursor, cursor))
+                continue
+            spans.append((found, found + len(body)))
+            cursor = found + len(body)
+        return tuple(spans)
+
+
+def _byte_to_char(text: str) -> list[int]:
+    """For each UTF-8 byte offset of ``text`` (and its end), the code-point offset it falls in."""
+    starts: list[int] = []
+    for index, char in enumerate(text):
+        starts += [index] * len(char.encode("utf-8"))
+    starts.append(len(text))
+    return starts

@@ -6,6 +6,7 @@ tarjama-models download MODEL@REVISION MODEL@REVISION --convert   # pin each; co
 tarjama-models verify                        # load from the cache offline and run one input
 tarjama-models convert                       # convert both for the ctranslate2 engine (int8 on CPU)
 tarjama-models build-tiny ./tiny-models      # UNTRAINED tiny models for offline testing
+tarjama-models build-synthetic .tiny-models  # a tiny Marian TRAINED on a synthetic language (alignment tests)
 """
 
 from __future__ import annotations
@@ -112,8 +113,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     tiny.add_argument("out_dir", type=Path)
     tiny.add_argument("--source-text", type=Path, help=f"Arabic training text (default: {SEED_SOURCE} if present)")
     tiny.add_argument("--target-text", type=Path, help=f"English training text (default: {SEED_TARGET} if present)")
+    synthetic = commands.add_parser(
+        "build-synthetic",
+        help="train (seconds) or reuse the tiny Marian of the synthetic language pair, for word-alignment tests",
+    )
+    synthetic.add_argument("out_dir", type=Path, help="kept there as synthetic-<recipe key>/ (built once)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    if args.command == "build-synthetic":
+        from .synthetic import cached_synthetic_marian
+
+        print(f"tiny Marian trained on the synthetic language pair: {cached_synthetic_marian(args.out_dir)}")
+        return 0
 
     if args.command == "build-tiny":
         from .tiny_models import build_tiny_models

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..engines.base import GUIDED_HEAD, AlignmentHead
 from ..errors import ModelUnavailableError
 from .hub import WEIGHT_FILES, ResolvedModel
 
@@ -50,9 +51,15 @@ def _fingerprint(directory: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def converted_model_dir(resolved: ResolvedModel, compute_type: str, root: Path) -> Path:
+def converted_model_dir(
+    resolved: ResolvedModel, compute_type: str, root: Path, alignment_head: AlignmentHead = GUIDED_HEAD
+) -> Path:
     revision = f"local-{_fingerprint(resolved.directory)}" if resolved.revision == "local" else resolved.revision
     name = re.sub(r"[^\w.-]+", "--", resolved.ref.strip("/."))
+    # The alignment head is part of the converted model (CTranslate2 reads it from the spec);
+    # the default (Marian's guided head, CTranslate2's own default) keeps the plain name.
+    if alignment_head != GUIDED_HEAD:
+        compute_type = f"{compute_type}-align{alignment_head.layer}x{alignment_head.heads}"
     return root / name / revision / compute_type
 
 
@@ -60,7 +67,9 @@ def converted_model_dir(resolved: ResolvedModel, compute_type: str, root: Path) 
 _CONVERT_IN_PLACE_BYTES = 64 * 1024 * 1024
 
 
-def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Path:
+def convert_model(
+    resolved: ResolvedModel, compute_type: str, root: Path, alignment_head: AlignmentHead = GUIDED_HEAD
+) -> Path:
     """The CTranslate2 conversion of ``resolved`` in ``compute_type``, made on first use.
 
     The conversion loads the whole Hugging Face model (2.3 GB for XLSum in float32), so a
@@ -71,7 +80,7 @@ def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Pat
     import shutil
     import time
 
-    target = converted_model_dir(resolved, compute_type, root)
+    target = converted_model_dir(resolved, compute_type, root, alignment_head)
     if (target / "model.bin").is_file():
         return target
     log.info("converting %s to CTranslate2 (%s) in %s, once: later starts load it", resolved.ref, compute_type, target)
@@ -84,11 +93,13 @@ def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Pat
     try:
         weights = sum(path.stat().st_size for path in resolved.directory.iterdir() if path.name in WEIGHT_FILES)
         if weights < _CONVERT_IN_PLACE_BYTES:
-            _convert(str(resolved.directory), str(staging), compute_type)
+            _convert(str(resolved.directory), str(staging), compute_type, alignment_head)
             exitcode = 0
         else:
             child = multiprocessing.get_context("spawn").Process(
-                target=_convert, args=(str(resolved.directory), str(staging), compute_type), name="ctranslate2-convert"
+                target=_convert,
+                args=(str(resolved.directory), str(staging), compute_type, alignment_head),
+                name="ctranslate2-convert",
             )
             child.start()
             child.join()
@@ -108,7 +119,7 @@ def convert_model(resolved: ResolvedModel, compute_type: str, root: Path) -> Pat
     return target
 
 
-def _convert(source: str, staging: str, compute_type: str) -> None:
+def _convert(source: str, staging: str, compute_type: str, alignment_head: AlignmentHead = GUIDED_HEAD) -> None:
     """In the conversion's child process."""
     from ctranslate2.converters import TransformersConverter
 
@@ -120,5 +131,16 @@ def _convert(source: str, staging: str, compute_type: str) -> None:
             if model.get_output_embeddings().weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
                 model.config.tie_word_embeddings = False
             return model
+
+        def _load(self) -> Any:
+            spec = super()._load()
+            decoder = getattr(spec, "decoder", None)
+            if decoder is not None and hasattr(decoder, "alignment_layer"):
+                # What return_attention reads: the mean of the first `heads` heads of `layer`.
+                decoder.alignment_layer = np.int16(alignment_head.layer)
+                decoder.alignment_heads = np.int16(alignment_head.heads)
+            return spec
+
+    import numpy as np
 
     Converter(source).convert(staging, quantization=compute_type, force=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..engines.base import MAX_OUTPUT_TOKENS, ModelInfo, Seq2SeqEngine, Task
+from ..engines.base import GUIDED_HEAD, MAX_OUTPUT_TOKENS, AlignmentHead, ModelInfo, Seq2SeqEngine, Task
 from ..engines.ctranslate2_engine import CTranslate2Engine
 from ..engines.transformers_engine import TransformersEngine
 from ..errors import ModelUnavailableError
@@ -58,6 +58,7 @@ def load_engines(settings: Settings) -> tuple[Seq2SeqEngine, Seq2SeqEngine | Non
             workers=workers,
             compute_type=settings.ctranslate2_compute_type,
             converted_dir=settings.ctranslate2_dir,
+            alignment_head=AlignmentHead(settings.translation_alignment_layer, settings.translation_alignment_heads),
         )
 
     translation = load(
@@ -159,6 +160,7 @@ def load_engine(
     converted_dir: str = "",
     threads: int = 0,
     workers: int = 1,
+    alignment_head: AlignmentHead = GUIDED_HEAD,
 ) -> Seq2SeqEngine:
     """Load ``resolved`` with the chosen inference ``engine`` onto ``device``, for ``workers``
     batches at once, each on ``threads`` threads (0: the engine's default).
@@ -166,6 +168,7 @@ def load_engine(
     transformers: ``from_pretrained`` (half precision on CUDA). ctranslate2: the model is
     converted once into ``converted_dir`` (keyed by model, revision and compute type), then loaded.
     auto: ctranslate2 where installed; a model it cannot convert or load runs on transformers.
+    ``alignment_head``: the cross-attention a translation model's word alignment is read from.
     """
     requested = engine
     import transformers
@@ -201,7 +204,9 @@ def load_engine(
     loaded: Seq2SeqEngine | None = None
     if engine == "ctranslate2":
         try:
-            loaded = _load_ctranslate2(resolved, tokenizer, info, device, compute_type, converted_dir, threads, workers)
+            loaded = _load_ctranslate2(
+                resolved, tokenizer, info, device, compute_type, converted_dir, threads, workers, alignment_head
+            )
         except (ModelUnavailableError, OSError, ValueError, RuntimeError) as error:
             if requested != "auto":
                 raise
@@ -226,7 +231,8 @@ def load_engine(
         model.eval().to(device)
         dtype_label = str(model.dtype).removeprefix("torch.")
         label = f"transformers {transformers.__version__} ({dtype_label}{_workers_label(workers, threads)})"
-        loaded = TransformersEngine(model, tokenizer, info(label))
+        head = alignment_head if task is Task.TRANSLATION else None
+        loaded = TransformersEngine(model, tokenizer, info(label), alignment_head=head)
     _announce(resolved, task, device, loaded.info)
     return loaded
 
@@ -263,6 +269,7 @@ def _load_ctranslate2(
     converted_dir: str,
     threads: int,
     workers: int,
+    alignment_head: AlignmentHead,
 ) -> CTranslate2Engine:
     try:
         import ctranslate2
@@ -271,7 +278,9 @@ def _load_ctranslate2(
             "the ctranslate2 engine needs the ctranslate2 package: pip install 'tarjama[server,ctranslate2]'"
         ) from error
     compute_type = resolve_compute_type(compute_type, device)
-    model_dir = convert_model(resolved, compute_type, Path(converted_dir) if converted_dir else default_converted_dir())
+    model_dir = convert_model(
+        resolved, compute_type, Path(converted_dir) if converted_dir else default_converted_dir(), alignment_head
+    )
     kind, _, index = device.partition(":")
     translator = ctranslate2.Translator(
         str(model_dir),

@@ -133,6 +133,41 @@ MT5_BASE = {
 }  # fmt: skip
 
 
+def build_marian_tokenizer(
+    out_dir: Path, source_text: str, target_text: str, vocab_size: int, *, padded_size: int = 0
+) -> tuple[Any, dict[str, int]]:
+    """A MarianTokenizer laid out like opus-mt's, saved in ``out_dir``: two SentencePiece models
+    trained on the texts, one vocabulary with </s> = 0, <unk> = 1, the pieces of both, and
+    <pad> last (padded with unused pieces to ``padded_size`` when given). Returns it and its vocabulary."""
+    import sentencepiece as spm
+    from transformers import MarianTokenizer
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        work_dir = Path(work)
+        _train_sentencepiece(source_text, work_dir / "source", vocab_size)
+        _train_sentencepiece(target_text, work_dir / "target", vocab_size)
+        vocab: dict[str, int] = {"</s>": 0, "<unk>": 1}
+        for side in ("source", "target"):
+            processor = spm.SentencePieceProcessor(model_file=str(work_dir / f"{side}.model"))
+            for piece_id in range(processor.get_piece_size()):
+                piece = processor.id_to_piece(piece_id)
+                if piece not in vocab and piece not in ("<s>", "</s>", "<unk>", "<pad>"):
+                    vocab[piece] = len(vocab)
+        while len(vocab) < padded_size - 1:
+            vocab[f"<unused{len(vocab)}>"] = len(vocab)
+        vocab["<pad>"] = len(vocab)
+        (work_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
+        tokenizer = MarianTokenizer(
+            source_spm=str(work_dir / "source.model"),
+            target_spm=str(work_dir / "target.model"),
+            vocab=str(work_dir / "vocab.json"),
+            model_max_length=512,
+        )
+        tokenizer.save_pretrained(out_dir)
+    return tokenizer, vocab
+
+
 def build_tiny_marian(
     out_dir: Path,
     source_text: str,
@@ -145,36 +180,12 @@ def build_tiny_marian(
     """A MarianMT model + MarianTokenizer laid out like Helsinki-NLP/opus-mt-*, tiny unless
     ``architecture`` says otherwise (``OPUS_MT_AR_EN``: the real sizes, for benchmarks; a
     ``vocab_size`` there pads the vocabulary with unused pieces, <pad> still last)."""
-    import sentencepiece as spm
     import torch
-    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+    from transformers import MarianConfig, MarianMTModel
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as work:
-        work_dir = Path(work)
-        _train_sentencepiece(source_text, work_dir / "source", vocab_size)
-        _train_sentencepiece(target_text, work_dir / "target", vocab_size)
-        # opus-mt layout: </s> = 0, <unk> = 1, the pieces of both models, <pad> last.
-        vocab: dict[str, int] = {"</s>": 0, "<unk>": 1}
-        for side in ("source", "target"):
-            processor = spm.SentencePieceProcessor(model_file=str(work_dir / f"{side}.model"))
-            for piece_id in range(processor.get_piece_size()):
-                piece = processor.id_to_piece(piece_id)
-                if piece not in vocab and piece not in ("<s>", "</s>", "<unk>", "<pad>"):
-                    vocab[piece] = len(vocab)
-        sizes = {**TINY_MARIAN, **(architecture or {})}
-        padded_size = sizes.pop("vocab_size", 0)  # read once: popped in the loop's test, it padded one piece
-        while len(vocab) < padded_size - 1:
-            vocab[f"<unused{len(vocab)}>"] = len(vocab)
-        vocab["<pad>"] = len(vocab)
-        (work_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
-        tokenizer = MarianTokenizer(
-            source_spm=str(work_dir / "source.model"),
-            target_spm=str(work_dir / "target.model"),
-            vocab=str(work_dir / "vocab.json"),
-            model_max_length=512,
-        )
-        tokenizer.save_pretrained(out_dir)
+    sizes = {**TINY_MARIAN, **(architecture or {})}
+    padded_size = sizes.pop("vocab_size", 0)  # read once: popped in the loop's test, it padded one piece
+    tokenizer, vocab = build_marian_tokenizer(out_dir, source_text, target_text, vocab_size, padded_size=padded_size)
 
     pad_id = vocab["<pad>"]
     config = MarianConfig(

@@ -110,6 +110,20 @@ class Glossary:
         return "".join(pieces), matches
 
     @staticmethod
+    def injected_origins(text: str, matches: Sequence[TermMatch]) -> list[tuple[int, int]]:
+        """For each character of ``inject(text)``'s result, the range of ``text`` it stands for:
+        itself, or the whole matched word for a rendering and the clitics before it."""
+        origins: list[tuple[int, int]] = []
+        position = 0
+        for found in matches:
+            origins += [(index, index + 1) for index in range(position, found.start)]
+            injected = len(found.rendering) + (len(found.prefix) + 1 if found.prefix else 0)
+            origins += [(found.start, found.end)] * injected
+            position = found.end
+        origins += [(index, index + 1) for index in range(position, len(text))]
+        return origins
+
+    @staticmethod
     def missing(translation: str, matches: Sequence[TermMatch]) -> list[str]:
         """Terms whose rendering the model did not write (each once, in order)."""
         return list(dict.fromkeys(found.term for found in matches if found.rendering not in translation))

@@ -28,7 +28,7 @@ import functools
 import html
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -473,11 +473,15 @@ def _sole_occurrences(text: str, patterns: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def place_marks(block: Block, translation: str, phrases: dict[int, str]) -> list[tuple[int, Mark]]:
+def place_marks(
+    block: Block, translation: str, phrases: dict[int, str], aligned: Mapping[int, tuple[int, int]] | None = None
+) -> list[tuple[int, Mark]]:
     """Where each inner mark of ``block`` goes in ``translation``, in insertion order.
 
-    An inline element whose phrase (``phrases[pair]``, its text translated alone) occurs
-    once in the translation wraps it; everything else keeps its relative position."""
+    An inline element with a range in ``aligned`` (by pair: the words aligned to its source
+    words, from the model's word alignment) wraps that range; else one whose phrase
+    (``phrases[pair]``, its text translated alone) occurs once in the translation wraps it;
+    everything else keeps its relative position."""
     scale = len(translation) / max(len(block.text), 1)
     marks = block.inner_marks()
     if not marks:
@@ -500,6 +504,10 @@ def place_marks(block: Block, translation: str, phrases: dict[int, str]) -> list
         if where is not None:
             opening, closing = by_pair[pair]
             position[opening], position[closing] = where, where + len(phrase)
+    for pair, (start, end) in (aligned or {}).items():
+        tags = by_pair.get(pair, [])
+        if len(tags) == 2:
+            position[tags[0]], position[tags[1]] = start, end
     # Never cross: each mark at or after the one before it in the source, so nesting holds.
     placed: list[tuple[int, Mark]] = []
     floor = 0
@@ -546,13 +554,18 @@ def render_block(
 
 
 def _render_block(
-    document: HtmlDocument, block: Block, translation: str, phrases: dict[int, str], attributes: _AttributeValues
+    document: HtmlDocument,
+    block: Block,
+    translation: str,
+    phrases: dict[int, str],
+    attributes: _AttributeValues,
+    aligned: Mapping[int, tuple[int, int]] | None = None,
 ) -> str:
     source = block.text
     lead = source[: len(source) - len(source.lstrip())]
     trail = source[len(source.rstrip()) :]
     out, position = [lead], 0
-    for where, mark in place_marks(block, translation, phrases):
+    for where, mark in place_marks(block, translation, phrases, aligned):
         out += [
             html.escape(translation[position:where], quote=False),
             _with_attributes(document, mark.start, mark.end, attributes),
@@ -567,9 +580,11 @@ def rebuild(
     block_translations: Sequence[str | None],
     attribute_translations: Sequence[str | None],
     phrases: Sequence[dict[int, str]],
+    aligned: Sequence[Mapping[int, tuple[int, int]]] | None = None,
 ) -> str:
     """The document with every block and translatable attribute replaced, the rest byte for
-    byte. A ``None`` translation (text passed through) keeps that block or value as it was."""
+    byte. A ``None`` translation (text passed through) keeps that block or value as it was.
+    ``aligned``: per block, inline elements' ranges in its translation (see ``place_marks``)."""
     attributes = _AttributeValues(
         {
             attribute.start: (attribute.end, translation)
@@ -578,11 +593,14 @@ def rebuild(
         }
     )
     out, position = [], 0
-    for block, translation, block_phrases in zip(document.blocks, block_translations, phrases, strict=True):
+    ranges = aligned if aligned is not None else [{}] * len(document.blocks)
+    for block, translation, block_phrases, block_ranges in zip(
+        document.blocks, block_translations, phrases, ranges, strict=True
+    ):
         rewritten = (
             _with_attributes(document, block.start, block.end, attributes)
             if translation is None
-            else _render_block(document, block, translation, block_phrases, attributes)
+            else _render_block(document, block, translation, block_phrases, attributes, block_ranges)
         )
         out += [_with_attributes(document, position, block.start, attributes), rewritten]
         position = block.end

@@ -35,3 +35,34 @@ def normalize_for_model(text: str) -> str:
     those only), tatweel and invisible controls removed, no-break spaces made spaces."""
     text = _PRESENTATION_FORMS.sub(_nfkc, text)
     return text.translate(_REMOVED).translate(_NO_BREAK_SPACES)
+
+
+def normalize_with_origins(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """``normalize_for_model(text)`` and, for each of its characters, the (start, end) range of
+    ``text`` it came from: what maps a word the model read back to the request's own text."""
+    out: list[str] = []
+    origins: list[tuple[int, int]] = []
+    position = 0
+    for match in _PRESENTATION_FORMS.finditer(text):
+        _plain(text, position, match.start(), out, origins)
+        run = match.group()
+        mapped = [unicodedata.normalize("NFKC", char) for char in run]
+        if "".join(mapped) == _nfkc(match):  # each form maps alone: keep each one's own origin
+            for offset, chars in enumerate(mapped):
+                out.append(chars)
+                origins += [(match.start() + offset, match.start() + offset + 1)] * len(chars)
+        else:  # forms composed across each other: the whole run is the origin of each
+            chars = _nfkc(match)
+            out.append(chars)
+            origins += [(match.start(), match.end())] * len(chars)
+        position = match.end()
+    _plain(text, position, len(text), out, origins)
+    return "".join(out), origins
+
+
+def _plain(text: str, start: int, end: int, out: list[str], origins: list[tuple[int, int]]) -> None:
+    for index in range(start, end):
+        char = text[index].translate(_REMOVED).translate(_NO_BREAK_SPACES)
+        if char:
+            out.append(char)
+            origins.append((index, index + 1))

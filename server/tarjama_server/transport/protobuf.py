@@ -22,6 +22,13 @@ _FLAGS = {
     SegmentFlag.SOURCE_COPIED: pb.SEGMENT_FLAG_SOURCE_COPIED,
     SegmentFlag.GLOSSARY_MISSING: pb.SEGMENT_FLAG_GLOSSARY_MISSING,
     SegmentFlag.CACHED: pb.SEGMENT_FLAG_CACHED,
+    SegmentFlag.OMISSION_SUSPECTED: pb.SEGMENT_FLAG_OMISSION_SUSPECTED,
+    SegmentFlag.UNALIGNED_OUTPUT: pb.SEGMENT_FLAG_UNALIGNED_OUTPUT,
+}
+_TAG_PLACEMENTS = {
+    "": pb.TAG_PLACEMENT_UNSPECIFIED,
+    "alignment": pb.TAG_PLACEMENT_ALIGNMENT,
+    "position": pb.TAG_PLACEMENT_POSITION,
 }
 # The SummaryStyle enum ↔ the core's style names (recipes.STYLES, the one list of styles): a
 # value's name without its prefix, in lower case; UNSPECIFIED is the server's default ("").
@@ -41,6 +48,7 @@ def translation_request(request: pb.TranslateRequest) -> TranslationRequest:
         mime_type=request.mime_type,
         glossary=dict(request.glossary),
         alternatives=request.alternatives,
+        alignment=request.alignment,
     )
 
 
@@ -95,6 +103,20 @@ def segment(segment: TranslatedSegment) -> pb.Segment:
             )
             for other in segment.alternatives
         ],
+        alignment=[
+            pb.WordAlignment(
+                source_start=link.source_start,
+                source_end=link.source_end,
+                target_start=link.target_start,
+                target_end=link.target_end,
+            )
+            for link in (segment.alignment.links if segment.alignment else ())
+        ],
+        word_confidences=[
+            pb.WordConfidence(target_start=word.target_start, target_end=word.target_end, confidence=word.probability)
+            for word in (segment.alignment.scores if segment.alignment else ())
+        ],
+        tag_placement=_TAG_PLACEMENTS[segment.tag_placement],
     )
 
 

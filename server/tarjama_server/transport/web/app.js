@@ -356,9 +356,80 @@ function segmentElement(text, segment, index, side) {
   element.className = 'seg';
   element.dataset.segment = String(index);
   element.tabIndex = index === Math.max(state.active, 0) ? 0 : -1;
-  element.textContent = text;
+  if (segment.alignment && segment.alignment.length) {
+    fillWords(element, text, wordRanges(segment, side));
+  } else {
+    element.textContent = text;
+  }
   annotate(element, segment, index);
   return element;
+}
+
+// Below this probability a word is underlined as one of the weakest (Segment.word_confidences).
+const WEAK_WORD = 0.5;
+
+// The words of one side of an aligned segment, in order: code-point ranges relative to the
+// segment's own text, each with its key ("s" or "t" and its start) and the other side's keys.
+function wordRanges(segment, side) {
+  const base = segment.sourceStart || 0;
+  const words = new Map();
+  const add = (key, start, end, extra) => {
+    if (!words.has(key)) words.set(key, { key, start, end, linked: [], ...extra });
+    return words.get(key);
+  };
+  if (side === 'target') {
+    for (const word of segment.wordConfidences || []) {
+      add(`t${word.targetStart || 0}`, word.targetStart || 0, word.targetEnd, { confidence: word.confidence || 0 });
+    }
+  }
+  for (const link of segment.alignment) {
+    const source = `s${link.sourceStart || 0}`;
+    const target = `t${link.targetStart || 0}`;
+    if (side === 'source') {
+      add(source, (link.sourceStart || 0) - base, link.sourceEnd - base).linked.push(target);
+    } else {
+      add(target, link.targetStart || 0, link.targetEnd).linked.push(source);
+    }
+  }
+  return [...words.values()].sort((a, b) => a.start - b.start);
+}
+
+// The segment's text with each word in a [data-word] element (offsets count code points).
+function fillWords(element, text, ranges) {
+  const points = Array.from(text);
+  let at = 0;
+  for (const range of ranges) {
+    if (range.start < at || range.end > points.length) continue; // overlapping or outside: left as text
+    element.append(points.slice(at, range.start).join(''));
+    const word = document.createElement('span');
+    word.dataset.word = range.key;
+    word.dataset.linked = range.linked.join(' ');
+    word.tabIndex = -1;
+    word.textContent = points.slice(range.start, range.end).join('');
+    if (range.confidence !== undefined) {
+      word.title = `word confidence ${range.confidence.toFixed(2)}`;
+      if (range.confidence < WEAK_WORD) word.dataset.weak = '';
+    }
+    element.append(word);
+    at = range.end;
+  }
+  element.append(points.slice(at).join(''));
+}
+
+// Hover or focus on a word: mark the words aligned to it on the other side (data-aligned).
+function markAligned(event) {
+  const word = event.target.closest && event.target.closest('[data-word]');
+  for (const marked of document.querySelectorAll('[data-aligned]')) marked.removeAttribute('data-aligned');
+  if (!word) return;
+  const segment = word.closest('[data-segment]');
+  const view = word.closest('.view');
+  if (!segment || !view) return;
+  const other = view.id === 'source-view' ? 'target' : 'source';
+  const partner = state.elements[other][Number(segment.dataset.segment)];
+  if (!partner) return;
+  for (const key of (word.dataset.linked || '').split(' ').filter(Boolean)) {
+    for (const found of partner.querySelectorAll(`[data-word="${key}"]`)) found.dataset.aligned = '';
+  }
 }
 
 // Empties both panes for a new translation of state.sourceText. The source pane fills as the
@@ -555,7 +626,8 @@ async function translate() {
   const controller = new AbortController();
   state.controller = controller;
   updateButtons();
-  const request = { texts: [text], glossary: glossary() };
+  // Word alignment: which words came from which, and each word's confidence (hover a word).
+  const request = { texts: [text], glossary: glossary(), alignment: true };
   if (state.html) request.mimeType = 'text/html';
   if (state.sourceLanguage) request.sourceLanguage = state.sourceLanguage;
   summarize();
@@ -781,6 +853,8 @@ function start() {
   for (const view of [$('source-view'), $('target-view')]) {
     view.addEventListener('mouseover', onPoint);
     view.addEventListener('focusin', onFocus);
+    view.addEventListener('mouseover', markAligned);
+    view.addEventListener('focusin', markAligned);
   }
   document.addEventListener('keydown', onKey);
   $('source').addEventListener('keydown', (event) => {
