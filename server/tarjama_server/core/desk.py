@@ -388,10 +388,14 @@ class Desk:
         return len(units), saved
 
     async def export_memory(self, memory: str, *, chunk_entries: int = 1000) -> AsyncIterator[bytes]:
-        """The memory as a TMX 1.4 document, in pieces (the header, then ``chunk_entries`` units a piece)."""
+        """The memory as a TMX 1.4 document, in pieces of ``chunk_entries`` units (the header
+        comes with the first, read before anything is sent: a database that cannot be reached
+        fails the call before its first piece)."""
         memory = check_name(memory, "memory", default=DEFAULT_MEMORY)
-        yield desk_files.tmx_header(memory)
-        async for chunk in self.store.export_memory(memory, chunk_entries):
+        chunks = self.store.export_memory(memory, chunk_entries)
+        first: list[MemoryEntry] = await anext(chunks, [])
+        yield desk_files.tmx_header(memory) + desk_files.tmx_units(first)
+        async for chunk in chunks:
             yield desk_files.tmx_units(chunk)
         yield desk_files.TMX_FOOTER
 

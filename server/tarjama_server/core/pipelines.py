@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .. import __version__
 from ..engines.base import ModelInfo
 from ..errors import FeatureDisabledError
+from .desk import DeskLimits
 from .limits import RequestLimits
 from .summarization import Summarizer
 from .translation import Translator
@@ -22,6 +23,9 @@ class ServerInfo:
     max_queue_seconds: float
     cache_max_bytes: int
     cache_bytes: int
+    # The desk's limits and its database's kind ("sqlite", "postgresql"); None: the desk is off.
+    desk: DeskLimits | None = None
+    database: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class Pipelines:
             max_queue_seconds=self.translator.scheduler.limits.max_queue_seconds,
             cache_max_bytes=cache.max_bytes,
             cache_bytes=cache.bytes,
+            desk=self.translator.desk.limits if self.translator.desk else None,
+            database=self.translator.desk.database if self.translator.desk else "",
         )
 
     def require_summarizer(self) -> Summarizer:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ..errors import InvalidRequestError
 from ..text.glossary import Glossary
 from ..text.languages import normalize_language
+from .desk import check_name, check_similarity
 from .limits import RequestLimits
 from .recipes import DEFAULT_STYLE, STYLES, SummaryStyle
 
@@ -27,6 +28,11 @@ class TranslationRequest:
     mime_type: str = ""
     glossary: Mapping[str, str] = field(default_factory=dict)
     alternatives: int = 0
+    # The desk: a stored glossary's id, a translation memory's name, and the least similarity
+    # of a near match (None: the server's default).
+    glossary_id: str = ""
+    memory: str = ""
+    memory_min_similarity: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +90,9 @@ class CheckedTranslation:
     html: bool = False
     glossary: Glossary | None = None
     alternatives: int = 0
+    glossary_id: str = ""
+    memory: str = ""  # empty: no memory is read
+    memory_min_similarity: float | None = None  # None: the server's default
 
 
 def check_translation(request: TranslationRequest, limits: RequestLimits, *, max_new_tokens: int) -> CheckedTranslation:
@@ -114,6 +123,13 @@ def check_translation(request: TranslationRequest, limits: RequestLimits, *, max
         html=mime_type == "text/html",
         glossary=Glossary.checked(dict(request.glossary)) if request.glossary else None,
         alternatives=request.alternatives,
+        glossary_id=request.glossary_id.strip(),
+        memory=check_name(request.memory, "memory") if request.memory.strip() else "",
+        memory_min_similarity=(
+            None
+            if not request.memory_min_similarity
+            else check_similarity(request.memory_min_similarity, 0.0, "memory_min_similarity")
+        ),
     )
 
 

@@ -25,6 +25,8 @@ class SegmentFlag(Enum):
     SOURCE_COPIED = "source_copied"
     GLOSSARY_MISSING = "glossary_missing"
     CACHED = "cached"
+    FROM_MEMORY = "from_memory"  # the memory's approved translation: the model did not run
+    MEMORY_MATCH = "memory_match"  # the memory holds a near match for the editor to compare
 
 
 # The output/input token ratios the model usually writes (tokens include the end token on

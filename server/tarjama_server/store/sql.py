@@ -77,6 +77,11 @@ def database_url(setting: str, data_dir: Path) -> str | None:
     raise ValueError(f"--database-url: {backend!r} databases are not supported: use sqlite, postgresql or none")
 
 
+def redacted(url: str) -> str:
+    """A database URL fit for a log line: its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 async def open_store(url: str) -> SqlStore:
     """Connect, migrate to the latest schema, and return the store (the URL from ``database_url``)."""
     parsed = make_url(url)

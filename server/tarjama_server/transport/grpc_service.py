@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import grpc
 from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from ..core.context import RequestContext
-from . import methods
+from . import desk_methods, methods
 from .calls import CANCELLED, OK, REQUEST_ID_KEY, Call, ServerState, request_id
 from .status import log_error, retry_trailers, status_for
 
+RequestT = TypeVar("RequestT")
+ResponseT = TypeVar("ResponseT")
 # Above this, gRPC's "time remaining" means the caller set no deadline.
 _NO_DEADLINE = 10**8
 
@@ -81,3 +84,68 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
         async with self._rpc("ListModels", context) as call:
             return await methods.list_models(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
+
+    # The desk (desk_methods): unary calls, and ExportMemory's stream.
+
+    async def _unary(
+        self,
+        method: str,
+        run: Callable[[ServerState, RequestT, Call], Awaitable[ResponseT]],
+        request: RequestT,
+        context: grpc.aio.ServicerContext,
+    ) -> ResponseT:
+        async with self._rpc(method, context) as call:
+            return await run(self.state, request, call)
+        raise AssertionError("unreachable: _rpc aborts on error")
+
+    async def CreateGlossary(self, request: pb.CreateGlossaryRequest, context: grpc.aio.ServicerContext) -> pb.Glossary:
+        return await self._unary("CreateGlossary", desk_methods.create_glossary, request, context)
+
+    async def ListGlossaries(
+        self, request: pb.ListGlossariesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListGlossariesResponse:
+        return await self._unary("ListGlossaries", desk_methods.list_glossaries, request, context)
+
+    async def GetGlossary(self, request: pb.GetGlossaryRequest, context: grpc.aio.ServicerContext) -> pb.Glossary:
+        return await self._unary("GetGlossary", desk_methods.get_glossary, request, context)
+
+    async def UpdateGlossary(self, request: pb.UpdateGlossaryRequest, context: grpc.aio.ServicerContext) -> pb.Glossary:
+        return await self._unary("UpdateGlossary", desk_methods.update_glossary, request, context)
+
+    async def DeleteGlossary(
+        self, request: pb.DeleteGlossaryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteGlossaryResponse:
+        return await self._unary("DeleteGlossary", desk_methods.delete_glossary, request, context)
+
+    async def SaveTranslation(
+        self, request: pb.SaveTranslationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MemoryEntry:
+        return await self._unary("SaveTranslation", desk_methods.save_translation, request, context)
+
+    async def SearchMemory(
+        self, request: pb.SearchMemoryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SearchMemoryResponse:
+        return await self._unary("SearchMemory", desk_methods.search_memory, request, context)
+
+    async def DeleteMemoryEntry(
+        self, request: pb.DeleteMemoryEntryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteMemoryEntryResponse:
+        return await self._unary("DeleteMemoryEntry", desk_methods.delete_memory_entry, request, context)
+
+    async def ListMemories(
+        self, request: pb.ListMemoriesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMemoriesResponse:
+        return await self._unary("ListMemories", desk_methods.list_memories, request, context)
+
+    async def ImportMemory(
+        self, request: pb.ImportMemoryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ImportMemoryResponse:
+        return await self._unary("ImportMemory", desk_methods.import_memory, request, context)
+
+    async def ExportMemory(
+        self, request: pb.ExportMemoryRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ExportMemoryChunk]:
+        async with self._rpc("ExportMemory", context) as call:
+            async with contextlib.aclosing(desk_methods.export_memory(self.state, request, call)) as chunks:
+                async for chunk in chunks:
+                    yield chunk

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tarjama_client.v1 import tarjama_pb2 as pb
 
 from ..core.context import CLOCK, RequestContext, Timings, Usage
@@ -13,6 +15,7 @@ from ..core.translation import TranslatedSegment, TranslationResult
 from ..core.trust import SegmentFlag, confidence
 from ..engines.base import ModelInfo, Task
 from ..errors import InvalidRequestError
+from . import desk_methods
 
 _TASKS = {Task.TRANSLATION: pb.TASK_TRANSLATION, Task.SUMMARIZATION: pb.TASK_SUMMARIZATION}
 _FLAGS = {
@@ -23,6 +26,8 @@ _FLAGS = {
     SegmentFlag.SOURCE_COPIED: pb.SEGMENT_FLAG_SOURCE_COPIED,
     SegmentFlag.GLOSSARY_MISSING: pb.SEGMENT_FLAG_GLOSSARY_MISSING,
     SegmentFlag.CACHED: pb.SEGMENT_FLAG_CACHED,
+    SegmentFlag.FROM_MEMORY: pb.SEGMENT_FLAG_FROM_MEMORY,
+    SegmentFlag.MEMORY_MATCH: pb.SEGMENT_FLAG_MEMORY_MATCH,
 }
 # The one table between the SummaryStyle enum and the core's style names (recipes.STYLES).
 STYLES = {
@@ -43,6 +48,9 @@ def translation_request(request: pb.TranslateRequest) -> TranslationRequest:
         mime_type=request.mime_type,
         glossary=dict(request.glossary),
         alternatives=request.alternatives,
+        glossary_id=request.glossary_id,
+        memory=request.memory,
+        memory_min_similarity=request.memory_min_similarity if request.HasField("memory_min_similarity") else None,
     )
 
 
@@ -96,6 +104,7 @@ def segment(segment: TranslatedSegment) -> pb.Segment:
             )
             for other in segment.alternatives
         ],
+        memory_match=None if segment.memory_match is None else desk_methods.memory_match(segment.memory_match),
     )
 
 
@@ -188,4 +197,24 @@ def server_info(info: ServerInfo) -> pb.ServerInfo:
         max_alternatives_chars=limits.max_alternatives_chars,
         cache_max_bytes=info.cache_max_bytes,
         cache_bytes=info.cache_bytes,
+        **desk_info(info),
     )
+
+
+def desk_info(info: ServerInfo) -> dict[str, Any]:
+    """ServerInfo's desk fields: off, or the database's kind and the desk's limits."""
+    desk = info.desk
+    if desk is None:
+        return {"desk_enabled": False}
+    return {
+        "desk_enabled": True,
+        "database": info.database,
+        "max_glossary_entries": desk.max_glossary_entries,
+        "max_glossary_term_chars": desk.max_term_chars,
+        "max_glossary_file_bytes": desk.max_glossary_file_bytes,
+        "max_memory_text_chars": desk.max_text_chars,
+        "max_tmx_bytes": desk.max_tmx_bytes,
+        "max_tmx_units": desk.max_tmx_units,
+        "max_search_results": desk.max_search_results,
+        "memory_min_similarity": desk.min_similarity,
+    }
