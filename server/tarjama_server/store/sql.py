@@ -73,7 +73,9 @@ def database_url(setting: str, data_dir: Path) -> str | None:
     if backend == "sqlite":
         return url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
     if backend in ("postgresql", "postgres"):
-        return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        # asyncpg unless psycopg (3) is named: both are async; asyncpg is the one installed.
+        driver = "postgresql+psycopg" if url.drivername == "postgresql+psycopg" else "postgresql+asyncpg"
+        return url.set(drivername=driver).render_as_string(hide_password=False)
     raise ValueError(f"--database-url: {backend!r} databases are not supported: use sqlite, postgresql or none")
 
 
