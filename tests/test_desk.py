@@ -350,3 +350,27 @@ def test_a_database_that_goes_away_and_comes_back(models_dir: Path, postgres_clu
             assert segment.translation == "Kept." and list(segment.flags) == [pb.SEGMENT_FLAG_FROM_MEMORY]
     finally:
         proxy.stop()
+
+
+def test_two_servers_on_one_postgresql_share_approvals_at_once(models_dir: Path, postgres_cluster: Any) -> None:
+    url = postgres_cluster.url()
+    with desk_server(models_dir, url) as first, desk_server(models_dir, url) as second:
+        for number, (saver, reader) in enumerate(((first, second), (second, first))):
+            status, _ = post(
+                saver, "SaveTranslation", {"memory": "shared", "source": SENTENCE, "translation": f"v{number}"}
+            )
+            assert status == 200
+            status, body = post(reader, "Translate", {"texts": [SENTENCE], "memory": "shared"})
+            (segment,) = body["translations"][0]["segments"]
+            assert (segment["translation"], segment["flags"]) == (f"v{number}", ["SEGMENT_FLAG_FROM_MEMORY"])
+
+
+def test_a_tmx_over_the_bound_is_refused_naming_it(desk: ServerThread) -> None:
+    too_big = b"<tmx>" + b" " * (32 * 2**20) + b"</tmx>"
+    with grpc.insecure_channel(desk.address, options=[("grpc.max_send_message_length", 64 * 2**20)]) as channel:
+        service = pb_grpc.TarjamaServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            service.ImportMemory(pb.ImportMemoryRequest(memory="big", tmx=too_big), timeout=WAIT_SECONDS)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "over the limit of 33554432 (max_tmx_bytes)" in (refused.value.details() or "")
+        assert service.ListMemories(pb.ListMemoriesRequest(), timeout=WAIT_SECONDS).memories is not None

@@ -42,6 +42,8 @@ DEFAULT_SEARCH_LIMIT = 10
 # distance is among them when the index ranks by shared trigrams.
 CANDIDATES_PER_SEARCH = 64
 _NAME_CHARS = 100
+# Near-match searches of one translation run at once (each holds a pooled connection).
+_PARALLEL_SEARCHES = 4
 # Characters XML 1.0 cannot carry (TMX export) and that no editor means to save.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
@@ -409,11 +411,19 @@ class Desk:
         wanted = set(keys)
         exact = await self.store.exact_matches(memory, source_language, target_language, wanted)
         found = {key: MemoryMatch(entry, 1.0) for key, entry in exact.items()}
-        for key in wanted - exact.keys():
-            candidates = await self.store.candidates(memory, source_language, target_language, key, 16)
+        searching = asyncio.Semaphore(_PARALLEL_SEARCHES)
+
+        async def nearest(key: str) -> None:
+            async with searching:
+                candidates = await self.store.candidates(memory, source_language, target_language, key, 16)
             best = _best(key, candidates, min_similarity, 1)
             if best:
                 found[key] = best[0]
+
+        outcomes = await asyncio.gather(*(nearest(key) for key in wanted - exact.keys()), return_exceptions=True)
+        for outcome in outcomes:  # every search has ended: the first failure is the call's
+            if isinstance(outcome, BaseException):
+                raise outcome
         return found
 
     async def glossary_terms(self, glossary_id: str) -> dict[str, str]:

@@ -6,9 +6,9 @@ aiosqlite's own thread), PostgreSQL through asyncpg. Nothing here blocks the eve
   so an acknowledged write survives a power cut, not only a crash (NORMAL would lose the last
   commits on power loss). Writes open with ``BEGIN IMMEDIATE``, so two writers queue on the
   busy timeout instead of failing on a stale snapshot.
-* Near matches come through an index, never a scan: SQLite's FTS5 trigram index ranks
-  candidates sharing the key's trigrams; PostgreSQL's ``pg_trgm`` GIN index with its ``%``
-  operator. The core scores the candidates (rapidfuzz).
+* Near matches come through an index, never a scan: SQLite's FTS5 word index ranks (bm25)
+  the entries sharing a word pair with the key; PostgreSQL's ``pg_trgm`` GIN index with its
+  ``%`` operator. The core scores the candidates (rapidfuzz).
 * A database that cannot be reached raises ``StoreUnavailableError`` (UNAVAILABLE); the pool
   checks a connection before use (``pool_pre_ping``), so the store recovers by itself.
 """
@@ -16,6 +16,7 @@ aiosqlite's own thread), PostgreSQL through asyncpg. Nothing here blocks the eve
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import uuid
@@ -49,8 +50,8 @@ _IN_CHUNK = 500  # keys per IN (...) list
 _INSERT_CHUNK = 1000  # rows per INSERT of an import
 # The least pg_trgm similarity of a candidate: loose, so that the rapidfuzz score decides.
 _PG_CANDIDATE_SIMILARITY = 0.2
-# Most trigrams of a key sent to the FTS5 index (a long sentence's, spread over it).
-_MAX_TRIGRAMS = 48
+# Most phrases of a key sent to the FTS5 index (a long sentence's, spread over it).
+_MAX_PHRASES = 32
 
 
 def database_url(setting: str, data_dir: Path) -> str | None:
@@ -432,14 +433,16 @@ class SqlStore:
 
 
 def _fts_query(key: str) -> str:
-    """An FTS5 query matching rows that share any of the key's trigrams (at most
-    ``_MAX_TRIGRAMS``, spread over the key), each quoted as a string."""
-    lowered = key.lower()
-    trigrams = list(dict.fromkeys(lowered[i : i + 3] for i in range(len(lowered) - 2)))
-    if len(trigrams) > _MAX_TRIGRAMS:
-        step = len(trigrams) / _MAX_TRIGRAMS
-        trigrams = [trigrams[int(i * step)] for i in range(_MAX_TRIGRAMS)]
-    return " OR ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+    """An FTS5 query for the candidates of ``key``: entries holding any of its word pairs as a
+    phrase (a near match keeps most of them: one changed word breaks two), or for keys of four
+    words or fewer any of its words. At most ``_MAX_PHRASES``, spread over the key."""
+    words = [word for word in key.split() if any(char.isalnum() for char in word)]
+    phrases = words if len(words) <= 4 else [f"{first} {second}" for first, second in itertools.pairwise(words)]
+    phrases = list(dict.fromkeys(phrases))
+    if len(phrases) > _MAX_PHRASES:
+        step = len(phrases) / _MAX_PHRASES
+        phrases = [phrases[int(i * step)] for i in range(_MAX_PHRASES)]
+    return " OR ".join('"' + phrase.replace('"', '""') + '"' for phrase in phrases)
 
 
 def _now() -> datetime:
