@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import random
 import statistics
 import sys
@@ -27,12 +28,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import grpc
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.load import SEED, percentile, start_server, stop_server  # noqa: E402
-from tarjama_client.v1 import tarjama_pb2 as pb  # noqa: E402
-from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc  # noqa: E402
+from load import ROOT, SEED, percentile, start_server, stop_server
+from tarjama_client.v1 import tarjama_pb2 as pb
+from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 MEMORY = "bench"
 
@@ -86,9 +84,10 @@ def database(args: argparse.Namespace, scratch: Path) -> Iterator[str]:
     if args.database_url:
         yield args.database_url
     elif args.postgres:
-        from tests.postgres import cluster
+        sys.path.insert(0, str(ROOT))
+        postgres = importlib.import_module("tests.postgres")  # the tests' throwaway cluster
 
-        with cluster() as running:
+        with postgres.cluster() as running:
             yield running.url().replace("postgresql://", f"postgresql+{args.driver}://")
     else:
         yield f"sqlite:///{scratch / 'desk.db'}"
@@ -96,7 +95,9 @@ def database(args: argparse.Namespace, scratch: Path) -> Iterator[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", type=Path, required=True, help="tiny models directory (tarjama-models build-tiny DIR)")
+    parser.add_argument(
+        "--models", type=Path, required=True, help="tiny models directory (tarjama-models build-tiny DIR)"
+    )
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL cluster")
