@@ -374,3 +374,83 @@ def test_a_tmx_over_the_bound_is_refused_naming_it(desk: ServerThread) -> None:
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "over the limit of 33554432 (max_tmx_bytes)" in (refused.value.details() or "")
         assert service.ListMemories(pb.ListMemoriesRequest(), timeout=WAIT_SECONDS).memories is not None
+
+
+def test_both_python_clients_cover_the_desk(desk: ServerThread) -> None:
+    from tarjama_client import AsyncTarjamaClient, InvalidRequestError, TarjamaClient
+    from tarjama_client.desk import TranslateDesk
+
+    with TarjamaClient(desk.address, timeout=WAIT_SECONDS) as client:
+        created = client.create_glossary("Client", entries={"الوزارة": "Ministry-of-Zed"})
+        assert client.get_glossary(created.id).entries == {"الوزارة": "Ministry-of-Zed"}
+        renamed = client.update_glossary(created.id, name="Renamed")
+        assert (renamed.name, renamed.entry_count) == ("Renamed", 1)
+        assert created.id in {g.id for g in client.list_glossaries()}
+        saved = client.save_translation(SENTENCE, "From the client.", memory="client", approver="sami")
+        result = client.translate(SENTENCE, desk=TranslateDesk(glossary_id=created.id, memory="client"))
+        (segment,) = result.translations[0].segments
+        assert segment.flags == ["from_memory"] and segment.memory_match is not None
+        assert (segment.memory_match.entry_id, segment.memory_match.approver) == (saved.id, "sami")
+        (match,) = client.search_memory(EDITED, memory="client")
+        assert match.translation == "From the client." and 0.75 <= match.similarity < 1
+        document = b"".join(client.export_memory(memory="client"))
+        assert client.import_memory(document, memory="client-copy") == (1, 1)
+        assert {m.name: m.entry_count for m in client.list_memories()}["client-copy"] == 1
+        client.delete_memory_entry(saved.id)
+        client.delete_glossary(created.id)
+        with pytest.raises(InvalidRequestError, match="translation is empty"):
+            client.save_translation(SENTENCE, " ")
+
+    async def asynchronous() -> None:
+        async with AsyncTarjamaClient(desk.address, timeout=WAIT_SECONDS) as client:
+            saved = await client.save_translation(SENTENCE, "From asyncio.", memory="aio")
+            result = await client.translate(SENTENCE, desk=TranslateDesk(memory="aio"))
+            assert result.translations[0].segments[0].translation == "From asyncio."
+            assert [m.entry_id for m in await client.search_memory(SENTENCE, memory="aio")] == [saved.id]
+            pieces = [piece async for piece in client.export_memory(memory="aio")]
+            assert b"From asyncio." in b"".join(pieces)
+
+    asyncio.run(asynchronous())
+
+
+def test_the_command_line_covers_the_desk(
+    desk: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tarjama_client.cli import main
+
+    server = ["--server", desk.address]
+    names = tmp_path / "names.tsv"
+    names.write_text("الوزارة\tMinistry-of-Zed\n", encoding="utf-8")
+    assert main(["glossary", "create", "CLI names", str(names), *server]) == 0
+    glossary_id, name, count = capsys.readouterr().out.strip().split("\t")
+    assert (name, count) == ("CLI names", "1 entries")
+    assert main(["glossary", "list", *server]) == 0
+    assert f"{glossary_id}\tCLI names\tar→en\t1 entries" in capsys.readouterr().out
+    assert main(["glossary", "show", glossary_id, *server]) == 0
+    assert capsys.readouterr().out == "الوزارة\tMinistry-of-Zed\n"
+
+    saved = SENTENCE.replace("غدا", "اليوم")
+    with client_of(desk) as client:
+        client.save_translation(saved, "Approved on the command line.", memory="cli")
+    article = tmp_path / "article.txt"
+    article.write_text(saved, encoding="utf-8")
+    assert main(["translate", str(article), "--memory", "cli", "--glossary-id", glossary_id, *server]) == 0
+    assert capsys.readouterr().out.strip() == "Approved on the command line."
+    assert main(["memory", "search", EDITED.replace("بعد غد", "اليوم"), "--memory", "cli", *server]) == 0
+    similarity, source, translation, _ = capsys.readouterr().out.strip().split("\t")
+    assert (source, translation) == (saved, "Approved on the command line.") and float(similarity) >= 0.75
+    exported = tmp_path / "cli.tmx"
+    assert main(["memory", "export", "--memory", "cli", "-o", str(exported), *server]) == 0
+    assert main(["memory", "import", str(exported), "--memory", "cli-copy", *server]) == 0
+    assert capsys.readouterr().out.strip() == "1 units read, 1 entries saved into memory 'cli-copy'"
+    assert main(["glossary", "delete", glossary_id, *server]) == 0
+    assert main(["glossary", "show", glossary_id, *server]) == 1
+    assert "no glossary with id" in capsys.readouterr().err
+
+
+@contextlib.contextmanager
+def TarjamaClient_for(server: ServerThread) -> Iterator[Any]:
+    from tarjama_client import TarjamaClient
+
+    with TarjamaClient(server.address, timeout=WAIT_SECONDS) as client:
+        yield client

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .v1 import tarjama_pb2 as pb
 
@@ -91,6 +92,23 @@ class MemoryMatch:
 class MemorySummary:
     name: str
     entry_count: int
+
+
+@dataclass(frozen=True)
+class TranslateDesk:
+    """What a translation asks of the desk: a stored glossary (``glossary_id``), a translation
+    memory (``memory``) and the least similarity of a near match (None: the server's default)."""
+
+    glossary_id: str = ""
+    memory: str = ""
+    memory_min_similarity: float | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The TranslateRequest fields (an unset similarity stays unset)."""
+        chosen: dict[str, Any] = {"glossary_id": self.glossary_id, "memory": self.memory}
+        if self.memory_min_similarity is not None:
+            chosen["memory_min_similarity"] = self.memory_min_similarity
+        return chosen
 
 
 def create_glossary_request(
