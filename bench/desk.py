@@ -147,7 +147,7 @@ def main() -> None:
                     if pb.SEGMENT_FLAG_PASSED_THROUGH not in segment.flags:
                         service.SaveTranslation(
                             pb.SaveTranslationRequest(
-                                memory="seed", source=segment.source, translation=segment.translation
+                                memory="seed", source=segment.source, translation=segment.translation or "-"
                             )
                         )
                 memory_seed = timed(lambda: service.Translate(pb.TranslateRequest(texts=[seed], memory="seed")), 10)

@@ -449,7 +449,7 @@ def test_the_command_line_covers_the_desk(
 
 
 @contextlib.contextmanager
-def TarjamaClient_for(server: ServerThread) -> Iterator[Any]:
+def client_of(server: ServerThread) -> Iterator[Any]:
     from tarjama_client import TarjamaClient
 
     with TarjamaClient(server.address, timeout=WAIT_SECONDS) as client:
