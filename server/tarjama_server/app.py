@@ -82,6 +82,7 @@ class TarjamaServer:
         self.fault: EngineFault | None = None
         self.faulted = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
+        self._fault_watchers: set[asyncio.Task[None]] = set()  # one per scheduler, till the stop
         # Loading and calibration run on one daemon thread that lives as long as the process.
         self._loader_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._loader: threading.Thread | None = None
@@ -221,6 +222,16 @@ class TarjamaServer:
         while True:
             self._loader_jobs.get()()
 
+    def _watch_faults(self, scheduler: Scheduler) -> None:
+        """Subscribe to ``scheduler``'s fault: when it comes, the whole server stops serving."""
+
+        async def watch() -> None:
+            self._engine_fault(await scheduler.wait_fault())
+
+        task = asyncio.get_running_loop().create_task(watch(), name=f"faults-{scheduler.engine.info.task.value}")
+        self._fault_watchers.add(task)
+        task.add_done_callback(self._fault_watchers.discard)
+
     def _engine_fault(self, fault: EngineFault) -> None:
         """An engine hung or the inference thread died (a scheduler's report): every model on that
         thread stops serving, health turns NOT_SERVING, and ``run`` exits non-zero."""
@@ -292,18 +303,11 @@ class TarjamaServer:
             calibration = await self._off_loop(
                 f"calibrating the {engine.info.task.value} model (one batch)", self._calibration, engine, job
             )
-            # Both models run on the same workers: each scheduler counts the other's queue as ahead.
-            created = Scheduler(
-                engine,
-                executor,
-                limits,
-                calibration=calibration,
-                shared_with=self.schedulers,
-                slots=slots,
-                on_fault=self._engine_fault,
-            )
+            # Both models run on the same workers (slots): each scheduler counts the other's queue as ahead.
+            created = Scheduler(engine, executor, limits, calibration=calibration, slots=slots)
             created.start()
             self.schedulers.append(created)
+            self._watch_faults(created)
             return created
 
         translator = Translator(
@@ -350,6 +354,8 @@ class TarjamaServer:
             outcome["ok"],
             outcome["cut"],
         )
+        for watcher in list(self._fault_watchers):
+            watcher.cancel()
         for scheduler in self.schedulers:
             await scheduler.stop()
         if self._executor is not None:

@@ -268,7 +268,7 @@ class ModelInfo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., task: _Optional[_Union[Task, str]] = ..., source_languages: _Optional[_Iterable[str]] = ..., target_languages: _Optional[_Iterable[str]] = ..., revision: _Optional[str] = ..., license: _Optional[str] = ..., engine: _Optional[str] = ..., device: _Optional[str] = ..., untrained: _Optional[bool] = ..., max_input_tokens: _Optional[int] = ..., notice: _Optional[str] = ..., max_output_tokens: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "engines", "max_texts", "max_text_chars", "max_request_chars", "min_beams", "max_beams", "min_summary_tokens", "max_summary_tokens", "max_queue_seconds", "max_alternatives", "max_alternatives_chars", "cache_max_bytes", "cache_bytes", "desk_enabled", "database", "max_glossary_entries", "max_glossary_term_chars", "max_glossary_file_bytes", "max_memory_text_chars", "max_tmx_bytes", "max_tmx_units", "max_search_results", "memory_min_similarity")
+    __slots__ = ("version", "engines", "max_texts", "max_text_chars", "max_request_chars", "min_beams", "max_beams", "min_summary_tokens", "max_summary_tokens", "max_queue_seconds", "max_alternatives", "max_alternatives_chars", "cache_max_bytes", "cache_bytes", "summary_styles", "default_summary_style", "default_target_language", "desk_enabled", "database", "max_glossary_entries", "max_glossary_term_chars", "max_glossary_file_bytes", "max_memory_text_chars", "max_tmx_bytes", "max_tmx_units", "max_search_results", "memory_min_similarity")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ENGINES_FIELD_NUMBER: _ClassVar[int]
     MAX_TEXTS_FIELD_NUMBER: _ClassVar[int]
@@ -283,6 +283,9 @@ class ServerInfo(_message.Message):
     MAX_ALTERNATIVES_CHARS_FIELD_NUMBER: _ClassVar[int]
     CACHE_MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
     CACHE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_STYLES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_SUMMARY_STYLE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     DESK_ENABLED_FIELD_NUMBER: _ClassVar[int]
     DATABASE_FIELD_NUMBER: _ClassVar[int]
     MAX_GLOSSARY_ENTRIES_FIELD_NUMBER: _ClassVar[int]
@@ -307,6 +310,9 @@ class ServerInfo(_message.Message):
     max_alternatives_chars: int
     cache_max_bytes: int
     cache_bytes: int
+    summary_styles: _containers.RepeatedScalarFieldContainer[str]
+    default_summary_style: str
+    default_target_language: str
     desk_enabled: bool
     database: str
     max_glossary_entries: int
@@ -317,7 +323,7 @@ class ServerInfo(_message.Message):
     max_tmx_units: int
     max_search_results: int
     memory_min_similarity: float
-    def __init__(self, version: _Optional[str] = ..., engines: _Optional[_Iterable[str]] = ..., max_texts: _Optional[int] = ..., max_text_chars: _Optional[int] = ..., max_request_chars: _Optional[int] = ..., min_beams: _Optional[int] = ..., max_beams: _Optional[int] = ..., min_summary_tokens: _Optional[int] = ..., max_summary_tokens: _Optional[int] = ..., max_queue_seconds: _Optional[float] = ..., max_alternatives: _Optional[int] = ..., max_alternatives_chars: _Optional[int] = ..., cache_max_bytes: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., desk_enabled: _Optional[bool] = ..., database: _Optional[str] = ..., max_glossary_entries: _Optional[int] = ..., max_glossary_term_chars: _Optional[int] = ..., max_glossary_file_bytes: _Optional[int] = ..., max_memory_text_chars: _Optional[int] = ..., max_tmx_bytes: _Optional[int] = ..., max_tmx_units: _Optional[int] = ..., max_search_results: _Optional[int] = ..., memory_min_similarity: _Optional[float] = ...) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., engines: _Optional[_Iterable[str]] = ..., max_texts: _Optional[int] = ..., max_text_chars: _Optional[int] = ..., max_request_chars: _Optional[int] = ..., min_beams: _Optional[int] = ..., max_beams: _Optional[int] = ..., min_summary_tokens: _Optional[int] = ..., max_summary_tokens: _Optional[int] = ..., max_queue_seconds: _Optional[float] = ..., max_alternatives: _Optional[int] = ..., max_alternatives_chars: _Optional[int] = ..., cache_max_bytes: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., summary_styles: _Optional[_Iterable[str]] = ..., default_summary_style: _Optional[str] = ..., default_target_language: _Optional[str] = ..., desk_enabled: _Optional[bool] = ..., database: _Optional[str] = ..., max_glossary_entries: _Optional[int] = ..., max_glossary_term_chars: _Optional[int] = ..., max_glossary_file_bytes: _Optional[int] = ..., max_memory_text_chars: _Optional[int] = ..., max_tmx_bytes: _Optional[int] = ..., max_tmx_units: _Optional[int] = ..., max_search_results: _Optional[int] = ..., memory_min_similarity: _Optional[float] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models", "server")

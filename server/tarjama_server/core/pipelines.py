@@ -9,6 +9,7 @@ from ..engines.base import ModelInfo
 from ..errors import FeatureDisabledError
 from .desk import DeskLimits
 from .limits import RequestLimits
+from .recipes import DEFAULT_STYLE, STYLES
 from .summarization import Summarizer
 from .translation import Translator
 
@@ -26,6 +27,10 @@ class ServerInfo:
     # The desk's limits and its database's kind ("sqlite", "postgresql"); None: the desk is off.
     desk: DeskLimits | None = None
     database: str = ""
+    # The facts a client (the page, the CLI) reads rather than repeats: from recipes and the model.
+    summary_styles: tuple[str, ...] = tuple(STYLES)
+    default_summary_style: str = DEFAULT_STYLE
+    default_target_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Pipelines:
             cache_bytes=cache.bytes,
             desk=self.translator.desk.limits if self.translator.desk else None,
             database=self.translator.desk.database if self.translator.desk else "",
+            default_target_language=self.translator.default_target_language,
         )
 
     def require_summarizer(self) -> Summarizer:

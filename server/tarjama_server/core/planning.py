@@ -125,12 +125,18 @@ class Planner:
     def supports(self, source_language: str, target_language: str) -> bool:
         return source_language in self.info.source_languages and target_language in self.info.target_languages
 
+    @property
+    def default_target_language(self) -> str:
+        """The language translated into when a request names none: the model's first target
+        language (``--translation-target-languages``). The one place this default is decided."""
+        return self.info.target_languages[0]
+
     def pair_text(self) -> str:
         return f"{'/'.join(self.info.source_languages)} → {'/'.join(self.info.target_languages)}"
 
     def check_languages(self, source_language: str, target_language: str) -> str:
-        """The target language (English when empty), or UnsupportedLanguageError saying what the model does."""
-        target = target_language or "en"
+        """The target language (the default when empty), or UnsupportedLanguageError saying what the model does."""
+        target = target_language or self.default_target_language
         if target not in self.info.target_languages:
             raise UnsupportedLanguageError(
                 f"target_language {target!r} is not supported: the loaded model translates {self.pair_text()}"
