@@ -386,6 +386,12 @@ def parse(source: str, check: Callable[[], None] | None = None) -> HtmlDocument:
     return HtmlDocument(source, tokenizer.blocks, tokenizer.attributes, tokenizer.untranslated_text)
 
 
+def document_text(source: str) -> str:
+    """What a reader of the HTML document reads: its blocks' text, one a line, without tags,
+    attributes, scripts or styles (what a summary of it should be written from)."""
+    return "\n".join(block.text for block in parse(source).blocks)
+
+
 class _WordEdges:
     """The word edges of a text (its ends, and either side of each white-space character), to
     find the one nearest a position by bisection rather than by walking through the word."""
