@@ -105,7 +105,11 @@ async def open_store(url: str) -> SqlStore:
             pool_size=8,
             max_overflow=8,
             pool_timeout=BUSY_SECONDS,
-            connect_args={"timeout": CONNECT_SECONDS, "command_timeout": BUSY_SECONDS},
+            connect_args=(
+                {"connect_timeout": CONNECT_SECONDS}  # psycopg (3): libpq's option
+                if parsed.drivername == "postgresql+psycopg"
+                else {"timeout": CONNECT_SECONDS, "command_timeout": BUSY_SECONDS}  # asyncpg's
+            ),
         )
     store = SqlStore(engine, kind)
     try:
