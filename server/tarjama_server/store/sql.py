@@ -53,8 +53,6 @@ _INSERT_CHUNK = 1000  # rows per INSERT of an import
 # entries: a threshold of 0.2 made each search 4-6 s (most rows share some trigrams with a
 # sentence), 0.45 to 0.5 about 0.1-0.6 s, the near miss still found.
 _PG_TRIGRAM_MARGIN = 0.3
-_PG_SETTINGS = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
-_PG_OPTIONS = " ".join(f"-c {name}={value}" for name, value in _PG_SETTINGS.items())
 _PG_LEAST_TRIGRAM_SIMILARITY = 0.1
 # Most phrases of a key sent to the FTS5 index (a long sentence's, spread over it).
 _MAX_PHRASES = 32
@@ -107,13 +105,10 @@ async def open_store(url: str) -> SqlStore:
             pool_size=8,
             max_overflow=8,
             pool_timeout=BUSY_SECONDS,
-            # Both drivers prepare statements, and after five runs PostgreSQL may keep a generic plan,
-            # blind to the key searched for: custom plans always (the desk's queries plan in well
-            # under a millisecond), and no JIT for queries this short.
             connect_args=(
-                {"connect_timeout": CONNECT_SECONDS, "options": _PG_OPTIONS}  # psycopg (3): libpq's
+                {"connect_timeout": CONNECT_SECONDS}  # psycopg (3): libpq's option
                 if parsed.drivername == "postgresql+psycopg"
-                else {"timeout": CONNECT_SECONDS, "command_timeout": BUSY_SECONDS, "server_settings": _PG_SETTINGS}
+                else {"timeout": CONNECT_SECONDS, "command_timeout": BUSY_SECONDS}  # asyncpg's
             ),
         )
     store = SqlStore(engine, kind)
