@@ -28,6 +28,18 @@ if [[ ! -x /usr/bin/chromium ]]; then
   fi
 fi
 
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  # The desk's store tests run on SQLite and on a throwaway PostgreSQL cluster they start themselves
+  # (tests/postgres.py); Debian's postgresql brings the binaries and the postgres user to run them as.
+  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    echo "== installing Debian's postgresql for tests/test_store.py and tests/test_desk.py"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  else
+    echo "PostgreSQL not found and cannot apt-get it: the PostgreSQL half of the store tests will be skipped"
+  fi
+fi
+
 echo "== ruff"
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .

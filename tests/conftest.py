@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from tarjama_client import TarjamaClient
 from tarjama_server.loading.tiny_models import TinyModelPaths, build_tiny_models
 
@@ -81,3 +82,36 @@ def looping_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
         SEED_REFERENCE.read_text(encoding="utf-8"),
         stop="unbiased",
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[object]:
+    """A throwaway PostgreSQL cluster for the session (tests/postgres.py), or the test skips with the reason."""
+    from . import postgres
+
+    reason = postgres.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with postgres.cluster() as running:
+        yield running
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"], loop_scope="function")
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty desk database for one test: a new SQLite file, or the session's PostgreSQL
+    database with the desk's tables emptied (one database a session: creating one per test
+    cost a second each)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'desk.db'}"
+    import asyncpg
+
+    cluster = request.getfixturevalue("postgres_cluster")
+    connection = await asyncpg.connect(cluster.url(), timeout=30)
+    try:
+        if await connection.fetchval("SELECT to_regclass('memory_entries') IS NOT NULL"):
+            await connection.execute(
+                "TRUNCATE glossaries, glossary_entries, memory_entries, audit_log RESTART IDENTITY CASCADE"
+            )
+    finally:
+        await connection.close()
+    return str(cluster.url())

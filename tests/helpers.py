@@ -77,6 +77,8 @@ def tiny_settings(models_dir: Path, **overrides: object) -> Settings:
         # No result cache: tests send the seed article again and again and count the model's work;
         # the cache's own tests (test_trust.py) turn it on.
         cache_bytes=0,
+        # No desk: its tests (test_desk.py) give each server its own database.
+        database_url="none",
     )
     return dataclasses.replace(base, **overrides)
 

@@ -25,4 +25,8 @@ def test_proto_package_is_versioned() -> None:
     assert tarjama_pb2.DESCRIPTOR.package == "tarjama.v1"
     assert tarjama_pb2.DESCRIPTOR.name == "tarjama/v1/tarjama.proto"
     service = tarjama_pb2.DESCRIPTOR.services_by_name["TarjamaService"]
-    assert {m.name for m in service.methods} == {"Translate", "StreamTranslate", "Summarize", "ListModels"}
+    desk = {
+        "CreateGlossary", "ListGlossaries", "GetGlossary", "UpdateGlossary", "DeleteGlossary", "SaveTranslation",
+        "SearchMemory", "DeleteMemoryEntry", "ListMemories", "ImportMemory", "ExportMemory",
+    }  # fmt: skip
+    assert {m.name for m in service.methods} == {"Translate", "StreamTranslate", "Summarize", "ListModels", *desk}

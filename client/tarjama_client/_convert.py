@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import grpc
 
+from .desk import MemoryMatch, TranslateDesk
 from .errors import InvalidRequestError
 from .types import (
     Alternative,
@@ -46,6 +47,7 @@ def translate_request(
     mime_type: str = "",
     glossary: Mapping[str, str] | None = None,
     alternatives: int = 0,
+    desk: TranslateDesk | None = None,
 ) -> pb.TranslateRequest:
     options = options or DecodingOptions()
     texts = [texts] if isinstance(texts, str) else list(texts)
@@ -61,6 +63,7 @@ def translate_request(
         mime_type=mime_type,
         glossary=dict(glossary or {}),
         alternatives=alternatives,
+        **(desk or TranslateDesk()).fields(),
     )
 
 
@@ -129,6 +132,7 @@ def segment(message: pb.Segment) -> Segment:
             Alternative(translation=a.translation, log_probability=a.log_probability, confidence=a.confidence)
             for a in message.alternatives
         ],
+        memory_match=MemoryMatch.from_pb(message.memory_match) if message.HasField("memory_match") else None,
     )
 
 

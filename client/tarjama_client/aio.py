@@ -14,11 +14,12 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2
 
-from . import _convert, _many
+from . import _convert, _many, desk
 from ._base import ClientBase
 from ._many import DEFAULT_CONCURRENCY, ManyOptions
 from ._retry import AttemptObserver
 from .concurrency import AdaptiveConcurrency
+from .desk import TranslateDesk
 from .errors import ServerUnavailableError
 from .types import (
     BatchItem,
@@ -91,12 +92,13 @@ class AsyncTarjamaClient(ClientBase):
         mime_type: str = "",
         glossary: Mapping[str, str] | None = None,
         alternatives: int = 0,
+        desk: TranslateDesk | None = None,
         timeout: float | None = None,
         on_attempt: AttemptObserver | None = None,
     ) -> TranslateResult:
         """``TarjamaClient.translate``, awaited."""
         request = _convert.translate_request(
-            texts, source_language, target_language, options, mime_type, glossary, alternatives
+            texts, source_language, target_language, options, mime_type, glossary, alternatives, desk
         )
         return _convert.translate_result(await self._call(self._stub.Translate, request, timeout, on_attempt))
 
@@ -110,12 +112,13 @@ class AsyncTarjamaClient(ClientBase):
         mime_type: str = "",
         glossary: Mapping[str, str] | None = None,
         alternatives: int = 0,
+        desk: TranslateDesk | None = None,
         timeout: float | None = None,
         on_attempt: AttemptObserver | None = None,
     ) -> AsyncIterator[TranslateEvent]:
         """``TarjamaClient.stream_translate`` as an async iterator."""
         request = _convert.translate_request(
-            texts, source_language, target_language, options, mime_type, glossary, alternatives
+            texts, source_language, target_language, options, mime_type, glossary, alternatives, desk
         )
         async for event in self._stream(self._stub.StreamTranslate, request, timeout, on_attempt):
             yield _convert.translate_event(event)
@@ -193,3 +196,107 @@ class AsyncTarjamaClient(ClientBase):
                 readiness.last = error.details
             await asyncio.sleep(poll_seconds)
         raise readiness.not_ready()
+
+    # The desk: glossaries and translation memory (tarjama_client.desk has the records).
+
+    async def create_glossary(
+        self,
+        name: str,
+        *,
+        entries: Mapping[str, str] | None = None,
+        file: bytes = b"",
+        file_media_type: str = "",
+        source_language: str = "",
+        target_language: str = "",
+        timeout: float | None = None,
+    ) -> desk.Glossary:
+        """Store a glossary: ``entries`` (term → rendering), or a TSV/CSV/TBX ``file`` with its media type."""
+        request = desk.create_glossary_request(name, entries, file, file_media_type, source_language, target_language)
+        return desk.Glossary.from_pb(await self._call(self._stub.CreateGlossary, request, timeout))
+
+    async def list_glossaries(self, *, timeout: float | None = None) -> list[desk.Glossary]:
+        response = await self._call(self._stub.ListGlossaries, pb.ListGlossariesRequest(), timeout)
+        return [desk.Glossary.from_pb(message) for message in response.glossaries]
+
+    async def get_glossary(self, glossary_id: str, *, timeout: float | None = None) -> desk.Glossary:
+        return desk.Glossary.from_pb(
+            await self._call(self._stub.GetGlossary, pb.GetGlossaryRequest(id=glossary_id), timeout)
+        )
+
+    async def update_glossary(
+        self,
+        glossary_id: str,
+        *,
+        name: str = "",
+        entries: Mapping[str, str] | None = None,
+        file: bytes = b"",
+        file_media_type: str = "",
+        timeout: float | None = None,
+    ) -> desk.Glossary:
+        """Rename (``name``) and/or replace the entries (``entries`` or ``file``)."""
+        request = desk.update_glossary_request(glossary_id, name, entries, file, file_media_type)
+        return desk.Glossary.from_pb(await self._call(self._stub.UpdateGlossary, request, timeout))
+
+    async def delete_glossary(self, glossary_id: str, *, timeout: float | None = None) -> None:
+        await self._call(self._stub.DeleteGlossary, pb.DeleteGlossaryRequest(id=glossary_id), timeout)
+
+    async def save_translation(
+        self,
+        source: str,
+        translation: str,
+        *,
+        memory: str = "",
+        source_language: str = "",
+        target_language: str = "",
+        note: str = "",
+        approver: str = "",
+        timeout: float | None = None,
+    ) -> desk.MemoryEntry:
+        """Approve ``translation`` for ``source`` in ``memory`` (default "default")."""
+        request = pb.SaveTranslationRequest(
+            memory=memory, source=source, translation=translation, source_language=source_language,
+            target_language=target_language, note=note, approver=approver,
+        )  # fmt: skip
+        return desk.MemoryEntry.from_pb(await self._call(self._stub.SaveTranslation, request, timeout))
+
+    async def search_memory(
+        self,
+        text: str,
+        *,
+        memory: str = "",
+        min_similarity: float | None = None,
+        limit: int = 0,
+        source_language: str = "",
+        target_language: str = "",
+        timeout: float | None = None,
+    ) -> list[desk.MemoryMatch]:
+        """The approved pairs nearest ``text``, best first."""
+        request = desk.search_request(text, memory, min_similarity, limit, source_language, target_language)
+        return desk.matches(await self._call(self._stub.SearchMemory, request, timeout))
+
+    async def delete_memory_entry(self, entry_id: int, *, timeout: float | None = None) -> None:
+        await self._call(self._stub.DeleteMemoryEntry, pb.DeleteMemoryEntryRequest(id=entry_id), timeout)
+
+    async def list_memories(self, *, timeout: float | None = None) -> list[desk.MemorySummary]:
+        return desk.summaries(await self._call(self._stub.ListMemories, pb.ListMemoriesRequest(), timeout))
+
+    async def import_memory(
+        self,
+        tmx: bytes,
+        *,
+        memory: str = "",
+        source_language: str = "",
+        target_language: str = "",
+        timeout: float | None = None,
+    ) -> tuple[int, int]:
+        """Add a TMX 1.4 document's units to ``memory`` (all or nothing): (units read, entries saved)."""
+        request = pb.ImportMemoryRequest(
+            memory=memory, tmx=tmx, source_language=source_language, target_language=target_language
+        )
+        response = await self._call(self._stub.ImportMemory, request, timeout)
+        return response.units, response.saved
+
+    async def export_memory(self, *, memory: str = "", timeout: float | None = None) -> AsyncIterator[bytes]:
+        """``memory`` as TMX 1.4, in pieces: write them one after the other."""
+        async for chunk in self._stream(self._stub.ExportMemory, pb.ExportMemoryRequest(memory=memory), timeout):
+            yield chunk.tmx

@@ -31,6 +31,8 @@ from .archive import STDIN, Shard
 from .batch import EXIT_FAILED_ITEMS, EXIT_UNFINISHED, BatchOptions
 from .batch import run as run_batch
 from .client import TarjamaClient
+from .desk import TranslateDesk
+from .desk_cli import add_commands as add_desk_commands
 from .errors import DeadlineExceededError, ServerUnavailableError, TarjamaError
 from .textfiles import UnreadableTextError, decode_text
 from .types import UNTRAINED_WARNING, DecodingOptions, Segment, TranslateEvent
@@ -237,6 +239,7 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
         "mime_type": "text/html" if html else "",
         "glossary": _read_glossary(args.glossary, args.encoding) if args.glossary else None,
         "alternatives": args.alternatives,
+        "desk": TranslateDesk(args.glossary_id, args.memory, args.memory_min_similarity),
     }
     if args.stream:
         _stream(client, texts, args, common)
@@ -492,6 +495,14 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument(
         "--glossary", metavar="FILE", help="required renderings: 'term<TAB>rendering' lines, or a JSON object"
     )
+    translate.add_argument("--glossary-id", default="", metavar="ID", help="apply a stored glossary (glossary list)")
+    translate.add_argument(
+        "--memory", default="", metavar="NAME", help="use a translation memory: approved segments come from it"
+    )
+    translate.add_argument(
+        "--memory-min-similarity", type=_confidence, default=None, metavar="S",
+        help="least similarity of a near match to report (default: the server's, 0.75)",
+    )  # fmt: skip
     translate.set_defaults(handler=_translate)
 
     batch = commands.add_parser(
@@ -601,6 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
     for command in commands.choices.values():
         _connection_options(command, defaults=False)
+    add_desk_commands(commands, lambda command: _connection_options(command, defaults=False))
     return parser
 
 

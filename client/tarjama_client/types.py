@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .desk import MemoryMatch
 from .errors import TarjamaError
 
 UNTRAINED_WARNING = (
@@ -56,9 +57,11 @@ class Segment:
     log_probability: float | None = None
     confidence: float | None = None
     # Lower-case flag names: "passed_through", "repetition_retried", "cut", "unusual_length",
-    # "source_copied", "glossary_missing", "cached".
+    # "source_copied", "glossary_missing", "cached", "from_memory", "memory_match".
     flags: list[str] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
+    # With a translation memory: its approved entry (flag "from_memory") or nearest match ("memory_match").
+    memory_match: MemoryMatch | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 from . import metrics
 from .core.admission import Calibration
 from .core.cache import ResultCache
+from .core.desk import Desk, DeskLimits
 from .core.limits import RequestLimits, SchedulerLimits
 from .core.model_worker import calibrate
 from .core.pipelines import Pipelines
@@ -38,10 +39,11 @@ from .core.summarization import Summarizer
 from .core.translation import Translator
 from .core.workers import WorkerSlots
 from .engines.base import GenerationParams, Seq2SeqEngine
-from .errors import EngineFault, ModelUnavailableError
+from .errors import EngineFault, ModelUnavailableError, StoreUnavailableError
 from .loading.loader import load_engines
 from .logs import configure_logging
 from .settings import Settings, load_settings, split_list
+from .store import database_url, open_store, redacted
 from .transport.calls import MAX_MESSAGE_BYTES, ServerState
 from .transport.grpc_service import TarjamaServicer
 from .transport.http_connections import ConnectionBounds
@@ -130,8 +132,22 @@ class TarjamaServer:
         for name in ("", SERVICE_NAME):
             await self.health.set(name, status)
 
+    async def open_desk(self) -> None:
+        """Open the desk's database (``--database-url``) and migrate it: before any port is bound,
+        so a server whose database is wrong or unreachable does not start."""
+        settings = self.settings
+        url = database_url(settings.database_url, settings.data_path)
+        if url is None:
+            log.info("the desk is off (--database-url none): glossary and memory calls get FAILED_PRECONDITION")
+            return
+        store = await open_store(url)
+        self.state.desk = Desk(store, DeskLimits(min_similarity=settings.memory_min_similarity))
+        log.info("desk: %s database %s, schema up to date", store.kind, redacted(url))
+
     async def start(self) -> int:
         settings = self.settings
+        if self.state.desk is None:
+            await self.open_desk()
         if settings.tls_cert or settings.tls_key:
             if not (settings.tls_cert and settings.tls_key):
                 raise ValueError("TLS needs both --tls-cert and --tls-key")
@@ -309,6 +325,7 @@ class TarjamaServer:
             defaults=translation_defaults,
             limits=request_limits,
             cache=cache,
+            desk=self.state.desk,
         )
         summarizer = (
             Summarizer(
@@ -355,6 +372,8 @@ class TarjamaServer:
             self._executor.shutdown(wait=False, cancel_futures=True)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
+        if self.state.desk is not None:
+            await self.state.desk.store.close()
         return {"in_flight": in_flight, **outcome}
 
 
@@ -374,8 +393,9 @@ async def run(settings: Settings, engine_loader: EngineLoader = load_engines) ->
     server = TarjamaServer(settings, engine_loader)
     try:
         await server.start()
-    except (OSError, RuntimeError, ValueError) as error:
-        # OSError names the port that failed (gRPC or metrics); ValueError: bad TLS settings.
+    except (OSError, RuntimeError, ValueError, StoreUnavailableError) as error:
+        # OSError names the port that failed (gRPC or metrics); ValueError: bad TLS settings or
+        # --database-url; StoreUnavailableError: the desk's database cannot be reached.
         log.error("cannot start: %s", error)
         return 2
     stop_requested = asyncio.Event()

@@ -45,3 +45,11 @@ class ModelUnavailableError(TarjamaError):
 
 class FeatureDisabledError(TarjamaError):
     """The server was started without the model this call needs."""
+
+
+class NotFoundError(TarjamaError):
+    """The call names a stored thing (a glossary, a memory entry) the server does not hold."""
+
+
+class StoreUnavailableError(NotReadyError):
+    """The desk's database cannot be reached (or is busy past its timeout): retry later."""

@@ -60,3 +60,9 @@ CACHE_BYTES = Gauge("tarjama_cache_bytes", "Bytes the result cache holds (estima
 CACHE_ENTRIES = Gauge("tarjama_cache_entries", "Entries in the result cache.")
 ASYNCIO_TASKS = Gauge("tarjama_asyncio_tasks", "Tasks on the server's event loop (a leak shows as growth).")
 THREADS = Gauge("tarjama_threads", "Threads in the server process.")
+MEMORY_UNAVAILABLE = Counter(
+    "tarjama_memory_unavailable_total",
+    "Translations that asked for a translation memory and went on without it: the desk's database could not be "
+    "reached.",
+)
+DESK_WRITES = Counter("tarjama_desk_writes_total", "Desk writes committed, by action.", ["action"])

@@ -8,6 +8,7 @@ import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEFAULT_TRANSLATION_MODEL = "Helsinki-NLP/opus-mt-ar-en"
@@ -149,12 +150,33 @@ class Settings:
         "watchdog: a model call running longer is taken as hung; calls in flight get UNAVAILABLE, health turns "
         "NOT_SERVING and the process exits with status 3 so that it is restarted (0 disables)",
     )
+    data_dir: str = _setting(
+        "",
+        "where the server keeps its files: the desk's SQLite database (empty = $XDG_DATA_HOME/tarjama, "
+        "else ~/.local/share/tarjama)",
+    )
+    database_url: str = _setting(
+        "",
+        "the desk's database (glossaries, translation memory): empty = a SQLite file tarjama.db in --data-dir; "
+        "postgresql://USER:PASSWORD@HOST/DB for replicas that share one desk; none = no desk",
+    )
+    memory_min_similarity: float = _setting(
+        0.75, "least similarity (0 to 1) of a translation-memory near match a segment carries, unless the call says"
+    )
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
     log_format: str = _setting("text", "text or json (one JSON object a line)")
 
     @property
     def summarization_enabled(self) -> bool:
         return self.summarization_model.strip().lower() not in ("", "none", "off")
+
+    @property
+    def data_path(self) -> Path:
+        """``--data-dir``, or the user's data directory."""
+        if self.data_dir:
+            return Path(self.data_dir).expanduser()
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "tarjama"
 
     @property
     def address(self) -> str:

@@ -17,6 +17,8 @@ class SegmentFlag(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEGMENT_FLAG_SOURCE_COPIED: _ClassVar[SegmentFlag]
     SEGMENT_FLAG_GLOSSARY_MISSING: _ClassVar[SegmentFlag]
     SEGMENT_FLAG_CACHED: _ClassVar[SegmentFlag]
+    SEGMENT_FLAG_FROM_MEMORY: _ClassVar[SegmentFlag]
+    SEGMENT_FLAG_MEMORY_MATCH: _ClassVar[SegmentFlag]
     SEGMENT_FLAG_OMISSION_SUSPECTED: _ClassVar[SegmentFlag]
     SEGMENT_FLAG_UNALIGNED_OUTPUT: _ClassVar[SegmentFlag]
 
@@ -46,6 +48,8 @@ SEGMENT_FLAG_UNUSUAL_LENGTH: SegmentFlag
 SEGMENT_FLAG_SOURCE_COPIED: SegmentFlag
 SEGMENT_FLAG_GLOSSARY_MISSING: SegmentFlag
 SEGMENT_FLAG_CACHED: SegmentFlag
+SEGMENT_FLAG_FROM_MEMORY: SegmentFlag
+SEGMENT_FLAG_MEMORY_MATCH: SegmentFlag
 SEGMENT_FLAG_OMISSION_SUSPECTED: SegmentFlag
 SEGMENT_FLAG_UNALIGNED_OUTPUT: SegmentFlag
 TAG_PLACEMENT_UNSPECIFIED: TagPlacement
@@ -68,7 +72,7 @@ class DecodingOptions(_message.Message):
     def __init__(self, num_beams: _Optional[int] = ..., max_new_tokens: _Optional[int] = ...) -> None: ...
 
 class TranslateRequest(_message.Message):
-    __slots__ = ("texts", "source_language", "target_language", "options", "mime_type", "glossary", "alternatives", "alignment")
+    __slots__ = ("texts", "source_language", "target_language", "options", "mime_type", "glossary", "alternatives", "glossary_id", "memory", "memory_min_similarity", "alignment")
     class GlossaryEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +87,9 @@ class TranslateRequest(_message.Message):
     MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
     GLOSSARY_FIELD_NUMBER: _ClassVar[int]
     ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    GLOSSARY_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MIN_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     texts: _containers.RepeatedScalarFieldContainer[str]
     source_language: str
@@ -91,8 +98,11 @@ class TranslateRequest(_message.Message):
     mime_type: str
     glossary: _containers.ScalarMap[str, str]
     alternatives: int
+    glossary_id: str
+    memory: str
+    memory_min_similarity: float
     alignment: bool
-    def __init__(self, texts: _Optional[_Iterable[str]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., options: _Optional[_Union[DecodingOptions, _Mapping]] = ..., mime_type: _Optional[str] = ..., glossary: _Optional[_Mapping[str, str]] = ..., alternatives: _Optional[int] = ..., alignment: _Optional[bool] = ...) -> None: ...
+    def __init__(self, texts: _Optional[_Iterable[str]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., options: _Optional[_Union[DecodingOptions, _Mapping]] = ..., mime_type: _Optional[str] = ..., glossary: _Optional[_Mapping[str, str]] = ..., alternatives: _Optional[int] = ..., glossary_id: _Optional[str] = ..., memory: _Optional[str] = ..., memory_min_similarity: _Optional[float] = ..., alignment: _Optional[bool] = ...) -> None: ...
 
 class WordAlignment(_message.Message):
     __slots__ = ("source_start", "source_end", "target_start", "target_end")
@@ -137,7 +147,7 @@ class Timings(_message.Message):
     def __init__(self, queue_ms: _Optional[float] = ..., model_ms: _Optional[float] = ..., total_ms: _Optional[float] = ...) -> None: ...
 
 class Segment(_message.Message):
-    __slots__ = ("source", "translation", "source_start", "source_end", "separator", "detected_language", "trailing", "glossary_missing", "log_probability", "confidence", "flags", "alternatives", "alignment", "word_confidences", "tag_placement")
+    __slots__ = ("source", "translation", "source_start", "source_end", "separator", "detected_language", "trailing", "glossary_missing", "log_probability", "confidence", "flags", "alternatives", "memory_match", "alignment", "word_confidences", "tag_placement")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TRANSLATION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_START_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +160,7 @@ class Segment(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
     ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MATCH_FIELD_NUMBER: _ClassVar[int]
     ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     WORD_CONFIDENCES_FIELD_NUMBER: _ClassVar[int]
     TAG_PLACEMENT_FIELD_NUMBER: _ClassVar[int]
@@ -165,10 +176,11 @@ class Segment(_message.Message):
     confidence: float
     flags: _containers.RepeatedScalarFieldContainer[SegmentFlag]
     alternatives: _containers.RepeatedCompositeFieldContainer[Alternative]
+    memory_match: MemoryMatch
     alignment: _containers.RepeatedCompositeFieldContainer[WordAlignment]
     word_confidences: _containers.RepeatedCompositeFieldContainer[WordConfidence]
     tag_placement: TagPlacement
-    def __init__(self, source: _Optional[str] = ..., translation: _Optional[str] = ..., source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., separator: _Optional[str] = ..., detected_language: _Optional[str] = ..., trailing: _Optional[str] = ..., glossary_missing: _Optional[_Iterable[str]] = ..., log_probability: _Optional[float] = ..., confidence: _Optional[float] = ..., flags: _Optional[_Iterable[_Union[SegmentFlag, str]]] = ..., alternatives: _Optional[_Iterable[_Union[Alternative, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[WordAlignment, _Mapping]]] = ..., word_confidences: _Optional[_Iterable[_Union[WordConfidence, _Mapping]]] = ..., tag_placement: _Optional[_Union[TagPlacement, str]] = ...) -> None: ...
+    def __init__(self, source: _Optional[str] = ..., translation: _Optional[str] = ..., source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., separator: _Optional[str] = ..., detected_language: _Optional[str] = ..., trailing: _Optional[str] = ..., glossary_missing: _Optional[_Iterable[str]] = ..., log_probability: _Optional[float] = ..., confidence: _Optional[float] = ..., flags: _Optional[_Iterable[_Union[SegmentFlag, str]]] = ..., alternatives: _Optional[_Iterable[_Union[Alternative, _Mapping]]] = ..., memory_match: _Optional[_Union[MemoryMatch, _Mapping]] = ..., alignment: _Optional[_Iterable[_Union[WordAlignment, _Mapping]]] = ..., word_confidences: _Optional[_Iterable[_Union[WordConfidence, _Mapping]]] = ..., tag_placement: _Optional[_Union[TagPlacement, str]] = ...) -> None: ...
 
 class Usage(_message.Message):
     __slots__ = ("input_tokens", "output_tokens")
@@ -301,7 +313,7 @@ class ModelInfo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., task: _Optional[_Union[Task, str]] = ..., source_languages: _Optional[_Iterable[str]] = ..., target_languages: _Optional[_Iterable[str]] = ..., revision: _Optional[str] = ..., license: _Optional[str] = ..., engine: _Optional[str] = ..., device: _Optional[str] = ..., untrained: _Optional[bool] = ..., max_input_tokens: _Optional[int] = ..., notice: _Optional[str] = ..., max_output_tokens: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "engines", "max_texts", "max_text_chars", "max_request_chars", "min_beams", "max_beams", "min_summary_tokens", "max_summary_tokens", "max_queue_seconds", "max_alternatives", "max_alternatives_chars", "cache_max_bytes", "cache_bytes", "summary_styles", "default_summary_style", "default_target_language")
+    __slots__ = ("version", "engines", "max_texts", "max_text_chars", "max_request_chars", "min_beams", "max_beams", "min_summary_tokens", "max_summary_tokens", "max_queue_seconds", "max_alternatives", "max_alternatives_chars", "cache_max_bytes", "cache_bytes", "summary_styles", "default_summary_style", "default_target_language", "desk_enabled", "database", "max_glossary_entries", "max_glossary_term_chars", "max_glossary_file_bytes", "max_memory_text_chars", "max_tmx_bytes", "max_tmx_units", "max_search_results", "memory_min_similarity")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ENGINES_FIELD_NUMBER: _ClassVar[int]
     MAX_TEXTS_FIELD_NUMBER: _ClassVar[int]
@@ -319,6 +331,16 @@ class ServerInfo(_message.Message):
     SUMMARY_STYLES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_SUMMARY_STYLE_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    DESK_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    DATABASE_FIELD_NUMBER: _ClassVar[int]
+    MAX_GLOSSARY_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    MAX_GLOSSARY_TERM_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_GLOSSARY_FILE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEMORY_TEXT_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TMX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_TMX_UNITS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SEARCH_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MIN_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     version: str
     engines: _containers.RepeatedScalarFieldContainer[str]
     max_texts: int
@@ -336,7 +358,17 @@ class ServerInfo(_message.Message):
     summary_styles: _containers.RepeatedScalarFieldContainer[str]
     default_summary_style: str
     default_target_language: str
-    def __init__(self, version: _Optional[str] = ..., engines: _Optional[_Iterable[str]] = ..., max_texts: _Optional[int] = ..., max_text_chars: _Optional[int] = ..., max_request_chars: _Optional[int] = ..., min_beams: _Optional[int] = ..., max_beams: _Optional[int] = ..., min_summary_tokens: _Optional[int] = ..., max_summary_tokens: _Optional[int] = ..., max_queue_seconds: _Optional[float] = ..., max_alternatives: _Optional[int] = ..., max_alternatives_chars: _Optional[int] = ..., cache_max_bytes: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., summary_styles: _Optional[_Iterable[str]] = ..., default_summary_style: _Optional[str] = ..., default_target_language: _Optional[str] = ...) -> None: ...
+    desk_enabled: bool
+    database: str
+    max_glossary_entries: int
+    max_glossary_term_chars: int
+    max_glossary_file_bytes: int
+    max_memory_text_chars: int
+    max_tmx_bytes: int
+    max_tmx_units: int
+    max_search_results: int
+    memory_min_similarity: float
+    def __init__(self, version: _Optional[str] = ..., engines: _Optional[_Iterable[str]] = ..., max_texts: _Optional[int] = ..., max_text_chars: _Optional[int] = ..., max_request_chars: _Optional[int] = ..., min_beams: _Optional[int] = ..., max_beams: _Optional[int] = ..., min_summary_tokens: _Optional[int] = ..., max_summary_tokens: _Optional[int] = ..., max_queue_seconds: _Optional[float] = ..., max_alternatives: _Optional[int] = ..., max_alternatives_chars: _Optional[int] = ..., cache_max_bytes: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., summary_styles: _Optional[_Iterable[str]] = ..., default_summary_style: _Optional[str] = ..., default_target_language: _Optional[str] = ..., desk_enabled: _Optional[bool] = ..., database: _Optional[str] = ..., max_glossary_entries: _Optional[int] = ..., max_glossary_term_chars: _Optional[int] = ..., max_glossary_file_bytes: _Optional[int] = ..., max_memory_text_chars: _Optional[int] = ..., max_tmx_bytes: _Optional[int] = ..., max_tmx_units: _Optional[int] = ..., max_search_results: _Optional[int] = ..., memory_min_similarity: _Optional[float] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models", "server")
@@ -345,3 +377,244 @@ class ListModelsResponse(_message.Message):
     models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
     server: ServerInfo
     def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., server: _Optional[_Union[ServerInfo, _Mapping]] = ...) -> None: ...
+
+class Glossary(_message.Message):
+    __slots__ = ("id", "name", "source_language", "target_language", "entries", "entry_count", "create_time", "update_time")
+    class EntriesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    source_language: str
+    target_language: str
+    entries: _containers.ScalarMap[str, str]
+    entry_count: int
+    create_time: str
+    update_time: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., entries: _Optional[_Mapping[str, str]] = ..., entry_count: _Optional[int] = ..., create_time: _Optional[str] = ..., update_time: _Optional[str] = ...) -> None: ...
+
+class CreateGlossaryRequest(_message.Message):
+    __slots__ = ("name", "source_language", "target_language", "entries", "file", "file_media_type")
+    class EntriesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    FILE_MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    source_language: str
+    target_language: str
+    entries: _containers.ScalarMap[str, str]
+    file: bytes
+    file_media_type: str
+    def __init__(self, name: _Optional[str] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., entries: _Optional[_Mapping[str, str]] = ..., file: _Optional[bytes] = ..., file_media_type: _Optional[str] = ...) -> None: ...
+
+class ListGlossariesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListGlossariesResponse(_message.Message):
+    __slots__ = ("glossaries",)
+    GLOSSARIES_FIELD_NUMBER: _ClassVar[int]
+    glossaries: _containers.RepeatedCompositeFieldContainer[Glossary]
+    def __init__(self, glossaries: _Optional[_Iterable[_Union[Glossary, _Mapping]]] = ...) -> None: ...
+
+class GetGlossaryRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class UpdateGlossaryRequest(_message.Message):
+    __slots__ = ("id", "name", "replace_entries", "entries", "file", "file_media_type")
+    class EntriesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    FILE_MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    replace_entries: bool
+    entries: _containers.ScalarMap[str, str]
+    file: bytes
+    file_media_type: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., replace_entries: _Optional[bool] = ..., entries: _Optional[_Mapping[str, str]] = ..., file: _Optional[bytes] = ..., file_media_type: _Optional[str] = ...) -> None: ...
+
+class DeleteGlossaryRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteGlossaryResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MemoryEntry(_message.Message):
+    __slots__ = ("id", "memory", "source", "translation", "source_language", "target_language", "note", "approver", "create_time", "update_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TRANSLATION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    APPROVER_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    memory: str
+    source: str
+    translation: str
+    source_language: str
+    target_language: str
+    note: str
+    approver: str
+    create_time: str
+    update_time: str
+    def __init__(self, id: _Optional[int] = ..., memory: _Optional[str] = ..., source: _Optional[str] = ..., translation: _Optional[str] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., note: _Optional[str] = ..., approver: _Optional[str] = ..., create_time: _Optional[str] = ..., update_time: _Optional[str] = ...) -> None: ...
+
+class MemoryMatch(_message.Message):
+    __slots__ = ("entry_id", "similarity", "source", "translation", "approve_time", "approver")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TRANSLATION_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    APPROVER_FIELD_NUMBER: _ClassVar[int]
+    entry_id: int
+    similarity: float
+    source: str
+    translation: str
+    approve_time: str
+    approver: str
+    def __init__(self, entry_id: _Optional[int] = ..., similarity: _Optional[float] = ..., source: _Optional[str] = ..., translation: _Optional[str] = ..., approve_time: _Optional[str] = ..., approver: _Optional[str] = ...) -> None: ...
+
+class SaveTranslationRequest(_message.Message):
+    __slots__ = ("memory", "source", "translation", "source_language", "target_language", "note", "approver")
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TRANSLATION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    APPROVER_FIELD_NUMBER: _ClassVar[int]
+    memory: str
+    source: str
+    translation: str
+    source_language: str
+    target_language: str
+    note: str
+    approver: str
+    def __init__(self, memory: _Optional[str] = ..., source: _Optional[str] = ..., translation: _Optional[str] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., note: _Optional[str] = ..., approver: _Optional[str] = ...) -> None: ...
+
+class SearchMemoryRequest(_message.Message):
+    __slots__ = ("memory", "text", "min_similarity", "limit", "source_language", "target_language")
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    memory: str
+    text: str
+    min_similarity: float
+    limit: int
+    source_language: str
+    target_language: str
+    def __init__(self, memory: _Optional[str] = ..., text: _Optional[str] = ..., min_similarity: _Optional[float] = ..., limit: _Optional[int] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ...) -> None: ...
+
+class SearchMemoryResponse(_message.Message):
+    __slots__ = ("matches", "entries")
+    MATCHES_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    matches: _containers.RepeatedCompositeFieldContainer[MemoryMatch]
+    entries: _containers.RepeatedCompositeFieldContainer[MemoryEntry]
+    def __init__(self, matches: _Optional[_Iterable[_Union[MemoryMatch, _Mapping]]] = ..., entries: _Optional[_Iterable[_Union[MemoryEntry, _Mapping]]] = ...) -> None: ...
+
+class DeleteMemoryEntryRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
+
+class DeleteMemoryEntryResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListMemoriesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MemorySummary(_message.Message):
+    __slots__ = ("name", "entry_count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    entry_count: int
+    def __init__(self, name: _Optional[str] = ..., entry_count: _Optional[int] = ...) -> None: ...
+
+class ListMemoriesResponse(_message.Message):
+    __slots__ = ("memories",)
+    MEMORIES_FIELD_NUMBER: _ClassVar[int]
+    memories: _containers.RepeatedCompositeFieldContainer[MemorySummary]
+    def __init__(self, memories: _Optional[_Iterable[_Union[MemorySummary, _Mapping]]] = ...) -> None: ...
+
+class ImportMemoryRequest(_message.Message):
+    __slots__ = ("memory", "tmx", "source_language", "target_language")
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    TMX_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    memory: str
+    tmx: bytes
+    source_language: str
+    target_language: str
+    def __init__(self, memory: _Optional[str] = ..., tmx: _Optional[bytes] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ...) -> None: ...
+
+class ImportMemoryResponse(_message.Message):
+    __slots__ = ("units", "saved")
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    SAVED_FIELD_NUMBER: _ClassVar[int]
+    units: int
+    saved: int
+    def __init__(self, units: _Optional[int] = ..., saved: _Optional[int] = ...) -> None: ...
+
+class ExportMemoryRequest(_message.Message):
+    __slots__ = ("memory",)
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    memory: str
+    def __init__(self, memory: _Optional[str] = ...) -> None: ...
+
+class ExportMemoryChunk(_message.Message):
+    __slots__ = ("tmx",)
+    TMX_FIELD_NUMBER: _ClassVar[int]
+    tmx: bytes
+    def __init__(self, tmx: _Optional[bytes] = ...) -> None: ...

@@ -54,6 +54,61 @@ class TarjamaServiceStub:
                 request_serializer=tarjama_dot_v1_dot_tarjama__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.CreateGlossary = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/CreateGlossary',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.CreateGlossaryRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.Glossary.FromString,
+                _registered_method=True)
+        self.ListGlossaries = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/ListGlossaries',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.ListGlossariesRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ListGlossariesResponse.FromString,
+                _registered_method=True)
+        self.GetGlossary = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/GetGlossary',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.GetGlossaryRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.Glossary.FromString,
+                _registered_method=True)
+        self.UpdateGlossary = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/UpdateGlossary',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.UpdateGlossaryRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.Glossary.FromString,
+                _registered_method=True)
+        self.DeleteGlossary = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/DeleteGlossary',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.DeleteGlossaryRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.DeleteGlossaryResponse.FromString,
+                _registered_method=True)
+        self.SaveTranslation = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/SaveTranslation',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.SaveTranslationRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.MemoryEntry.FromString,
+                _registered_method=True)
+        self.SearchMemory = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/SearchMemory',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.SearchMemoryRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.SearchMemoryResponse.FromString,
+                _registered_method=True)
+        self.DeleteMemoryEntry = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/DeleteMemoryEntry',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.DeleteMemoryEntryRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.DeleteMemoryEntryResponse.FromString,
+                _registered_method=True)
+        self.ListMemories = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/ListMemories',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.ListMemoriesRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ListMemoriesResponse.FromString,
+                _registered_method=True)
+        self.ImportMemory = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/ImportMemory',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.ImportMemoryRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ImportMemoryResponse.FromString,
+                _registered_method=True)
+        self.ExportMemory = channel.unary_stream(
+                '/tarjama.v1.TarjamaService/ExportMemory',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryChunk.FromString,
+                _registered_method=True)
 
 
 class TarjamaServiceServicer:
@@ -89,6 +144,87 @@ class TarjamaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateGlossary(self, request, context):
+        """The desk: glossaries and translation memories kept in the server's database
+        (--database-url). On a server started with --database-url none every desk call
+        gets FAILED_PRECONDITION; while the database cannot be reached, UNAVAILABLE.
+
+        Store a glossary: its entries as a map, or a TSV, CSV or TBX file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGlossaries(self, request, context):
+        """Every glossary, without entries, by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGlossary(self, request, context):
+        """One glossary with its entries; NOT_FOUND when there is none with that id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateGlossary(self, request, context):
+        """Rename a glossary and/or replace its entries.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteGlossary(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveTranslation(self, request, context):
+        """Store an approved translation in a memory; saving the same source (after the
+        normalization the model reads) in the same memory and languages updates it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchMemory(self, request, context):
+        """The approved pairs nearest a text, best first, each with its similarity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMemoryEntry(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMemories(self, request, context):
+        """The memories this server holds, with their sizes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportMemory(self, request, context):
+        """Add a TMX 1.4 file's units to a memory, in one transaction: a file with any error
+        changes nothing and gets INVALID_ARGUMENT naming where it is bad.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportMemory(self, request, context):
+        """A memory as TMX 1.4, streamed in chunks: concatenate the chunks' tmx bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TarjamaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +247,61 @@ def add_TarjamaServiceServicer_to_server(servicer, server):
                     servicer.ListModels,
                     request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ListModelsRequest.FromString,
                     response_serializer=tarjama_dot_v1_dot_tarjama__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'CreateGlossary': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateGlossary,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.CreateGlossaryRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.Glossary.SerializeToString,
+            ),
+            'ListGlossaries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGlossaries,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ListGlossariesRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.ListGlossariesResponse.SerializeToString,
+            ),
+            'GetGlossary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGlossary,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.GetGlossaryRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.Glossary.SerializeToString,
+            ),
+            'UpdateGlossary': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateGlossary,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.UpdateGlossaryRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.Glossary.SerializeToString,
+            ),
+            'DeleteGlossary': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteGlossary,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.DeleteGlossaryRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.DeleteGlossaryResponse.SerializeToString,
+            ),
+            'SaveTranslation': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveTranslation,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.SaveTranslationRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.MemoryEntry.SerializeToString,
+            ),
+            'SearchMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchMemory,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.SearchMemoryRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.SearchMemoryResponse.SerializeToString,
+            ),
+            'DeleteMemoryEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMemoryEntry,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.DeleteMemoryEntryRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.DeleteMemoryEntryResponse.SerializeToString,
+            ),
+            'ListMemories': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMemories,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ListMemoriesRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.ListMemoriesResponse.SerializeToString,
+            ),
+            'ImportMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportMemory,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ImportMemoryRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.ImportMemoryResponse.SerializeToString,
+            ),
+            'ExportMemory': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportMemory,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -221,6 +412,303 @@ class TarjamaService:
             '/tarjama.v1.TarjamaService/ListModels',
             tarjama_dot_v1_dot_tarjama__pb2.ListModelsRequest.SerializeToString,
             tarjama_dot_v1_dot_tarjama__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateGlossary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/CreateGlossary',
+            tarjama_dot_v1_dot_tarjama__pb2.CreateGlossaryRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.Glossary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGlossaries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/ListGlossaries',
+            tarjama_dot_v1_dot_tarjama__pb2.ListGlossariesRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.ListGlossariesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGlossary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/GetGlossary',
+            tarjama_dot_v1_dot_tarjama__pb2.GetGlossaryRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.Glossary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateGlossary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/UpdateGlossary',
+            tarjama_dot_v1_dot_tarjama__pb2.UpdateGlossaryRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.Glossary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteGlossary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/DeleteGlossary',
+            tarjama_dot_v1_dot_tarjama__pb2.DeleteGlossaryRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.DeleteGlossaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveTranslation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/SaveTranslation',
+            tarjama_dot_v1_dot_tarjama__pb2.SaveTranslationRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.MemoryEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/SearchMemory',
+            tarjama_dot_v1_dot_tarjama__pb2.SearchMemoryRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.SearchMemoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMemoryEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/DeleteMemoryEntry',
+            tarjama_dot_v1_dot_tarjama__pb2.DeleteMemoryEntryRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.DeleteMemoryEntryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMemories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/ListMemories',
+            tarjama_dot_v1_dot_tarjama__pb2.ListMemoriesRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.ListMemoriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/ImportMemory',
+            tarjama_dot_v1_dot_tarjama__pb2.ImportMemoryRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.ImportMemoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/ExportMemory',
+            tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .. import __version__
 from ..engines.base import ModelInfo
 from ..errors import FeatureDisabledError
+from .desk import DeskLimits
 from .limits import RequestLimits
 from .recipes import DEFAULT_STYLE, STYLES
 from .summarization import Summarizer
@@ -23,6 +24,9 @@ class ServerInfo:
     max_queue_seconds: float
     cache_max_bytes: int
     cache_bytes: int
+    # The desk's limits and its database's kind ("sqlite", "postgresql"); None: the desk is off.
+    desk: DeskLimits | None = None
+    database: str = ""
     # The facts a client (the page, the CLI) reads rather than repeats: from recipes and the model.
     summary_styles: tuple[str, ...] = tuple(STYLES)
     default_summary_style: str = DEFAULT_STYLE
@@ -47,6 +51,8 @@ class Pipelines:
             max_queue_seconds=self.translator.scheduler.limits.max_queue_seconds,
             cache_max_bytes=cache.max_bytes,
             cache_bytes=cache.bytes,
+            desk=self.translator.desk.limits if self.translator.desk else None,
+            database=self.translator.desk.database if self.translator.desk else "",
             default_target_language=self.translator.default_target_language,
         )
 

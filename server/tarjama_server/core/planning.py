@@ -31,6 +31,7 @@ from ..text.languages import UNDETERMINED, detect_language, language_name
 from ..text.normalization import normalize_for_model
 from ..text.segmentation import Span, lines, rebuild, segment, trailing_whitespace
 from .context import CLOCK, Clock, Usage
+from .desk import MemoryMatch
 from .trust import ModelOutput
 
 
@@ -91,6 +92,8 @@ class PlannedSpan:
     # HTML: the span within its block's or attribute's plain text, which the model input was
     # made from (``span`` is then the HTML source range). None for plain text.
     part_span: Span | None = None
+    # What a translation memory finds it by (core.desk.memory_key of its text), before any glossary term.
+    memory_key: str = ""
 
     @property
     def is_segment(self) -> bool:
@@ -134,6 +137,8 @@ class SpanTranslation:
     usage: Usage = field(default_factory=Usage)  # what the model read and wrote for it, retries included
     # What the model made of it (its score, flags' sources); None when it passed through.
     output: ModelOutput | None = None
+    # The translation memory's entry for it (similarity 1: its translation is this one) or its near match.
+    memory: MemoryMatch | None = None
 
 
 class Planner:
@@ -256,6 +261,7 @@ class Planner:
     ) -> PlannedSpan:
         if not model_input:  # nothing left for the model: passed through
             return PlannedSpan(span=span, language=language, model_input=None, role=role)
+        key = " ".join(model_input.split())  # = desk.memory_key(span.text): model_input is normalized
         if glossary:
             injected, matches = glossary.inject(model_input)
             if matches:
@@ -268,10 +274,16 @@ class Planner:
                         tokens=tokens,
                         glossary_matches=tuple(matches),
                         role=role,
+                        memory_key=key,
                     )
                 # Renderings longer than the window allows: the span is translated as written.
         return PlannedSpan(
-            span=span, language=language, model_input=model_input, tokens=self._count(model_input), role=role
+            span=span,
+            language=language,
+            model_input=model_input,
+            tokens=self._count(model_input),
+            role=role,
+            memory_key=key,
         )
 
     def _plan_html(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ..errors import InvalidRequestError
 from ..text.glossary import Glossary
 from ..text.languages import normalize_language
+from .desk import check_name, check_similarity
 from .limits import RequestLimits
 from .recipes import DEFAULT_STYLE, STYLES, SummaryStyle
 
@@ -29,6 +30,11 @@ class TranslationRequest:
     alternatives: int = 0
     # Word alignment and word confidence on each translated segment.
     alignment: bool = False
+    # The desk: a stored glossary's id, a translation memory's name, and the least similarity
+    # of a near match (None: the server's default).
+    glossary_id: str = ""
+    memory: str = ""
+    memory_min_similarity: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +94,9 @@ class CheckedTranslation:
     glossary: Glossary | None = None
     alternatives: int = 0
     alignment: bool = False
+    glossary_id: str = ""
+    memory: str = ""  # empty: no memory is read
+    memory_min_similarity: float | None = None  # None: the server's default
 
 
 def is_html(mime_type: str) -> bool:
@@ -124,6 +133,13 @@ def check_translation(request: TranslationRequest, limits: RequestLimits, *, max
         glossary=Glossary.checked(dict(request.glossary)) if request.glossary else None,
         alternatives=request.alternatives,
         alignment=request.alignment,
+        glossary_id=request.glossary_id.strip(),
+        memory=check_name(request.memory, "memory") if request.memory.strip() else "",
+        memory_min_similarity=(
+            None
+            if not request.memory_min_similarity
+            else check_similarity(request.memory_min_similarity, 0.0, "memory_min_similarity")
+        ),
     )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from .. import metrics
 from ..engines.base import Generation, GenerationParams, Hypothesis, ModelInfo
+from ..errors import FeatureDisabledError
 from ..text.glossary import Glossary
 from ..text.languages import ARABIC_SCRIPT_LANGUAGES, arabic_script_chars, warm_up
 from ..text.repetition import is_degenerate
@@ -40,6 +41,7 @@ from .alignment import (
 )
 from .cache import ResultCache, text_bytes
 from .context import Report, ReportSink, RequestContext, Timings, Usage
+from .desk import Desk, MemoryMatch, read_memory
 from .limits import RequestLimits
 from .planning import DocumentPlan, PlannedSpan, Planner, SpanTranslation, rebuild_document
 from .recipes import TranslationDefaults
@@ -76,6 +78,8 @@ class TranslatedSegment:
     alignment: SegmentAlignment | None = None
     # For an HTML segment with inline tags: "alignment" or "position", the rule that placed them.
     tag_placement: str = ""
+    # With a memory: its approved entry (flag FROM_MEMORY) or nearest match (flag MEMORY_MATCH).
+    memory_match: MemoryMatch | None = None
 
     @property
     def confidence(self) -> float | None:
@@ -126,6 +130,14 @@ class AdmittedTranslation:
     usage: Usage = field(default_factory=Usage)
     # Outputs found in the cache when planned, by model input: they cost no admission and no batch slot.
     cached: dict[str, ModelOutput] = field(default_factory=dict)
+    # The memory's matches when planned, by memory key: an exact one replaces the model's work.
+    memory: dict[str, MemoryMatch] = field(default_factory=dict)
+
+    def from_memory(self, planned: PlannedSpan) -> MemoryMatch | None:
+        """The memory's approved entry for ``planned`` (a segment): it is not translated."""
+        match = self.memory.get(planned.memory_key) if planned.is_segment else None
+        return match if match is not None and match.similarity == 1.0 else None
+
     # Told the call's report once the run ends (the transport's access log).
     on_report: ReportSink | None = None
 
@@ -146,8 +158,10 @@ class Translator:
         defaults: TranslationDefaults,
         limits: RequestLimits,
         cache: ResultCache[object] | None = None,
+        desk: Desk | None = None,
     ) -> None:
         self.scheduler = scheduler
+        self.desk = desk  # glossaries and translation memory; None: the desk is off
         self.engine = scheduler.engine
         self.defaults = defaults
         self.limits = limits
@@ -281,8 +295,16 @@ class Translator:
                     separator = planned.span.separator
                     if planned.model_input is not None and not separator and planned.span.sentence_start and position:
                         separator = " "  # "جملة.جملة": translated sentences still need a space between them
-                    text = planned.span.text if output is None else output.generation.text
-                    yield plan, position, SpanTranslation(planned, text, separator, usage, output)
+                    match = admitted.memory.get(planned.memory_key) if planned.is_segment else None
+                    exact = admitted.from_memory(planned)
+                    text = (
+                        exact.entry.translation
+                        if exact is not None
+                        else planned.span.text
+                        if output is None
+                        else output.generation.text
+                    )
+                    yield plan, position, SpanTranslation(planned, text, separator, usage, output, match)
             completed = True
         finally:
             # The caller went away (deadline, cancel, error), or all is done: stop what is still
@@ -292,6 +314,37 @@ class Translator:
             self.scheduler.close(admitted.ticket, completed=completed)
             if admitted.on_report is not None:
                 admitted.on_report(admitted.report_so_far())
+
+    async def _glossary(self, checked: CheckedTranslation) -> Glossary | None:
+        """The request's glossary: the stored one it names (``glossary_id``), its own terms winning."""
+        if not checked.glossary_id:
+            return checked.glossary
+        if self.desk is None:
+            raise FeatureDisabledError(
+                "glossary_id names a stored glossary, but the desk is off on this server (--database-url none): "
+                "send the terms in glossary instead"
+            )
+        stored = await self.desk.glossary_terms(checked.glossary_id)
+        return Glossary({**stored, **(checked.glossary.terms if checked.glossary else {})})
+
+    async def _read_memory(self, admitted: AdmittedTranslation) -> None:
+        """The memory's matches for every segment the model would read, by language pair."""
+        checked = admitted.checked
+        if not checked.memory:
+            return
+        if self.desk is None:
+            raise FeatureDisabledError(
+                "memory names a translation memory, but the desk is off on this server (--database-url none)"
+            )
+        least = checked.memory_min_similarity or self.desk.limits.min_similarity
+        target = self._target(checked)
+        keys: dict[str, set[str]] = {}
+        for plan in admitted.plans:
+            for planned in plan.model_spans:
+                if planned.is_segment and planned.memory_key:
+                    keys.setdefault(planned.language, set()).add(planned.memory_key)
+        for language, wanted in keys.items():
+            admitted.memory.update(await read_memory(self.desk, checked.memory, language, target, wanted, least))
 
     def _cache_key(self, model_input: str, params: GenerationParams) -> tuple[object, ...]:
         """Everything that decides a model input's output: the model and its revision, the
@@ -304,6 +357,7 @@ class Translator:
         model inputs the cache does not hold (a cached output costs no admission)."""
         checked = admitted.checked
         cancelled = threading.Event()
+        glossary = await self._glossary(checked)
         try:
             admitted.plans = await asyncio.to_thread(
                 self.planner.plan,
@@ -311,17 +365,20 @@ class Translator:
                 source_language=checked.source_language,
                 target_language=checked.target_language,
                 html=checked.html,
-                glossary=checked.glossary,
+                glossary=glossary,
                 cancelled=cancelled,
                 deadline=admitted.ticket.deadline,
             )
         except BaseException:
             cancelled.set()  # the caller left (or planning failed): planning stops at its next check
             raise
+        await self._read_memory(admitted)
         tokens = []
         for plan in admitted.plans:
             for planned in plan.model_spans:
                 assert planned.model_input is not None
+                if admitted.from_memory(planned) is not None:  # read before the cache; costs no admission
+                    continue
                 stored = self.cache.peek(self._cache_key(planned.model_input, admitted.params))
                 if isinstance(stored, ModelOutput):
                     admitted.cached[planned.model_input] = stored
@@ -340,7 +397,9 @@ class Translator:
         batches), unless the cache holds it or the same input is already being translated; its
         repetition retry is queued as soon as its first attempt finishes. None: passed through."""
         # Refused whole, before any is queued, when its model inputs would overflow the queue.
-        misses = {p.model_input for plan in admitted.plans for p in plan.model_spans} - admitted.cached.keys()
+        misses = {
+            p.model_input for plan in admitted.plans for p in plan.model_spans if admitted.from_memory(p) is None
+        } - admitted.cached.keys()
         self.scheduler.ensure_room(len(misses))
         orders = itertools.count()  # each span's place within the request
         return [
@@ -350,7 +409,7 @@ class Translator:
 
     async def _output(self, admitted: AdmittedTranslation, order: int, planned: PlannedSpan) -> ModelOutput | None:
         source = planned.model_input
-        if source is None:  # passed through unchanged
+        if source is None or admitted.from_memory(planned) is not None:  # passed through, or the memory's
             return None
         stored = admitted.cached.get(source)
         if stored is not None:
@@ -414,7 +473,10 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
     flags: tuple[SegmentFlag, ...] = (SegmentFlag.PASSED_THROUGH,)
     alternatives: tuple[Hypothesis, ...] = ()
     aligned: SegmentAlignment | None = None
-    if output is not None:
+    match = item.memory
+    if match is not None and match.similarity == 1.0:
+        flags, missing = (SegmentFlag.FROM_MEMORY,), ()  # the approved text: no model, no glossary check
+    elif output is not None:
         generation = output.generation
         following = plan.spans[position + 1].span if position + 1 < len(plan.spans) else None
         log_probability, alternatives = generation.log_probability, generation.alternatives
@@ -434,6 +496,8 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
             omission=bool(aligned and aligned.omitted),
             unaligned=bool(aligned and aligned.unaligned),
         )
+        if match is not None:
+            flags = (*flags, SegmentFlag.MEMORY_MATCH)
     return TranslatedSegment(
         text_index=plan.text_index,
         index=number,
@@ -451,6 +515,7 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
         alternatives=alternatives,
         alignment=aligned,
         tag_placement=tag_placement(tag_targets(plan, item, aligned)),
+        memory_match=match,
     )
 
 

@@ -28,6 +28,8 @@ class SegmentFlag(Enum):
     # With alignment on (text.alignment has the rules and thresholds):
     OMISSION_SUSPECTED = "omission_suspected"  # a run of source content words nothing attends to
     UNALIGNED_OUTPUT = "unaligned_output"  # a run of output content words aligned to nothing
+    FROM_MEMORY = "from_memory"  # the memory's approved translation: the model did not run
+    MEMORY_MATCH = "memory_match"  # the memory holds a near match for the editor to compare
 
 
 # The output/input token ratios the model usually writes (tokens include the end token on

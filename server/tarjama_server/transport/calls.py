@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from .. import metrics
 from ..core.context import CLOCK, Report, RequestContext
+from ..core.desk import Desk
 from ..core.pipelines import Pipelines
-from ..errors import NotReadyError
+from ..errors import FeatureDisabledError, NotReadyError
 
 REQUEST_ID_KEY = "x-request-id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:/=+-]{1,128}")
@@ -67,12 +68,22 @@ class ServerState:
 
     def __init__(self) -> None:
         self.pipelines: Pipelines | None = None
+        # The desk (glossaries, translation memory): None with --database-url none.
+        self.desk: Desk | None = None
         self.in_flight = 0
         self.draining = False
         # Set when a model stopped for good (a hung engine, a dead inference thread): the
         # process is on its way out, so load balancers must stop sending work here.
         self.faulted = False
         self._drain_counts = {"finished": 0, "ok": 0, "cut": 0}
+
+    def require_desk(self) -> Desk:
+        if self.desk is None:
+            raise FeatureDisabledError(
+                "the desk (glossaries, translation memory) is off on this server: it was started with "
+                "--database-url none (TARJAMA_DATABASE_URL); start it with a database to use this call"
+            )
+        return self.desk
 
     def loaded(self) -> Pipelines:
         if self.pipelines is None:

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import grpc
 from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from ..core.context import RequestContext
-from . import methods
+from . import desk_methods, methods
 from .calls import CANCELLED, OK, REQUEST_ID_KEY, Call, ServerState, request_id
 from .status import log_error, retry_trailers, status_for
 
+RequestT = TypeVar("RequestT")
+ResponseT = TypeVar("ResponseT")
 # Above this, gRPC's "time remaining" means the caller set no deadline.
 _NO_DEADLINE = 10**8
 
@@ -26,6 +29,21 @@ def _request_context(context: grpc.aio.ServicerContext) -> RequestContext:
     remaining = context.time_remaining()
     timeout = None if remaining is None or remaining > _NO_DEADLINE else remaining
     return RequestContext.starting_now(request_id=request_id(sent), timeout=timeout)
+
+
+def _unary(
+    name: str, run: Callable[[ServerState, RequestT, Call], Awaitable[ResponseT]]
+) -> Callable[[TarjamaServicer, RequestT, grpc.aio.ServicerContext], Awaitable[ResponseT]]:
+    """A unary gRPC method that runs ``run`` as ``methods`` runs the others: counted, timed,
+    logged, its errors turned into their status (``TarjamaServicer._rpc``)."""
+
+    async def method(servicer: TarjamaServicer, request: RequestT, context: grpc.aio.ServicerContext) -> ResponseT:
+        async with servicer._rpc(name, context) as call:
+            return await run(servicer.state, request, call)
+        raise AssertionError("unreachable: _rpc aborts on error")
+
+    method.__name__ = name
+    return method
 
 
 class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
@@ -81,3 +99,23 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
         async with self._rpc("ListModels", context) as call:
             return await methods.list_models(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
+
+    # The desk (desk_methods): its unary calls, and ExportMemory's stream.
+    CreateGlossary = _unary("CreateGlossary", desk_methods.create_glossary)
+    ListGlossaries = _unary("ListGlossaries", desk_methods.list_glossaries)
+    GetGlossary = _unary("GetGlossary", desk_methods.get_glossary)
+    UpdateGlossary = _unary("UpdateGlossary", desk_methods.update_glossary)
+    DeleteGlossary = _unary("DeleteGlossary", desk_methods.delete_glossary)
+    SaveTranslation = _unary("SaveTranslation", desk_methods.save_translation)
+    SearchMemory = _unary("SearchMemory", desk_methods.search_memory)
+    DeleteMemoryEntry = _unary("DeleteMemoryEntry", desk_methods.delete_memory_entry)
+    ListMemories = _unary("ListMemories", desk_methods.list_memories)
+    ImportMemory = _unary("ImportMemory", desk_methods.import_memory)
+
+    async def ExportMemory(
+        self, request: pb.ExportMemoryRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ExportMemoryChunk]:
+        async with self._rpc("ExportMemory", context) as call:
+            async with contextlib.aclosing(desk_methods.export_memory(self.state, request, call)) as chunks:
+                async for chunk in chunks:
+                    yield chunk

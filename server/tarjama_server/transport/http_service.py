@@ -32,7 +32,7 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from ..core.context import CLOCK, RequestContext
 from ..engines.base import MAX_OUTPUT_TOKENS
 from ..errors import NotReadyError
-from . import connect, methods, openapi
+from . import connect, desk_methods, methods, openapi
 from .calls import (
     CANCELLED,
     HTTP,
@@ -89,6 +89,17 @@ RPCS = {
     "StreamTranslate": Rpc(pb.TranslateRequest, methods.stream_translate, streaming=True),
     "Summarize": Rpc(pb.SummarizeRequest, methods.summarize),
     "ListModels": Rpc(pb.ListModelsRequest, methods.list_models),
+    "CreateGlossary": Rpc(pb.CreateGlossaryRequest, desk_methods.create_glossary),
+    "ListGlossaries": Rpc(pb.ListGlossariesRequest, desk_methods.list_glossaries),
+    "GetGlossary": Rpc(pb.GetGlossaryRequest, desk_methods.get_glossary),
+    "UpdateGlossary": Rpc(pb.UpdateGlossaryRequest, desk_methods.update_glossary),
+    "DeleteGlossary": Rpc(pb.DeleteGlossaryRequest, desk_methods.delete_glossary),
+    "SaveTranslation": Rpc(pb.SaveTranslationRequest, desk_methods.save_translation),
+    "SearchMemory": Rpc(pb.SearchMemoryRequest, desk_methods.search_memory),
+    "DeleteMemoryEntry": Rpc(pb.DeleteMemoryEntryRequest, desk_methods.delete_memory_entry),
+    "ListMemories": Rpc(pb.ListMemoriesRequest, desk_methods.list_memories),
+    "ImportMemory": Rpc(pb.ImportMemoryRequest, desk_methods.import_memory),
+    "ExportMemory": Rpc(pb.ExportMemoryRequest, desk_methods.export_memory, streaming=True),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tarjama_client.v1 import tarjama_pb2 as pb
 
 from ..core.context import CLOCK, RequestContext, Timings, Usage
@@ -12,6 +14,7 @@ from ..core.translation import TranslatedSegment, TranslationEvent, TranslationR
 from ..core.trust import SegmentFlag, confidence
 from ..engines.base import ModelInfo, Task
 from ..errors import InvalidRequestError
+from . import desk_methods
 
 _TASKS = {Task.TRANSLATION: pb.TASK_TRANSLATION, Task.SUMMARIZATION: pb.TASK_SUMMARIZATION}
 _FLAGS = {
@@ -24,6 +27,8 @@ _FLAGS = {
     SegmentFlag.CACHED: pb.SEGMENT_FLAG_CACHED,
     SegmentFlag.OMISSION_SUSPECTED: pb.SEGMENT_FLAG_OMISSION_SUSPECTED,
     SegmentFlag.UNALIGNED_OUTPUT: pb.SEGMENT_FLAG_UNALIGNED_OUTPUT,
+    SegmentFlag.FROM_MEMORY: pb.SEGMENT_FLAG_FROM_MEMORY,
+    SegmentFlag.MEMORY_MATCH: pb.SEGMENT_FLAG_MEMORY_MATCH,
 }
 _TAG_PLACEMENTS = {
     "": pb.TAG_PLACEMENT_UNSPECIFIED,
@@ -49,6 +54,9 @@ def translation_request(request: pb.TranslateRequest) -> TranslationRequest:
         glossary=dict(request.glossary),
         alternatives=request.alternatives,
         alignment=request.alignment,
+        glossary_id=request.glossary_id,
+        memory=request.memory,
+        memory_min_similarity=request.memory_min_similarity if request.HasField("memory_min_similarity") else None,
     )
 
 
@@ -117,6 +125,7 @@ def segment(segment: TranslatedSegment) -> pb.Segment:
             for word in (segment.alignment.scores if segment.alignment else ())
         ],
         tag_placement=_TAG_PLACEMENTS[segment.tag_placement],
+        memory_match=None if segment.memory_match is None else desk_methods.memory_match(segment.memory_match),
     )
 
 
@@ -207,4 +216,24 @@ def server_info(info: ServerInfo) -> pb.ServerInfo:
         summary_styles=list(info.summary_styles),
         default_summary_style=info.default_summary_style,
         default_target_language=info.default_target_language,
+        **desk_info(info),
     )
+
+
+def desk_info(info: ServerInfo) -> dict[str, Any]:
+    """ServerInfo's desk fields: off, or the database's kind and the desk's limits."""
+    desk = info.desk
+    if desk is None:
+        return {"desk_enabled": False}
+    return {
+        "desk_enabled": True,
+        "database": info.database,
+        "max_glossary_entries": desk.max_glossary_entries,
+        "max_glossary_term_chars": desk.max_term_chars,
+        "max_glossary_file_bytes": desk.max_glossary_file_bytes,
+        "max_memory_text_chars": desk.max_text_chars,
+        "max_tmx_bytes": desk.max_tmx_bytes,
+        "max_tmx_units": desk.max_tmx_units,
+        "max_search_results": desk.max_search_results,
+        "memory_min_similarity": desk.min_similarity,
+    }

@@ -14,6 +14,7 @@ from ..errors import (
     DeadlineExpiredError,
     FeatureDisabledError,
     InvalidRequestError,
+    NotFoundError,
     NotReadyError,
     OverloadedError,
     UnsupportedLanguageError,
@@ -28,6 +29,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (NotReadyError, grpc.StatusCode.UNAVAILABLE),
     (FeatureDisabledError, grpc.StatusCode.FAILED_PRECONDITION),
+    (NotFoundError, grpc.StatusCode.NOT_FOUND),
     (DeadlineExpiredError, grpc.StatusCode.DEADLINE_EXCEEDED),
 )
 
