@@ -75,6 +75,7 @@ servers=() # "pid" of each buildah run still going
 cleanup() {
   local status=$? pid
   for pid in "${servers[@]}"; do
+    [[ -n $pid ]] || continue
     # The server and tini under it first, then the buildah run holding them.
     kill -KILL $(descendants "$pid") "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
@@ -142,9 +143,12 @@ build_volumes=()
 local_dirs=()
 for source in $find_links $extra_index; do
   dir="${source#file://}"
+  dir="${dir%/}"
   if [[ $dir == /* && -d $dir ]]; then
-    build_volumes+=(--volume "$dir:$dir:ro")
     local_dirs+=("$source")
+    # A local index (…/simple) links its files relatively (../../files/…): mount the folder above it.
+    [[ $dir == */simple ]] && dir="${dir%/simple}"
+    build_volumes+=(--volume "$dir:$dir:ro")
   fi
 done
 {
@@ -169,7 +173,7 @@ bud() { # bud TARGET TAG [build args...]
   # --layers: the second target reuses the stages the first built. --format docker keeps HEALTHCHECK.
   buildah bud --quiet --layers --pull-never --format docker --target "$target" \
     --build-arg PYTHON_IMAGE="$base_image" --build-arg TORCH_INDEX_URL="$indexes" \
-    "${build_volumes[@]}" --tag "$tag" "$@" . >/dev/null
+    "${build_volumes[@]}" --tag "$tag" "$@" . >"$work/build-$target.log" 2>&1
 }
 image_size() { buildah images --format '{{.Size}}' "$1" | head -n 1; }
 
@@ -177,7 +181,10 @@ declare -gA build_seconds size_of serving_seconds
 build() { # build TARGET TAG [build args...]
   local started=$SECONDS
   say "building --target $1 (this takes minutes)"
-  bud "$@" || fail "buildah bud --target $1 failed (the build's output is above)"
+  if ! bud "$@"; then
+    tail -n 60 "$work/build-$1.log" >&2
+    fail "buildah bud --target $1 failed (the end of its output is above)"
+  fi
   build_seconds[$1]=$(elapsed "$started")
   size_of[$1]=$(image_size "$2")
   say "built $2 in ${build_seconds[$1]} s: ${size_of[$1]}"
@@ -192,7 +199,6 @@ if [[ ! -x $venv/bin/tarjama ]]; then
   say "installing the client into $venv (scripts/install.sh)"
   bash scripts/install.sh "$venv" >/dev/null
 fi
-client() { timeout 120 "$venv/bin/tarjama" --server "127.0.0.1:$grpc_port" "$@"; }
 
 container="$(buildah from --quiet "$no_models")"
 user_id="$(buildah run "$container" -- id -u </dev/null)"
@@ -218,7 +224,7 @@ say "tiny models built in the image in $(elapsed "$started") s"
 # serve NAME CONTAINER [buildah run options...] -- [server arguments...]: starts the entrypoint
 # with the server on free loopback ports, waits (boundedly) for SERVING.
 serve() {
-  local name=$1 ctr=$2 options=() started
+  local name=$1 ctr=$2 options=() started deadline
   shift 2
   while [[ $1 != -- ]]; do
     options+=("$1")
@@ -234,23 +240,27 @@ serve() {
     "$ctr" -- tini -- tarjama-server "$@" </dev/null >"$log" 2>&1 &
   server_pid=$!
   servers+=("$server_pid")
-  if ! client health --wait "$serving_wait" >/dev/null 2>"$work/health.err"; then
-    tail -n 40 "$log" >&2
-    cat "$work/health.err" >&2
-    fail "$name did not report SERVING within $serving_wait s (its log's end is above)"
-  fi
+  # Asked from the host, as an orchestrator would; a server that exits ends the wait at once.
+  deadline=$((SECONDS + serving_wait))
+  until timeout 30 "$venv/bin/tarjama" --server "127.0.0.1:$grpc_port" health --wait 5 >/dev/null 2>&1; do
+    if ! kill -0 "$server_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      tail -n 40 "$log" >&2
+      fail "$name did not report SERVING within $serving_wait s, or exited (the end of its log is above)"
+    fi
+  done
   serving_seconds[$name]=$(elapsed "$started")
   say "$name: SERVING $((serving_seconds[$name])) s after start (gRPC 127.0.0.1:$grpc_port, HTTP $http_port)"
 }
 
 # stop NAME: SIGTERM to tini's own PID (not to buildah run), then exit 0 within the grace period.
 stop() {
-  local name=$1 tini_pid="" pid deadline status
+  local name=$1 tini_pid="" pid deadline status started
   for pid in $(descendants "$server_pid"); do
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == tini ]] && tini_pid=$pid
   done
   [[ -n $tini_pid ]] || fail "$name: no tini process under buildah run $server_pid"
   kill -TERM "$tini_pid"
+  started=$SECONDS
   deadline=$((SECONDS + grace + 15))
   while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
   if kill -0 "$server_pid" 2>/dev/null; then
@@ -264,13 +274,14 @@ stop() {
     tail -n 20 "$log" >&2
     fail "$name: exit status $status after SIGTERM, not 0"
   }
-  say "$name: SIGTERM to tini → exit 0"
+  say "$name: SIGTERM to tini (pid $tini_pid) → exit 0 after $(elapsed "$started") s (grace period $grace s)"
 }
 
 # check_serving NAME: the operator's checks against a SERVING server, from outside the container.
-check_serving() {
-  local name=$1
+check_serving() { # check_serving NAME IMAGE
+  local name=$1 probe
   # The image's own HEALTHCHECK command, in a second container on the host network.
+  probe="$(buildah from --quiet "$2")"
   buildah run --network host --env TARJAMA_PORT="$grpc_port" "$probe" -- \
     sh /usr/local/bin/tarjama-healthcheck </dev/null >/dev/null || fail "$name: the image's HEALTHCHECK command failed"
   "$venv/bin/python" - "$grpc_port" "$http_port" seeds/000_72c42d5ea82af53c.txt <<'EOF' || fail "$name: the seed's Translate failed (above)"
@@ -306,10 +317,9 @@ print(f"   the page: HTTP {response.status}, {len(page)} bytes")
 EOF
 }
 
-probe="$(buildah from --quiet "$no_models")"
 serve no-models "$container" --volume "$root/$models_dir:/tiny:ro" -- \
   --translation-model /tiny/marian-ar-en --summarization-model /tiny/mt5-summarizer
-check_serving no-models
+check_serving no-models "$no_models"
 stop no-models
 grep -q "converting .* to CTranslate2" "$log" || fail "no-models: expected a CTranslate2 conversion at start (tiny models mounted unconverted)"
 
@@ -320,7 +330,7 @@ build with-models "$with_models" --build-arg LOCAL_MODELS="$models_dir" \
   --build-arg TRANSLATION_MODEL="$local_root/marian-ar-en" --build-arg SUMMARIZATION_MODEL="$local_root/mt5-summarizer"
 container="$(buildah from --quiet "$with_models")"
 serve with-models "$container" --
-check_serving with-models
+check_serving with-models "$with_models"
 stop with-models
 if grep -q "converting .* to CTranslate2" "$log"; then
   tail -n 30 "$log" >&2
