@@ -4,7 +4,7 @@ clock the test moves. No threads, no event loop, no engine."""
 from __future__ import annotations
 
 import pytest
-from tarjama_server.core.admission import AdmissionController, Calibration, Estimator
+from tarjama_server.core.admission import AdmissionController, Calibration, Estimator, SharedWork
 from tarjama_server.core.limits import SchedulerLimits
 from tarjama_server.errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
 
@@ -17,10 +17,10 @@ class ManualClock:
         return self.now
 
 
-def controller(clock: ManualClock, **limits: float) -> AdmissionController:
+def controller(clock: ManualClock, shared: SharedWork | None = None, **limits: float) -> AdmissionController:
     """A ledger at 10 tokens of work a second, one token of work per input token and per character."""
     estimator = Estimator(Calibration(tokens_per_second=10.0, tokens_per_input_token=1.0, tokens_per_char=1.0))
-    return AdmissionController(estimator, SchedulerLimits(**limits), task="translation", clock=clock)
+    return AdmissionController(estimator, SchedulerLimits(**limits), task="translation", shared=shared, clock=clock)
 
 
 def test_estimates_start_from_the_calibration_and_real_batches_override_it() -> None:
@@ -128,8 +128,9 @@ def test_a_request_too_many_jobs_for_the_queue_is_invalid_and_forced_work_is_nev
 
 def test_models_on_one_inference_thread_count_each_others_work_as_ahead() -> None:
     clock = ManualClock()
-    translation, summarization = controller(clock, max_queue_seconds=10.0), controller(clock, max_queue_seconds=10.0)
-    translation.share_inference_with(summarization)
+    shared = SharedWork()  # one set of model workers
+    translation = controller(clock, shared, max_queue_seconds=10.0)
+    summarization = controller(clock, shared, max_queue_seconds=10.0)
     summarization.reserve(chars=90, deadline=None)  # 9 s of summarization
     assert translation.queued_seconds() == pytest.approx(9.0)
     with pytest.raises(OverloadedError, match=r"9\.0 s of translation work queued ahead"):
@@ -169,7 +170,7 @@ def test_admitted_requests_that_would_now_miss_their_deadline_are_released_early
     assert second.released.retry_after == pytest.approx(13.0)
     # Released work no longer counts: the third was judged behind the first and the unbounded one.
     assert third.released is not None and third.released.retry_after == pytest.approx(60.0 - 27.0)
-    assert set(ledger.tickets) == {first.seq, unbounded.seq}
+    assert set(ledger.reservations) == {first.seq, unbounded.seq}
     ledger.release(second, completed=False)  # the pipeline's close: no effect on the ledger
     assert ledger.queued_seconds() == pytest.approx(40.0)
 
@@ -180,7 +181,9 @@ def test_review_counts_work_done_and_forgets_nothing_still_queued() -> None:
     ticket = ledger.reserve(chars=100, deadline=12.0)  # 10 s of work
     ledger.settle(ticket, input_tokens=100)
     clock.now = 5.0
-    ticket.done_tokens = 50  # half done in 5 s: 5 s left, 7 s before the deadline
+    ledger.progress(
+        ticket.seq, done_tokens=50, queued_input_tokens=0
+    )  # half done in 5 s: 5 s left, 7 s before the deadline
     assert ledger.review() == []
     clock.now = 8.0  # no progress for 3 s: 5 s of work left, 4 s before the deadline
     assert ledger.review() == [ticket]
@@ -193,7 +196,7 @@ def test_lateness_learns_the_time_the_rates_cannot_see_not_a_rate_measured_since
     ledger.settle(ticket, input_tokens=20)
     for _ in range(3):
         ledger.estimator.observe_batch(5, 1.0)  # the model runs at half the calibrated rate
-    ticket.done_tokens = 20
+    ledger.progress(ticket.seq, done_tokens=20, queued_input_tokens=0)
     clock.now = 4.0  # as the measured rate predicts: no lateness
     ledger.release(ticket, completed=True)
     assert ledger.estimator.lateness == pytest.approx(1.0)

@@ -50,7 +50,7 @@ BAD_LINES = {
     "no-text": ('{"id": "no-text", "body": "نص"}', "no 'text' field"),
     "language": (json.dumps({"id": "language", "text": "نص", "source_language": "klingon"}), "source_language"),
 }
-MALFORMED = '{"id": "broken", "text": "نص'  # not JSON: reported by its line number
+MALFORMED = '{"id": "broken", "text": "نص'  # not JSON, its closing quote and brace missing; its id readable
 
 
 def write_archive(path: Path, good: Sequence[dict[str, Any]]) -> None:
@@ -172,13 +172,13 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
         finally:
             engine.release.set()  # a failed test leaves no batch held
 
-    assert second.returncode == 0, second_err
+    assert second.returncode == 3, second_err  # every item has a line, some of them errors
     summary = json.loads(second_out)
     lines = read_output(output)
     ids = [json.dumps(line["id"]) for line in lines]
-    # Every id exactly once; the malformed line, which has none, by its line number.
+    # Every id exactly once, the malformed line's read from what of it is whole.
     assert len(ids) == len(set(ids)) == len(good) + len(BAD_LINES) + 1
-    assert {line["id"] for line in lines} == {item["id"] for item in good} | set(BAD_LINES) | {None}
+    assert {line["id"] for line in lines} == {item["id"] for item in good} | set(BAD_LINES) | {"broken"}
     by_id = {line["id"]: line for line in lines}
     for item in good:
         translation = by_id[item["id"]]["translation"]
@@ -187,8 +187,9 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
     for item_id, (_, message) in BAD_LINES.items():
         assert by_id[item_id]["error"]["code"] == "INVALID_ARGUMENT", item_id
         assert message in by_id[item_id]["error"]["message"], item_id
-    (broken,) = [line for line in lines if line["id"] is None]
+    broken = by_id["broken"]
     assert broken["error"]["code"] == "INVALID_ARGUMENT" and broken["line"] == 41
+    assert "not valid JSON" in broken["error"]["message"]
     assert "the same id again" not in output.read_text(encoding="utf-8")
     # Nothing translated twice: the second run sent only the items the first left without a
     # line; the first lost at most its calls in flight (the server finished them, nobody wrote them).
@@ -198,6 +199,9 @@ def test_an_archive_killed_part_way_is_finished_by_a_second_run(models_dir, tmp_
     assert summary["translated"] == len(good) and summary["errors"] == {"INVALID_ARGUMENT": len(BAD_LINES) + 1}
     assert summary["without_line"] == 0 and summary["duplicate_ids"] == 1
     assert "repeats an earlier id" in second_err and "line 51" in second_err
+    assert summary["failed"] == len(BAD_LINES) + 1
+    failed = next(line for line in second_err.splitlines() if "items failed" in line)
+    assert all(f'"{item_id}"' in failed for item_id in [*BAD_LINES, "broken"]) and "--retry-failed" in failed
 
 
 def test_a_torn_last_line_is_dropped_on_resume_and_the_item_done_again(server, tmp_path, capsys) -> None:
@@ -250,7 +254,7 @@ def test_a_folder_is_mirrored_in_the_output_folder(server, tmp_path, capsys) -> 
     (source / "desk" / "scan.txt").write_bytes(b"%PDF-1.7 ...")
     (source / "notes.md").write_text("ignored")
     code = main(["--server", server.address, "batch", str(source), "--output", str(output)])
-    assert code == 0
+    assert code == 3  # scan.txt failed
     lines = {line["id"]: line for line in read_output(output / "tarjama-batch.jsonl")}
     assert set(lines) == {"a.txt", "desk/old/b.txt", "desk/c.html", "desk/scan.txt"}
     scan = lines["desk/scan.txt"]["error"]
@@ -261,7 +265,7 @@ def test_a_folder_is_mirrored_in_the_output_folder(server, tmp_path, capsys) -> 
     assert (output / "desk" / "c.html").read_text(encoding="utf-8").startswith('<p class="lead">')
     assert not (output / "desk" / "scan.txt").exists()
     capsys.readouterr()
-    assert main(["--server", server.address, "batch", str(source), "--output", str(output)]) == 0
+    assert main(["--server", server.address, "batch", str(source), "--output", str(output)]) == 3
     assert json.loads(capsys.readouterr().out)["written"] == 0
     assert main(["--server", server.address, "batch", str(source), "--output", str(source / "out")]) == 2
     assert "inside the input folder" in capsys.readouterr().err
@@ -356,15 +360,24 @@ class Busy(pb_grpc.TarjamaServiceServicer):
         return pb.ListModelsResponse(models=[pb.ModelInfo(id="scripted", task=pb.TASK_TRANSLATION)])
 
 
-@pytest.fixture
-def busy_server() -> Iterator[tuple[str, Busy]]:
-    servicer = Busy(refusals=1, pushback_ms=300)
+@contextlib.contextmanager
+def scripted(servicer: pb_grpc.TarjamaServiceServicer) -> Iterator[str]:
+    """A gRPC server of ``servicer`` on a free loopback port: its address."""
     server = grpc.server(ThreadPoolExecutor(8))
     pb_grpc.add_TarjamaServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    yield f"127.0.0.1:{port}", servicer
-    server.stop(0)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(0)
+
+
+@pytest.fixture
+def busy_server() -> Iterator[tuple[str, Busy]]:
+    servicer = Busy(refusals=1, pushback_ms=300)
+    with scripted(servicer) as address:
+        yield address, servicer
 
 
 def test_translate_many_waits_out_the_servers_pushback(busy_server) -> None:
@@ -392,3 +405,147 @@ def test_items_the_servers_could_not_take_get_no_line_and_exit_1(busy_server, tm
     assert len(read_output(output)) == 3 and not summary["complete"]
     assert main(["--server", address, "batch", str(archive), "-o", str(output)]) == 0
     assert sorted(line["id"] for line in read_output(output)) == list(range(5))
+
+
+# -- failed items, torn lines, shards, standard input ------------------------------------------
+
+
+def test_failed_items_exit_3_are_named_on_stderr_and_sent_again_with_retry_failed(server, tmp_path, capsys) -> None:
+    archive, output = tmp_path / "a.jsonl", tmp_path / "o.jsonl"
+    items = [{"id": "good", "text": SENTENCES[0]}, {"id": "empty", "text": " "}, {"id": 7, "text": ""}]
+    archive.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items), encoding="utf-8")
+    argv = ["--server", server.address, "batch", str(archive), "-o", str(output)]
+    assert main(argv) == 3
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["failed"] == 2
+    assert "2 items failed, each with its error in" in captured.err and '"empty", 7.' in captured.err
+    assert "--retry-failed" in captured.err
+    assert main(argv) == 3  # nothing sent again: the same two are named
+    assert '"empty", 7.' in capsys.readouterr().err
+    items[1]["text"], items[2]["text"] = SENTENCES[1], SENTENCES[2]  # the input fixed
+    archive.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items), encoding="utf-8")
+    assert main([*argv, "--retry-failed"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["retried_failed"] == 2 and summary["written"] == 2 and summary["failed"] == 0
+    lines = read_output(output)
+    assert sorted(map(str, (line["id"] for line in lines))) == ["7", "empty", "good"]
+    assert all("translation" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("line", "item_id"),
+    [
+        ('{"id": "broken", "text": "نص', "broken"),
+        ('{"id": 12, "text": "نص"', 12),
+        ('  { "text": "a \\"quoted\\" word", "id" : "late", "x": [1, ', "late"),
+        ('{"text": "it says \\"id\\": \\"fake\\" and ends', None),  # the id never came whole
+        ('{"id": "cut-off', None),
+        ('{"id": true, "text": "', None),
+        ('{"meta": {"id": "inner"}, "text": "', None),  # not the top-level id
+        ('["id", "x"', None),
+    ],
+)
+def test_a_line_missing_its_end_keeps_the_id_it_holds_whole(line: str, item_id) -> None:
+    from tarjama_client.archive import Rejected, _jsonl_entry
+
+    rejected = _jsonl_entry(line.encode(), 5, "id", "text")
+    assert isinstance(rejected, Rejected) and rejected.id == item_id and rejected.line == 5
+    assert "line 5 is not valid JSON" in rejected.message
+
+
+class Echo(pb_grpc.TarjamaServiceServicer):
+    """Translates each text to itself, upper-cased; records the texts it was sent."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self._lock = threading.Lock()
+
+    def Translate(self, request, context):
+        with self._lock:
+            self.texts.extend(request.texts)
+        return pb.TranslateResponse(
+            translations=[pb.Translation(text=text.upper()) for text in request.texts], model="echo"
+        )
+
+    def ListModels(self, request, context):
+        return pb.ListModelsResponse(models=[pb.ModelInfo(id="echo", task=pb.TASK_TRANSLATION)])
+
+
+@pytest.fixture
+def echo_server() -> Iterator[tuple[str, Echo]]:
+    servicer = Echo()
+    with scripted(servicer) as address:
+        yield address, servicer
+
+
+def write_items(path: Path, count: int) -> list[Any]:
+    ids: list[Any] = [n if n % 3 == 0 else f"article-{n}" for n in range(count)]
+    path.write_text("".join(json.dumps({"id": i, "text": f"text {i}"}) + "\n" for i in ids), encoding="utf-8")
+    return ids
+
+
+def test_three_shards_translate_what_one_run_does_each_item_once(echo_server, tmp_path, capsys, monkeypatch) -> None:
+    address, echo = echo_server
+    archive = tmp_path / "archive.jsonl"
+    ids = write_items(archive, 60)
+    assert main(["--server", address, "batch", str(archive), "-o", str(tmp_path / "all.jsonl")]) == 0
+    whole = {json.dumps(line["id"]): line for line in read_output(tmp_path / "all.jsonl")}
+    assert len(whole) == len(ids)
+    echo.texts.clear()
+    capsys.readouterr()
+    parts: list[list[dict[str, Any]]] = []
+    for index in range(3):
+        part = tmp_path / f"part-{index}.jsonl"
+        if index == 2:  # the way an Indexed Job's pod names its shard
+            monkeypatch.setenv("JOB_COMPLETION_INDEX", "2")
+            monkeypatch.setenv("TARJAMA_SHARDS", "3")
+            argv = ["--server", address, "batch", str(archive), "-o", str(part)]
+        else:
+            argv = ["--server", address, "batch", "--shard", f"{index}/3", str(archive), "-o", str(part)]
+        assert main(argv) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["shard"] == f"{index}/3" and summary["items"] + summary["other_shards"] == len(ids)
+        parts.append(read_output(part))
+        assert main(argv) == 0  # each shard resumes on its own output: nothing left to send
+        assert json.loads(capsys.readouterr().out)["written"] == 0
+    sharded = [json.dumps(line["id"]) for part in parts for line in part]
+    assert len(sharded) == len(set(sharded)) == len(ids)  # none twice
+    assert set(sharded) == set(whole)  # the same ids as the one run
+    assert all(part for part in parts)  # each shard got some
+    assert sorted(echo.texts) == sorted(f"text {i}" for i in ids)  # each item sent once over the three shards
+    assert {json.dumps(line["id"]): line["translation"]["text"] for part in parts for line in part} == {
+        key: line["translation"]["text"] for key, line in whole.items()
+    }
+
+
+def test_a_shard_refuses_an_output_of_another_shard_and_an_index_without_a_count(
+    echo_server, tmp_path, capsys, monkeypatch
+) -> None:
+    address, _ = echo_server
+    archive, output = tmp_path / "archive.jsonl", tmp_path / "out.jsonl"
+    write_items(archive, 30)
+    assert main(["--server", address, "batch", str(archive), "-o", str(output)]) == 0  # every item, unsharded
+    capsys.readouterr()
+    assert main(["--server", address, "batch", "--shard", "1/3", str(archive), "-o", str(output)]) == 2
+    assert "items of other shards than 1/3: each shard needs an output of its own" in capsys.readouterr().err
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "0")
+    assert main(["--server", address, "batch", str(archive), "-o", str(tmp_path / "p.jsonl")]) == 2
+    assert "no shard count: pass --shards N or set TARJAMA_SHARDS" in capsys.readouterr().err
+    for shard in ("3/3", "1", "a/b"):
+        assert main(["--server", address, "batch", "--shard", shard, str(archive), "-o", str(output)]) == 2
+        assert "shard" in capsys.readouterr().err
+
+
+def test_batch_dash_reads_standard_input(echo_server, tmp_path, capsys, monkeypatch) -> None:
+    import io
+
+    address, _ = echo_server
+    archive, output = tmp_path / "archive.jsonl", tmp_path / "out.jsonl"
+    ids = write_items(archive, 12)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(archive.read_bytes())))
+    assert main(["--server", address, "batch", "-", "-o", str(output)]) == 0
+    assert json.loads(capsys.readouterr().out)["items"] == len(ids)
+    assert sorted(map(json.dumps, (line["id"] for line in read_output(output)))) == sorted(map(json.dumps, ids))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"guid": 1, "text": "x"}\n')))
+    assert main(["--server", address, "batch", "-", "-o", str(tmp_path / "other.jsonl")]) == 2
+    assert "standard input: the first item has no 'id' field" in capsys.readouterr().err

@@ -162,3 +162,82 @@ def test_ctrl_c_exits_130_quietly(server, capsys, monkeypatch) -> None:
     monkeypatch.setattr("tarjama_client.client.TarjamaClient.translate", interrupted)
     code, out, err = run(capsys, "--server", server.address, "translate", str(SEED_ARTICLE))
     assert (code, out, err) == (130, "", "")
+
+
+class Piped:
+    """Standard input with text piped in (not a terminal), or a terminal with nothing piped."""
+
+    def __init__(self, data: bytes, terminal: bool = False) -> None:
+        import io
+
+        self.buffer = io.BytesIO(data)
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+def test_translate_reads_piped_stdin_without_a_dash(server, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", Piped("جملة أولى. جملة ثانية.".encode()))
+    code, out, _ = run(capsys, "--server", server.address, "translate", "--json")
+    assert code == 0
+    assert [s["source"] for s in json.loads(out)["translations"][0]["segments"]] == ["جملة أولى.", "جملة ثانية."]
+    monkeypatch.setattr("sys.stdin", Piped(SEED_ARTICLE.read_bytes()))
+    code, out, _ = run(capsys, "--server", server.address, "summarize", "--json")
+    assert code == 0 and json.loads(out)["usage"]["input_tokens"] > 100  # the whole article was read
+
+
+def test_translate_on_a_terminal_with_no_file_says_what_to_give(capsys, monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", Piped(b"", terminal=True))
+    code, out, err = run(capsys, "--server", "127.0.0.1:1", "translate")
+    assert (code, out) == (2, "")
+    assert "name a FILE, or pipe the text in" in err and len(err.strip().splitlines()) == 1
+
+
+HTML = '<p class="lead">جملة أولى هنا. <b>جملة</b> ثانية هنا.</p>\n'
+
+
+def test_html_with_confidence_keeps_the_markup_and_lists_the_low_segments(server, capsys, tmp_path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(HTML, encoding="utf-8")
+    code, plain, _ = run(capsys, "--server", server.address, "translate", str(page))
+    assert code == 0 and plain.startswith('<p class="lead">') and "<b>" in plain
+    # A threshold of 1 puts every scored segment below it.
+    code, out, err = run(capsys, "--server", server.address, "translate", "--threshold", "1", str(page))
+    assert code == 0
+    assert out == plain  # the document as the server rebuilt it: markup kept, no markers inside it
+    assert "[[" not in out
+    assert "text 1, segment 1 (" in err and "2 of 2 translated segments below confidence 1, listed above" in err
+
+
+def test_stream_refuses_html_it_would_print_without_its_markup(capsys, tmp_path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(HTML, encoding="utf-8")
+    code, out, err = run(capsys, "--server", "127.0.0.1:1", "translate", "--stream", str(page))
+    assert (code, out) == (2, "") and "leave out --stream to keep the markup" in err
+
+
+def test_summary_styles_come_from_the_proto_alone() -> None:
+    """The style names are the proto enum's (SUMMARY_STYLE_*): the client writes none of them."""
+    import ast
+    from pathlib import Path
+
+    import tarjama_client
+    from tarjama_client._convert import STYLE_NAMES
+    from tarjama_client.cli import build_parser
+    from tarjama_client.v1 import tarjama_pb2 as pb
+
+    from_proto = {name.removeprefix("SUMMARY_STYLE_").lower() for name in pb.SummaryStyle.keys()} - {"unspecified"}
+    assert set(STYLE_NAMES) == from_proto
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for command in ("summarize", "batch"):
+        (style,) = [a for a in commands[command]._actions if a.dest == "style"]
+        assert tuple(style.choices) == STYLE_NAMES
+    package = Path(tarjama_client.__file__).parent
+    written = [
+        f"{path.name}:{node.lineno}"
+        for path in package.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value in from_proto
+    ]
+    assert not written, f"style names written by hand: {written}"

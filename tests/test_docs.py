@@ -35,9 +35,11 @@ def test_configuration_reference_lists_every_setting() -> None:
 
 
 def test_docs_name_only_real_settings() -> None:
-    # TARJAMA_SERVER is the client's, TARJAMA_SCREENSHOTS the page tests' (tests/test_page.py), not the
-    # server's; nothing else may be invented.
-    client_variables = {"TARJAMA_SERVER", "TARJAMA_SCREENSHOTS"}
+    # TARJAMA_SERVER and TARJAMA_SHARDS are the client's, TARJAMA_SCREENSHOTS the page tests'
+    # (tests/test_page.py), not the server's; nothing else may be invented.
+    from tarjama_client.cli import SHARD_COUNT_ENV
+
+    client_variables = {"TARJAMA_SERVER", "TARJAMA_SCREENSHOTS", SHARD_COUNT_ENV}
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         named = set(re.findall(r"\bTARJAMA_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8")))
         assert named <= SETTING_ENV_NAMES | client_variables, f"{path.name}: {named - SETTING_ENV_NAMES}"

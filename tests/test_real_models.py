@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import pytest
 from tarjama_client import TarjamaClient
-from tarjama_server.loading.hub import is_cached
+from tarjama_server.errors import ModelUnavailableError
+from tarjama_server.loading.hub import resolve_model
 from tarjama_server.settings import DEFAULT_SUMMARIZATION_MODEL, DEFAULT_TRANSLATION_MODEL, Settings
 
 from .helpers import ServerThread
 
 pytestmark = pytest.mark.real_models
+
+
+def is_cached(ref: str) -> bool:
+    """Whether ``ref`` loads without a network: the weights are in the local cache."""
+    try:
+        resolve_model(ref, offline=True)
+    except ModelUnavailableError:
+        return False
+    return True
+
 
 _missing = [m for m in (DEFAULT_TRANSLATION_MODEL, DEFAULT_SUMMARIZATION_MODEL) if not is_cached(m)]
 

@@ -1,6 +1,7 @@
 """The request scheduler on an event loop, driven as the pipelines drive it (reserve,
-settle, submit, close), with a recording engine. The pure pieces have tests of their
-own: test_admission.py and test_batch_policy.py.
+settle, submit, close), with a recording engine; and its steps driven synchronously
+(``schedule`` a batch, ``apply`` an outcome), at the end. The pure pieces have tests of
+their own: test_admission.py and test_batch_policy.py.
 
 Order is made deterministic by gating: the engine blocks on a threading.Event
 inside its first batch, the test waits (in a thread) until that batch has
@@ -16,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from tarjama_server.core.admission import Calibration
 from tarjama_server.core.limits import SchedulerLimits
+from tarjama_server.core.model_worker import BatchOutcome, JobOutcome, ModelWorker
 from tarjama_server.core.scheduler import Scheduler
+from tarjama_server.core.tickets import Job
 from tarjama_server.core.workers import WorkerSlots
 from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
 from tarjama_server.errors import DeadlineExpiredError, EngineFault, InvalidRequestError, OverloadedError
@@ -293,9 +296,7 @@ async def test_n_workers_keep_n_batches_in_flight_shared_by_both_models() -> Non
         engine, other = PairedEngine(), RecordingEngine()
         limits = SchedulerLimits(max_batch_size=8, request_share=1.0)
         scheduler = Scheduler(engine, pool, limits, calibration=Calibration(tokens_per_second=10.0), slots=slots)
-        second = Scheduler(
-            other, pool, limits, calibration=Calibration(tokens_per_second=10.0), slots=slots, shared_with=[scheduler]
-        )
+        second = Scheduler(other, pool, limits, calibration=Calibration(tokens_per_second=10.0), slots=slots)
         scheduler.start(), second.start()
         # Admission counts both workers: 20 tokens of work at 10 tokens/s per worker is 1 s, not 2.
         ticket = admit(scheduler, 10)
@@ -353,10 +354,9 @@ async def test_accepted_requests_that_would_miss_their_deadline_are_released_ear
 async def test_a_hung_engine_call_fails_every_request_at_once_and_reports_the_fault(executor) -> None:
     engine = RecordingEngine()
     engine.gate.clear()  # the model call never returns (until the test lets it go)
-    faults: list[Exception] = []
     scheduler = Scheduler(
         engine, executor, SchedulerLimits(max_batch_size=1, engine_timeout_seconds=0.2),
-        calibration=Calibration(tokens_per_second=1e6), on_fault=faults.append,
+        calibration=Calibration(tokens_per_second=1e6),
     )  # fmt: skip
     scheduler.start()
     running = queue_request(scheduler, ["a"], PARAMS)[1]
@@ -364,7 +364,8 @@ async def test_a_hung_engine_call_fails_every_request_at_once_and_reports_the_fa
     for future in (*running, *waiting):
         with pytest.raises(EngineFault, match="no answer in 0 s"):
             await future
-    assert len(faults) == 1 and scheduler.admission.tickets  # the pipelines close their own tickets
+    fault = await asyncio.wait_for(scheduler.wait_fault(), 30)  # what app.py subscribes to
+    assert "no answer in 0 s" in str(fault) and scheduler.tickets  # the pipelines close their own tickets
     with pytest.raises(EngineFault):  # nothing more is admitted: the process is to be restarted
         scheduler.reserve(chars=1, deadline=None)
     engine.gate.set()
@@ -376,14 +377,105 @@ async def test_the_inference_thread_dying_fails_every_request_and_reports_the_fa
         def generate(self, texts, params):
             raise SystemExit(1)  # escapes the engine as no ordinary error does
 
-    faults: list[Exception] = []
-    scheduler = Scheduler(
-        Dying(), executor, SchedulerLimits(), calibration=Calibration(tokens_per_second=1e6), on_fault=faults.append
-    )
+    scheduler = Scheduler(Dying(), executor, SchedulerLimits(), calibration=Calibration(tokens_per_second=1e6))
     scheduler.start()
     futures = queue_request(scheduler, ["a", "b"], PARAMS)[1]
     for future in futures:
         with pytest.raises(EngineFault, match="inference thread died"):
             await future
-    assert len(faults) == 1
+    fault = await asyncio.wait_for(scheduler.wait_fault(), 30)
+    assert "inference thread died" in str(fault)
+    await scheduler.stop()
+
+
+# -- the steps, driven synchronously ----------------------------------------------------------
+# As vLLM's tests drive schedule() and update_from_output(): the scheduler forms a batch
+# (``schedule``) and applies a batch outcome written by the test (``apply``), with no model
+# call and no await between the steps, so the batcher task never runs meanwhile.
+
+
+def stepped(clock: ManualClock, executor, **limits: float) -> Scheduler:
+    calibration = Calibration(tokens_per_second=100.0, tokens_per_input_token=1.0, tokens_per_char=1.0)
+    scheduler = Scheduler(RecordingEngine(), executor, SchedulerLimits(**limits), calibration=calibration, clock=clock)
+    scheduler.start()  # admits; the batcher runs only if the test awaits, which it does not until the end
+    return scheduler
+
+
+def outcome(jobs: Sequence[Job], *, started: float, ended: float, errors: Sequence[int] = ()) -> BatchOutcome:
+    """What a worker would return: each job's generation (2 read, 3 written), or an error for those in ``errors``."""
+    results = tuple(
+        JobOutcome(job=job, error=RuntimeError("bad input"))
+        if index in errors
+        else JobOutcome(job=job, generation=Generation(job.text.upper(), 2, 3), own_seconds=0.0 if not errors else 1.0)
+        for index, job in enumerate(jobs)
+    )
+    return BatchOutcome(slot=0, started=started, ended=ended, jobs=results, whole=not errors)
+
+
+async def test_the_scheduler_applies_a_whole_batch_to_tickets_futures_estimates_and_admission(executor) -> None:
+    clock = ManualClock()
+    scheduler = stepped(clock, executor, max_batch_size=8)
+    ticket, futures = queue_request(scheduler, ["a", "b"], PARAMS)
+    clock.now = 1.0
+    batch = scheduler.schedule()
+    assert [job.text for job in batch] == ["a", "b"] and ticket.jobs == [] and ticket.dispatched == 2
+    assert ticket.queue_seconds == 1.0  # admitted at 0, its first batch formed at 1
+    assert not any(future.done() for future in futures)
+    clock.now = 3.0
+    scheduler.apply(outcome(batch, started=1.0, ended=3.0))
+    assert [future.result().text for future in futures] == ["A", "B"]
+    assert (ticket.done_tokens, ticket.batch_seconds) == (10, 2.0)  # 5 tokens of work each; the batch's 2 s once
+    assert scheduler.estimator.tokens_per_second == pytest.approx(5.0)  # 10 tokens in 2 s, slower than the prior
+    assert scheduler.admission.reservations[ticket.seq].done_tokens == 10  # admission heard of the progress
+    scheduler.close(ticket, completed=True)
+    assert scheduler.tickets == {} and scheduler.admission.reservations == {}
+    await scheduler.stop()
+
+
+async def test_a_batch_run_one_by_one_fails_only_its_bad_job_and_measures_no_rate(executor) -> None:
+    clock = ManualClock()
+    scheduler = stepped(clock, executor, max_batch_size=8)
+    ticket, (good, bad) = queue_request(scheduler, ["a", "b"], PARAMS)
+    batch = scheduler.schedule()
+    rate = scheduler.estimator.tokens_per_second
+    scheduler.apply(outcome(batch, started=0.0, ended=2.0, errors=[1]))
+    assert good.result().text == "A"
+    with pytest.raises(RuntimeError, match="bad input"):
+        bad.result()
+    assert (ticket.done_tokens, ticket.batch_seconds) == (5, 1.0)  # the good job's own call only
+    assert scheduler.estimator.tokens_per_second == rate  # a retry one by one is no throughput sample
+    scheduler.close(ticket)
+    await scheduler.stop()
+
+
+async def test_a_fault_in_an_outcome_fails_every_request_and_is_told_to_whoever_waits(executor) -> None:
+    clock = ManualClock()
+    scheduler = stepped(clock, executor, max_batch_size=1)
+    running, (first,) = queue_request(scheduler, ["a"], PARAMS)
+    waiting, (second,) = queue_request(scheduler, ["b"], PARAMS)
+    scheduler.schedule()
+    hung = EngineFault("the engine is taken as hung")
+    scheduler.apply(BatchOutcome(slot=0, started=0.0, ended=1.0, jobs=(), whole=False, fault=hung))
+    assert first.exception() is hung and second.exception() is hung
+    assert await asyncio.wait_for(scheduler.wait_fault(), 30) is hung
+    with pytest.raises(EngineFault):
+        scheduler.reserve(chars=1, deadline=None)
+    for ticket in (running, waiting):
+        scheduler.close(ticket)
+    await scheduler.stop()
+
+
+async def test_the_model_worker_returns_an_outcome_and_writes_nothing(executor) -> None:
+    """Its run resolves no future and credits no ticket: only the scheduler's ``apply`` does."""
+    clock = ManualClock()
+    scheduler = stepped(clock, executor, max_batch_size=8)
+    ticket, futures = queue_request(scheduler, ["a", "b"], PARAMS)
+    batch = scheduler.schedule()
+    before = (ticket.done_tokens, ticket.batch_seconds, scheduler.estimator.tokens_per_second)
+    done = await ModelWorker(RecordingEngine(), executor, clock=clock).run(batch, slot=0)
+    assert [result.generation.text for result in done.jobs if result.generation] == ["A", "B"] and done.whole
+    assert done.usage.tokens == 10 and done.fault is None
+    assert not any(future.done() for future in futures)
+    assert (ticket.done_tokens, ticket.batch_seconds, scheduler.estimator.tokens_per_second) == before
+    scheduler.close(ticket)
     await scheduler.stop()

@@ -1,4 +1,4 @@
-"""Channel and call settings shared by the sync and asyncio clients."""
+"""Where and how to connect: the settings the sync and asyncio clients share, and their channel."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2_grpc
 
 from ._retry import RetryPolicy
-from .v1 import tarjama_pb2_grpc as pb_grpc
 
 DEFAULT_PORT = 50051
 DEFAULT_TARGET = f"localhost:{DEFAULT_PORT}"
@@ -116,55 +114,3 @@ class ConnectionConfig:
             credentials = grpc.ssl_channel_credentials(root_certificates=self.root_certificates)
             return api.secure_channel(self.target, credentials, options=self.channel_options())
         return api.insecure_channel(self.target, options=self.channel_options())
-
-
-_Client = TypeVar("_Client", bound="ClientBase")
-
-
-class ClientBase:
-    """The constructor the sync and asyncio clients share: settings, channel and stubs.
-    ``_grpc_api`` is the ``grpc`` module or ``grpc.aio``; both take the same arguments."""
-
-    _grpc_api: Any = grpc
-
-    def __init__(
-        self,
-        target: str = DEFAULT_TARGET,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        token: str = "",
-        tls: bool = False,
-        ca_file: str | None = None,
-        load_balancing: str = "",
-        tls_server_name: str = "",
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        """``load_balancing``: "round_robin" spreads calls over every address the target
-        resolves to (default for ``dns:///`` targets, e.g. a headless Kubernetes Service);
-        "pick_first" uses one connection (default for ``host:port``). ``retry``: how
-        UNAVAILABLE and RESOURCE_EXHAUSTED are retried inside each call's timeout
-        (default ``RetryPolicy()``; ``RetryPolicy.disabled()`` for none)."""
-        self.config = ConnectionConfig.create(
-            target,
-            timeout=timeout,
-            token=token,
-            tls=tls,
-            ca_file=ca_file,
-            load_balancing=load_balancing,
-            tls_server_name=tls_server_name,
-            retry=retry,
-        )
-        self._connect()
-
-    @classmethod
-    def from_config(cls: type[_Client], config: ConnectionConfig) -> _Client:
-        """A client with the settings of another (``client.config``), on a channel of its own."""
-        client = cls.__new__(cls)
-        client.config = config
-        client._connect()
-        return client
-
-    def _connect(self) -> None:
-        self._channel = self.config.open_channel(self._grpc_api)
-        self._stub = pb_grpc.TarjamaServiceStub(self._channel)
-        self._health = health_pb2_grpc.HealthStub(self._channel)

@@ -64,20 +64,32 @@ def translate_request(
     )
 
 
-SUMMARY_STYLES = {
-    "": pb.SUMMARY_STYLE_UNSPECIFIED,
-    "headline": pb.SUMMARY_STYLE_HEADLINE,
-    "short": pb.SUMMARY_STYLE_SHORT,
-    "long": pb.SUMMARY_STYLE_LONG,
+_STYLE_PREFIX = "SUMMARY_STYLE_"
+# The summary styles, read from the proto's enum (their one source): the client's name of each
+# ("headline") → the enum's (SUMMARY_STYLE_HEADLINE); the zero value, the server's default, is "".
+SUMMARY_STYLES: dict[str, str] = {
+    name.removeprefix(_STYLE_PREFIX).lower() if number else "": name for name, number in pb.SummaryStyle.items()
 }
+STYLE_NAMES: tuple[str, ...] = tuple(name for name in SUMMARY_STYLES if name)
+
+
+def check_style(style: str) -> None:
+    """InvalidRequestError for a style the proto does not name, with the ones it does."""
+    if style not in SUMMARY_STYLES:
+        raise InvalidRequestError(None, f"style {style!r} is not one of {', '.join(STYLE_NAMES)}")
 
 
 def summarize_request(
-    text: str, source_language: str, summary_language: str, max_summary_tokens: int, num_beams: int, style: str
+    text: str,
+    source_language: str,
+    summary_language: str,
+    max_summary_tokens: int,
+    num_beams: int,
+    style: str,
+    mime_type: str = "",
 ) -> pb.SummarizeRequest:
     check_text("text", text)
-    if style not in SUMMARY_STYLES:
-        raise InvalidRequestError(None, f"style {style!r} is not one of headline, short, long")
+    check_style(style)
     return pb.SummarizeRequest(
         text=text,
         source_language=source_language,
@@ -85,6 +97,7 @@ def summarize_request(
         max_summary_tokens=max_summary_tokens,
         num_beams=num_beams,
         style=SUMMARY_STYLES[style],
+        mime_type=mime_type,
     )
 
 

@@ -11,19 +11,15 @@ import asyncio
 import queue
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-import grpc
-
-from . import _convert
-from ._retry import pushback_seconds
+from ._convert import check_style
+from ._retry import AttemptObserver
 from .concurrency import AdaptiveConcurrency
-from .errors import TarjamaError
-from .types import BatchItem, BatchResult, DecodingOptions
-
-if TYPE_CHECKING:
-    from .aio import AsyncTarjamaClient
+from .errors import InvalidRequestError, OverloadedError, TarjamaError
+from .types import BatchItem, BatchResult, DecodingOptions, SummarizeResult, TranslateResult
 
 DEFAULT_CONCURRENCY = 16
 # The longest the sync client waits for its event-loop thread to end once the caller stops reading.
@@ -46,8 +42,39 @@ class ManyOptions:
     timeout: float | None = None
 
     def __post_init__(self) -> None:
-        if self.style not in _convert.SUMMARY_STYLES:
-            raise ValueError(f"style {self.style!r} is not one of headline, short, long")
+        try:
+            check_style(self.style)
+        except InvalidRequestError as error:
+            raise ValueError(error.details) from None
+
+
+class Calls(Protocol):
+    """The public calls ``translate_many`` makes: ``AsyncTarjamaClient``'s, seen through
+    ``on_attempt`` (how each attempt ended, for the concurrency policy)."""
+
+    async def translate(
+        self,
+        texts: str,
+        *,
+        source_language: str = "",
+        target_language: str = "",
+        options: DecodingOptions | None = None,
+        mime_type: str = "",
+        glossary: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        on_attempt: AttemptObserver | None = None,
+    ) -> TranslateResult: ...
+
+    async def summarize(
+        self,
+        text: str,
+        *,
+        source_language: str = "",
+        summary_language: str = "",
+        style: str = "",
+        timeout: float | None = None,
+        on_attempt: AttemptObserver | None = None,
+    ) -> SummarizeResult: ...
 
 
 def as_item(value: BatchItem | str, position: int) -> BatchItem:
@@ -56,7 +83,7 @@ def as_item(value: BatchItem | str, position: int) -> BatchItem:
 
 
 async def translate_many(
-    client: AsyncTarjamaClient,
+    client: Calls,
     items: Iterable[BatchItem | str],
     concurrency: int | AdaptiveConcurrency,
     shared: ManyOptions,
@@ -95,43 +122,42 @@ async def translate_many(
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-async def _one(
-    client: AsyncTarjamaClient, item: BatchItem, shared: ManyOptions, policy: AdaptiveConcurrency
-) -> BatchResult:
+async def _one(client: Calls, item: BatchItem, shared: ManyOptions, policy: AdaptiveConcurrency) -> BatchResult:
     loop = asyncio.get_running_loop()
     started = loop.time()
     size = float(len(item.text))
 
-    def observe(error: grpc.RpcError | None, seconds: float) -> None:
+    def observe(error: TarjamaError | None, seconds: float) -> None:
         if error is None:
             policy.on_success(loop.time(), seconds, size)
-        elif error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-            policy.on_overload(loop.time(), pushback_seconds(error))
+        elif isinstance(error, OverloadedError):
+            policy.on_overload(loop.time(), error.retry_after)
 
     source_language = item.source_language or shared.source_language
     try:
-        request = _convert.translate_request(
+        result = await client.translate(
             item.text,
-            source_language,
-            shared.target_language,
-            shared.options,
-            item.mime_type or shared.mime_type,
-            item.glossary if item.glossary is not None else shared.glossary,
+            source_language=source_language,
+            target_language=shared.target_language,
+            options=shared.options,
+            mime_type=item.mime_type or shared.mime_type,
+            glossary=item.glossary if item.glossary is not None else shared.glossary,
+            timeout=shared.timeout,
+            on_attempt=observe,
         )
-        response = await client._call(client._stub.Translate, request, shared.timeout, observe)
         summary = None
         if shared.summarize:
-            summary_request = _convert.summarize_request(
-                item.text, source_language, shared.summary_language, 0, 0, shared.style
-            )
-            summary = _convert.summarize_result(
-                await client._call(client._stub.Summarize, summary_request, shared.timeout, observe)
+            summary = await client.summarize(
+                item.text,
+                source_language=source_language,
+                summary_language=shared.summary_language,
+                style=shared.style,
+                timeout=shared.timeout,
+                on_attempt=observe,
             )
     except TarjamaError as error:
         return BatchResult(item=item, error=error, seconds=loop.time() - started)
-    return BatchResult(
-        item=item, result=_convert.translate_result(response), summary=summary, seconds=loop.time() - started
-    )
+    return BatchResult(item=item, result=result, summary=summary, seconds=loop.time() - started)
 
 
 class _Failed:
@@ -140,7 +166,7 @@ class _Failed:
 
 
 def in_thread(
-    open_client: Callable[[], AsyncTarjamaClient],
+    open_client: Callable[[], AbstractAsyncContextManager[Calls]],
     items: Iterable[BatchItem | str],
     concurrency: int | AdaptiveConcurrency,
     shared: ManyOptions,

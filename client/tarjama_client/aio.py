@@ -8,17 +8,18 @@ async with AsyncTarjamaClient("localhost:50051") as client:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
 
 from . import _convert, _many
-from ._channel import ClientBase
+from ._base import ClientBase
 from ._many import DEFAULT_CONCURRENCY, ManyOptions
+from ._retry import AttemptObserver
 from .concurrency import AdaptiveConcurrency
-from .errors import ServerUnavailableError, from_rpc_error
+from .errors import ServerUnavailableError
 from .types import (
     BatchItem,
     BatchResult,
@@ -30,9 +31,6 @@ from .types import (
     TranslateResult,
 )
 from .v1 import tarjama_pb2 as pb
-
-# Hears how each attempt of a call ended: (the error, or None on success; its seconds).
-Observer = Callable[[grpc.RpcError | None, float], None]
 
 
 class AsyncTarjamaClient(ClientBase):
@@ -47,26 +45,40 @@ class AsyncTarjamaClient(ClientBase):
     async def close(self) -> None:
         await self._channel.close()
 
-    async def _call(self, method: Any, request: Any, timeout: float | None, observe: Observer | None = None) -> Any:
-        """``observe(error, seconds)`` hears how each attempt ended (``error`` None on success)."""
+    async def _call(
+        self, method: Any, request: Any, timeout: float | None, on_attempt: AttemptObserver | None = None
+    ) -> Any:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + (timeout or self.config.timeout)
-        attempt = 0
+        attempts = self._attempts(timeout, loop.time(), on_attempt)
         while True:
-            attempt += 1
-            started = loop.time()
             try:
-                response = await method(request, timeout=max(deadline - started, 0.001), metadata=self.config.metadata)
+                response = await method(request, timeout=attempts.start(loop.time()), metadata=self.config.metadata)
             except grpc.RpcError as error:
-                if observe:
-                    observe(error, loop.time() - started)
-                delay = self.config.retry.delay(attempt, error, deadline - loop.time())
-                if delay is None:
-                    raise from_rpc_error(error) from None
+                delay = attempts.failed(error, loop.time())
             else:
-                if observe:
-                    observe(None, loop.time() - started)
+                attempts.succeeded(loop.time())
                 return response
+            await asyncio.sleep(delay)
+
+    async def _stream(
+        self, method: Any, request: Any, timeout: float | None, on_attempt: AttemptObserver | None = None
+    ) -> AsyncIterator[Any]:
+        loop = asyncio.get_running_loop()
+        attempts = self._attempts(timeout, loop.time(), on_attempt)
+        while True:
+            call = method(request, timeout=attempts.start(loop.time()), metadata=self.config.metadata)
+            answered = False
+            try:
+                async for message in call:
+                    answered = True
+                    yield message
+            except grpc.RpcError as error:
+                delay = attempts.failed(error, loop.time(), answered=answered)
+            else:
+                attempts.succeeded(loop.time())
+                return
+            finally:
+                call.cancel()
             await asyncio.sleep(delay)
 
     async def translate(
@@ -80,11 +92,13 @@ class AsyncTarjamaClient(ClientBase):
         glossary: Mapping[str, str] | None = None,
         alternatives: int = 0,
         timeout: float | None = None,
+        on_attempt: AttemptObserver | None = None,
     ) -> TranslateResult:
+        """``TarjamaClient.translate``, awaited."""
         request = _convert.translate_request(
             texts, source_language, target_language, options, mime_type, glossary, alternatives
         )
-        return _convert.translate_result(await self._call(self._stub.Translate, request, timeout))
+        return _convert.translate_result(await self._call(self._stub.Translate, request, timeout, on_attempt))
 
     async def stream_translate(
         self,
@@ -97,31 +111,14 @@ class AsyncTarjamaClient(ClientBase):
         glossary: Mapping[str, str] | None = None,
         alternatives: int = 0,
         timeout: float | None = None,
+        on_attempt: AttemptObserver | None = None,
     ) -> AsyncIterator[TranslateEvent]:
+        """``TarjamaClient.stream_translate`` as an async iterator."""
         request = _convert.translate_request(
             texts, source_language, target_language, options, mime_type, glossary, alternatives
         )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (timeout or self.config.timeout)
-        attempt = 0
-        while True:  # retried like _call until the first event arrives, never after
-            attempt += 1
-            call = self._stub.StreamTranslate(
-                request, timeout=max(deadline - loop.time(), 0.001), metadata=self.config.metadata
-            )
-            received = False
-            try:
-                async for event in call:
-                    received = True
-                    yield _convert.translate_event(event)
-                return
-            except grpc.RpcError as error:
-                delay = None if received else self.config.retry.delay(attempt, error, deadline - loop.time())
-                if delay is None:
-                    raise from_rpc_error(error) from None
-            finally:
-                call.cancel()
-            await asyncio.sleep(delay)
+        async for event in self._stream(self._stub.StreamTranslate, request, timeout, on_attempt):
+            yield _convert.translate_event(event)
 
     def translate_many(
         self,
@@ -163,13 +160,15 @@ class AsyncTarjamaClient(ClientBase):
         max_summary_tokens: int = 0,
         num_beams: int = 0,
         style: str = "",
+        mime_type: str = "",
         timeout: float | None = None,
+        on_attempt: AttemptObserver | None = None,
     ) -> SummarizeResult:
-        """``style``: "headline" (one short sentence), "short" (the default) or "long"."""
+        """``TarjamaClient.summarize``, awaited."""
         request = _convert.summarize_request(
-            text, source_language, summary_language, max_summary_tokens, num_beams, style
+            text, source_language, summary_language, max_summary_tokens, num_beams, style, mime_type
         )
-        return _convert.summarize_result(await self._call(self._stub.Summarize, request, timeout))
+        return _convert.summarize_result(await self._call(self._stub.Summarize, request, timeout, on_attempt))
 
     async def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
         return _convert.model_infos(await self._call(self._stub.ListModels, pb.ListModelsRequest(), timeout))
@@ -185,16 +184,12 @@ class AsyncTarjamaClient(ClientBase):
 
     async def wait_until_ready(self, timeout: float = 600.0, poll_seconds: float = 0.5) -> None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        last = "no answer"
-        while loop.time() < deadline:
+        readiness = self._readiness(timeout, loop.time())
+        while (probe_timeout := readiness.probe_timeout(loop.time())) is not None:
             try:
-                last = await self.health(timeout=min(5.0, max(deadline - loop.time(), 0.1)))
-                if last == "SERVING":
+                if readiness.heard(await self.health(timeout=probe_timeout)):
                     return
             except ServerUnavailableError as error:
-                last = error.details
+                readiness.last = error.details
             await asyncio.sleep(poll_seconds)
-        raise ServerUnavailableError(
-            grpc.StatusCode.UNAVAILABLE, f"server at {self.config.target} not ready after {timeout:.0f}s ({last})"
-        )
+        raise readiness.not_ready()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import grpc
 
@@ -40,6 +42,7 @@ ITEM_ERRORS = frozenset(
     }
 )
 INVALID_INPUT = grpc.StatusCode.INVALID_ARGUMENT.name
+STDIN = "-"  # the INPUT that reads JSON Lines from standard input
 
 
 class ArchiveError(ValueError):
@@ -65,6 +68,39 @@ def item_key(item_id: Any, line: int = 0) -> str:
     return json.dumps(item_id, ensure_ascii=False) if item_id is not None else f"line {line}"
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` of ``count`` (from 0): the items whose key hashes to ``index``. A stable
+    hash (SHA-256 of the key's UTF-8, as a big-endian integer, modulo ``count``), so the pods of
+    an Indexed Job, each with its own index, split one input with no overlap, on every run."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index}/{self.count}: the index runs from 0 to {self.count - 1}")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"I/N"``, e.g. ``"0/3"``."""
+        index, slash, count = text.partition("/")
+        if not (slash and index.strip().isdigit() and count.strip().isdigit()):
+            raise ValueError(f"--shard {text!r}: write INDEX/COUNT, e.g. 0/3 (the index runs from 0)")
+        return cls(int(index), int(count))
+
+    def holds(self, key: str) -> bool:
+        return self.count == 1 or shard_of(key, self.count) == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def shard_of(key: str, count: int) -> int:
+    """The shard of an item's key (``item_key``) among ``count``."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest(), "big") % count
+
+
 # -- inputs ------------------------------------------------------------------------------------
 
 
@@ -77,49 +113,79 @@ class Entry:
     line: int = 0
 
 
-def count_entries(path: Path) -> int:
-    """About how many entries the input holds (for a progress bar): files, or non-blank lines."""
+def count_entries(path: Path) -> int | None:
+    """About how many entries the input holds (for a progress bar): files, or non-blank lines;
+    None for standard input."""
+    if str(path) == STDIN:
+        return None
     if path.is_dir():
         return sum(1 for _ in folder_files(path))
     with path.open("rb") as handle:
         return sum(1 for raw in handle if raw.strip())
 
 
-def check_fields(path: Path, id_field: str, text_field: str) -> None:
-    """ArchiveError when the input is binary (gzip, PDF...) or its first JSON object lacks either
-    field: the fields are named wrong (every item would be an error line, keyed by its line
-    number), not one item bad."""
-    with path.open("rb") as handle:
-        start = handle.read(4096)
-        for signature, kind in BINARY_SIGNATURES.items():
-            if start.startswith(signature):
-                raise ArchiveError(f"{path} is {kind}, not JSON Lines")
-        if b"\x00" in start:
-            raise ArchiveError(f"{path} holds NUL bytes: it is binary data (or UTF-16), not JSON Lines in UTF-8")
-        handle.seek(0)
-        for raw in handle:
+class JsonLines:
+    """A JSON Lines input, a file or standard input (``-``), read once and lazily. Its first
+    lines are read on opening, up to the first JSON object, so that binary data or fields named
+    wrong stop the run before any line is written (every item would be an error line, keyed by
+    its line number, where in truth not one item is bad)."""
+
+    def __init__(self, path: Path, id_field: str = "id", text_field: str = "text") -> None:
+        self.name = "standard input" if str(path) == STDIN else str(path)
+        self.id_field, self.text_field = id_field, text_field
+        self._handle: IO[bytes] = sys.stdin.buffer if str(path) == STDIN else path.open("rb")
+        self._head: list[bytes] = []
+        try:
+            self._check()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check(self) -> None:
+        first = True
+        while raw := self._handle.readline():
+            self._head.append(raw)
+            if first:
+                first = False
+                start = raw[:4096]
+                for signature, kind in BINARY_SIGNATURES.items():
+                    if start.startswith(signature):
+                        raise ArchiveError(f"{self.name} is {kind}, not JSON Lines")
+                if b"\x00" in start:
+                    raise ArchiveError(
+                        f"{self.name} holds NUL bytes: it is binary data (or UTF-16), not JSON Lines in UTF-8"
+                    )
             try:
                 data = json.loads(raw)
             except ValueError:
                 continue
             if isinstance(data, dict):
-                for name, option in ((id_field, "--id-field"), (text_field, "--text-field")):
+                for name, option in ((self.id_field, "--id-field"), (self.text_field, "--text-field")):
                     if name not in data:
                         fields = ", ".join(repr(key) for key in list(data)[:8])
                         raise ArchiveError(
-                            f"{path}: the first item has no {name!r} field (it has {fields}): name it with {option}"
+                            f"{self.name}: the first item has no {name!r} field (it has {fields}): "
+                            f"name it with {option}"
                         )
                 return
 
+    def entries(self) -> Iterator[Entry]:
+        """Each non-blank line: ``{id_field: …, text_field: …}`` plus optional ``mime_type``,
+        ``source_language`` and ``glossary``."""
+        number = 0
+        for raw in self._lines():
+            number += 1
+            if raw.strip():
+                yield Entry(_jsonl_entry(raw, number, self.id_field, self.text_field), number)
 
-def read_jsonl(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[Entry]:
-    """Each non-blank line of a JSON Lines file: ``{id_field: …, text_field: …}`` plus optional
-    ``mime_type``, ``source_language`` and ``glossary``."""
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if not raw.strip():
-                continue
-            yield Entry(_jsonl_entry(raw, number, id_field, text_field), number)
+    def _lines(self) -> Iterator[bytes]:
+        while self._head:
+            yield self._head.pop(0)
+        yield from self._handle
+
+    def close(self) -> None:
+        if self._handle is not sys.stdin.buffer:
+            self._handle.close()
 
 
 def _jsonl_entry(raw: bytes, number: int, id_field: str, text_field: str) -> BatchItem | Rejected:
@@ -128,7 +194,11 @@ def _jsonl_entry(raw: bytes, number: int, id_field: str, text_field: str) -> Bat
     except UnicodeDecodeError as error:
         return Rejected(None, number, f"line {number} is not UTF-8 (byte {error.start}): JSON Lines must be UTF-8")
     except json.JSONDecodeError as error:
-        return Rejected(None, number, f"line {number} is not valid JSON: {error.msg} at column {error.colno}")
+        message = f"line {number} is not valid JSON: {error.msg} at column {error.colno}"
+        item_id = readable_id(error.doc, id_field)
+        if item_id is not None:
+            message += f" (its {id_field!r} read before that)"
+        return Rejected(item_id, number, message)
     if not isinstance(data, dict):
         return Rejected(None, number, f"line {number} is a JSON {type(data).__name__}, not an object")
     item_id = data.get(id_field)
@@ -151,6 +221,40 @@ def _jsonl_entry(raw: bytes, number: int, id_field: str, text_field: str) -> Bat
     return BatchItem(id=item_id, text=text, glossary=glossary, **options)
 
 
+def readable_id(text: str, id_field: str) -> str | int | None:
+    """The id of a line that is not valid JSON (cut off, a brace missing), when the line's
+    object holds it, whole, before the point where it breaks: read member by member at the top
+    level, never searched for (a text that quotes ``"id":`` is not mistaken for it)."""
+    decoder = json.JSONDecoder()
+    position = _skip_space(text, 0)
+    if not text.startswith("{", position):
+        return None
+    position += 1
+    try:
+        while True:
+            position = _skip_space(text, position)
+            key, position = decoder.raw_decode(text, position)
+            position = _skip_space(text, position)
+            if not isinstance(key, str) or not text.startswith(":", position):
+                return None
+            value, position = decoder.raw_decode(text, _skip_space(text, position + 1))
+            if key == id_field:
+                usable = isinstance(value, (str, int)) and not isinstance(value, bool)
+                return value if usable else None
+            position = _skip_space(text, position)
+            if not text.startswith(",", position):
+                return None
+            position += 1
+    except ValueError:  # the line breaks here
+        return None
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
 def folder_files(root: Path) -> Iterator[Path]:
     """The .txt/.htm/.html files under ``root``, sorted, skipping hidden files and folders."""
     for directory, folders, files in os.walk(root):
@@ -170,10 +274,6 @@ def read_folder(root: Path, encoding: str = "") -> Iterator[Entry]:
             yield Entry(Rejected(relative, 0, str(error)))
             continue
         yield Entry(BatchItem(id=relative, text=text, mime_type=FOLDER_SUFFIXES[path.suffix.lower()]))
-
-
-def read_input(path: Path, *, id_field: str, text_field: str, encoding: str) -> Iterator[Entry]:
-    return read_folder(path, encoding) if path.is_dir() else read_jsonl(path, id_field, text_field)
 
 
 # -- the output --------------------------------------------------------------------------------
@@ -229,7 +329,9 @@ class Resumed:
     keys: set[str] = dataclasses.field(default_factory=set)
     translated: int = 0
     errors: dict[str, int] = dataclasses.field(default_factory=dict)
+    failed: list[str] = dataclasses.field(default_factory=list)  # the keys of the error lines
     dropped_bytes: int = 0  # a torn last line, cut off
+    retried: int = 0  # error lines taken out to send their items again (``open(retry_failed=True)``)
 
 
 class Journal:
@@ -241,21 +343,59 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd = -1
+        self._replaced = -1  # the file ``retry_failed`` replaced: kept locked until ``close``
 
-    def open(self) -> Resumed:
+    def open(self, *, retry_failed: bool = False) -> Resumed:
+        """What the output holds. ``retry_failed``: first take its error lines out (a new file
+        renamed over it, so a crash keeps one whole version), to send their items again."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = self._open_locked(self.path)
         try:
-            if fcntl is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._fd)
-            raise ArchiveError(f"{self.path} is being written by another tarjama batch run") from None
-        try:
-            return self._resume()
+            retried = self._drop_error_lines() if retry_failed else 0
+            resumed = self._resume()
+            resumed.retried = retried
+            return resumed
         except BaseException:
             self.close()
             raise
+
+    def _open_locked(self, path: Path, flags: int = 0) -> int:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | flags, 0o644)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ArchiveError(f"{self.path} is being written by another tarjama batch run") from None
+        return fd
+
+    def _drop_error_lines(self) -> int:
+        kept, dropped = [], 0
+        with open(self.path, "rb") as handle:
+            for raw in handle:
+                try:
+                    is_error = raw.endswith(b"\n") and "error" in json.loads(raw)
+                except (ValueError, TypeError):
+                    is_error = False  # left for _resume to report
+                if is_error:
+                    dropped += 1
+                else:
+                    kept.append(raw)
+        if not dropped:
+            return 0
+        fresh = self.path.with_name(f".{self.path.name}.retry-failed")
+        fd = self._open_locked(fresh, os.O_TRUNC)
+        try:
+            view = memoryview(b"".join(kept))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            os.replace(fresh, self.path)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._replaced, self._fd = self._fd, fd
+        return dropped
 
     def _resume(self) -> Resumed:
         resumed = Resumed()
@@ -284,6 +424,7 @@ class Journal:
         if "error" in line:
             code = str(line["error"].get("code"))
             resumed.errors[code] = resumed.errors.get(code, 0) + 1
+            resumed.failed.append(key)
         else:
             resumed.translated += 1
 
@@ -299,6 +440,9 @@ class Journal:
             finally:
                 os.close(self._fd)
                 self._fd = -1
+        if self._replaced >= 0:
+            os.close(self._replaced)
+            self._replaced = -1
 
 
 def write_mirrored(root: Path, relative: str, text: str) -> None:
@@ -313,6 +457,10 @@ def write_mirrored(root: Path, relative: str, text: str) -> None:
 
 def check_paths(source: Path, output: Path) -> Path:
     """The journal's path for ``source`` → ``output``, or ArchiveError when they cannot work together."""
+    if str(source) == STDIN:
+        if output.is_dir():
+            raise ArchiveError(f"{output} is a folder: the output of JSON Lines is a file")
+        return output
     if not source.exists():
         raise ArchiveError(f"{source} does not exist")
     if source.is_dir():

@@ -1,11 +1,12 @@
 """``tarjama``: the command line client.
 
 tarjama translate article.txt            # translation on stdout
-tarjama translate --stream - < article.txt
+tarjama translate --stream < article.txt # stdin when no FILE is named and stdin is not a terminal
 tarjama translate --stream --json a.txt  # one JSON object per segment, as it arrives
 tarjama translate --confidence a.txt   # mark the segments the model is least sure of (--threshold)
 tarjama summarize --language en article.txt
 tarjama batch archive.jsonl --output translated.jsonl   # resumable: run it again to finish
+tarjama batch --shard 0/3 archive.jsonl -o part-0.jsonl # one of three shards (e.g. an Indexed Job's pods)
 tarjama models
 tarjama health --wait 120
 
@@ -20,28 +21,44 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._convert import STYLE_NAMES
 from ._many import DEFAULT_CONCURRENCY
 from ._retry import RetryPolicy
+from .archive import STDIN, Shard
+from .batch import EXIT_FAILED_ITEMS, EXIT_UNFINISHED, BatchOptions
+from .batch import run as run_batch
 from .client import TarjamaClient
 from .errors import DeadlineExceededError, ServerUnavailableError, TarjamaError
 from .textfiles import UnreadableTextError, decode_text
-from .types import DecodingOptions, Segment, TranslateEvent
+from .types import UNTRAINED_WARNING, DecodingOptions, Segment, TranslateEvent
 
-UNTRAINED_WARNING = (
-    "WARNING: the server runs UNTRAINED test models (random weights); this output is noise, "
-    "not a translation or summary."
-)
+# Set by Kubernetes in each pod of an Indexed Job (0, 1, …), and the count the Job's author sets beside it.
+SHARD_INDEX_ENV = "JOB_COMPLETION_INDEX"
+SHARD_COUNT_ENV = "TARJAMA_SHARDS"
 
 
 def _read(path: str, encoding: str = "") -> str:
     """A text file (or stdin for ``-``) in any encoding newsroom files come in."""
-    if path == "-":
+    if path == STDIN:
         return decode_text(sys.stdin.buffer.read(), "standard input", encoding)
     with open(path, "rb") as handle:
         return decode_text(handle.read(), path, encoding)
+
+
+def _files_or_stdin(files: list[str]) -> list[str]:
+    """The FILEs named, or standard input when none is and it is not a terminal (``tarjama translate < a.txt``)."""
+    if files:
+        return files
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("name a FILE, or pipe the text in (tarjama translate < article.txt); '-' reads stdin")
+    return [STDIN]
+
+
+class UsageError(ValueError):
+    """A command line that cannot work as given: exit 2 with one line that says why."""
 
 
 def _print_json(value: Any) -> None:
@@ -87,29 +104,51 @@ _LOW_IN_TEXT = ("[[", "]]")
 
 
 class _Marker:
-    """Marks the segments whose confidence is below ``threshold`` (None: marks nothing)."""
+    """Marks the segments whose confidence is below ``threshold`` (None: marks nothing). In an
+    HTML document the markers would break the markup, which the segments do not carry: the
+    document is printed as the server rebuilt it and the segments are listed on stderr instead."""
 
-    def __init__(self, threshold: float | None, terminal: bool) -> None:
+    def __init__(self, threshold: float | None, terminal: bool, html: bool = False) -> None:
         self.threshold = threshold
         self.open, self.close = _LOW_ON_TERMINAL if terminal else _LOW_IN_TEXT
+        self.html = html
         self.marked = self.scored = 0
+        self.low: list[tuple[int, int, Segment]] = []  # (text, segment, the segment) of those below
 
-    def text(self, segment: Segment) -> str:
+    def is_low(self, text_index: int, segment_index: int, segment: Segment) -> bool:
+        if self.threshold is None or segment.confidence is None:
+            return False
+        self.scored += 1
+        if segment.confidence >= self.threshold:
+            return False
+        self.marked += 1
+        self.low.append((text_index, segment_index, segment))
+        return True
+
+    def text(self, segment: Segment, text_index: int = 0, segment_index: int = 0) -> str:
         """The segment as it goes into the document: separator, translation (marked when low), trailing."""
         translation = segment.translation
-        if self.threshold is not None and segment.confidence is not None:
-            self.scored += 1
-            if segment.confidence < self.threshold:
-                self.marked += 1
-                translation = f"{self.open}{translation}{self.close}"
+        if self.is_low(text_index, segment_index, segment):
+            translation = f"{self.open}{translation}{self.close}"
         return segment.separator + translation + segment.trailing
 
     def report(self) -> None:
         if self.threshold is None:
             return
-        how = "in reverse video" if self.open == _LOW_ON_TERMINAL[0] else f"between {self.open} and {self.close}"
+        if self.html:
+            for text_index, segment_index, segment in self.low:
+                print(
+                    f"  text {text_index + 1}, segment {segment_index + 1} ({segment.confidence:.2f}): "
+                    f"{segment.translation}",
+                    file=sys.stderr,
+                )
+            how = "listed above (the HTML is printed whole, its markup kept)"
+        elif self.open == _LOW_ON_TERMINAL[0]:
+            how = "marked in reverse video"
+        else:
+            how = f"marked between {self.open} and {self.close}"
         print(
-            f"{self.marked} of {self.scored} translated segments below confidence {self.threshold:g}, marked {how}",
+            f"{self.marked} of {self.scored} translated segments below confidence {self.threshold:g}, {how}",
             file=sys.stderr,
         )
 
@@ -140,7 +179,7 @@ def _stream(client: TarjamaClient, texts: list[str], args: argparse.Namespace, c
             else:
                 if event.segment_index == 0 and event.text_index > 0:
                     sys.stdout.write("\n\n")
-                sys.stdout.write(marker.text(event.segment))
+                sys.stdout.write(marker.text(event.segment, event.text_index, event.segment_index))
                 streamed.append((event.text_index, event.segment_index, event.segment))
             sys.stdout.flush()
     finally:
@@ -182,9 +221,15 @@ def _threshold(args: argparse.Namespace) -> float | None:
 
 
 def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
-    texts = [_read(path, args.encoding) for path in args.files]
+    files = _files_or_stdin(args.files)
+    html = args.html or all(path.lower().endswith((".html", ".htm")) for path in files)
+    if html and args.stream and not args.json:
+        raise UsageError(
+            "--stream prints the segments as they arrive, without the HTML's markup: leave out --stream to "
+            "keep the markup (or add --json for the segments)"
+        )
+    texts = [_read(path, args.encoding) for path in files]
     options = DecodingOptions(num_beams=args.beams, max_new_tokens=args.max_new_tokens)
-    html = args.html or all(path.lower().endswith((".html", ".htm")) for path in args.files)
     common = {
         "source_language": args.source_language,
         "target_language": args.target_language,
@@ -201,11 +246,18 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
         _print_json(result)
         _warn_if_untrained(result.model)
         return
-    marker = _Marker(_threshold(args), sys.stdout.isatty())
-    if marker.threshold is not None:
-        print("\n\n".join("".join(marker.text(s) for s in t.segments) for t in result.translations))
+    marker = _Marker(_threshold(args), sys.stdout.isatty(), html=html)
+    if marker.threshold is not None and not html:
+        documents = [
+            "".join(marker.text(segment, t, i) for i, segment in enumerate(text.segments))
+            for t, text in enumerate(result.translations)
+        ]
     else:
-        print("\n\n".join(t.text for t in result.translations))
+        for t, text in enumerate(result.translations):
+            for i, segment in enumerate(text.segments):
+                marker.is_low(t, i, segment)
+        documents = [text.text for text in result.translations]
+    print("\n\n".join(documents))
     _print_alternatives(
         [(t, i, segment) for t, text in enumerate(result.translations) for i, segment in enumerate(text.segments)]
     )
@@ -214,20 +266,56 @@ def _translate(client: TarjamaClient, args: argparse.Namespace) -> None:
 
 
 def _batch(client: TarjamaClient, args: argparse.Namespace) -> int:
-    from . import batch
+    options = BatchOptions(
+        input=args.input,
+        output=args.output,
+        id_field=args.id_field,
+        text_field=args.text_field,
+        concurrency=args.concurrency,
+        source_language=args.source_language,
+        target_language=args.target_language,
+        beams=args.beams,
+        glossary=_read_glossary(args.glossary, "") if args.glossary else None,
+        encoding=args.encoding,
+        summarize=args.summarize,
+        summary_language=args.summary_language,
+        style=args.style,
+        retries=args.retries,
+        shard=_shard(args.shard, args.shards, os.environ),
+        retry_failed=args.retry_failed,
+    )
+    return run_batch(client.config, options)
 
-    glossary = _read_glossary(args.glossary, "") if args.glossary else None
-    return batch.run(client.config, args, glossary)
+
+def _shard(shard: str | None, shards: int | None, environ: Mapping[str, str]) -> Shard:
+    """--shard I/N; else the index Kubernetes gives each pod of an Indexed Job
+    (JOB_COMPLETION_INDEX) with the count of --shards or TARJAMA_SHARDS; else the whole input."""
+    if shard:
+        return Shard.parse(shard)
+    count = shards if shards is not None else environ.get(SHARD_COUNT_ENV, "").strip()
+    index = environ.get(SHARD_INDEX_ENV, "").strip()
+    if not index and not count:
+        return Shard()
+    if not index:
+        raise UsageError(f"--shards / {SHARD_COUNT_ENV} needs the shard's index: --shard I/N, or {SHARD_INDEX_ENV}")
+    if not count:
+        raise UsageError(
+            f"{SHARD_INDEX_ENV}={index} (a Kubernetes Indexed Job) but no shard count: pass --shards N or set "
+            f"{SHARD_COUNT_ENV} to the Job's completions, or every pod would translate every item"
+        )
+    return Shard.parse(f"{index}/{count}")
 
 
 def _summarize(client: TarjamaClient, args: argparse.Namespace) -> None:
+    (path,) = _files_or_stdin([args.file] if args.file else [])
     result = client.summarize(
-        _read(args.file, args.encoding),
+        _read(path, args.encoding),
         source_language=args.source_language,
         summary_language=args.language,
         max_summary_tokens=args.max_tokens,
         num_beams=args.beams,
         style=args.style,
+        mime_type="text/html" if args.html or args.file.lower().endswith((".html", ".htm")) else "",
     )
     if args.json:
         _print_json(result)
@@ -358,8 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    translate = commands.add_parser("translate", help="translate files (or - for stdin)")
-    translate.add_argument("files", nargs="+", metavar="FILE", help="text file(s); '-' reads stdin")
+    translate = commands.add_parser("translate", help="translate files (or stdin)")
+    translate.add_argument(
+        "files", nargs="*", metavar="FILE", help="text file(s); '-', or none with text piped in, reads stdin"
+    )
     translate.add_argument("--source-language", default="", help="e.g. ar; default: detect")
     translate.add_argument("--target-language", default="", help="default: en")
     translate.add_argument("--beams", type=int, default=0, help="beam width (0: server default)")
@@ -409,13 +499,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="translate an archive: JSON Lines or a folder of .txt/.html files; resumable",
         description="Translate every item of INPUT into OUTPUT, one JSON line per item (its translation or its "
         "error). Run the same command again to resume: only items without a line are sent. A JSON summary "
-        "ends the run; exit 0 when every item has a line, 1 otherwise.",
+        "ends the run, and stderr names the items that failed. Exit status: 0 every item translated; "
+        f"{EXIT_UNFINISHED} items left without a line (servers busy or unreachable: run again to resume); 2 a bad "
+        f"command line, input or output; {EXIT_FAILED_ITEMS} every item has a line but some are errors (fix the "
+        "input, then run again with --retry-failed).",
     )
     batch.add_argument(
         "input",
         metavar="INPUT",
         help='JSON Lines ({"id": ..., "text": ...} per line; optional mime_type, source_language, glossary), '
-        "or a folder of .txt/.htm/.html files",
+        "'-' for JSON Lines on stdin, or a folder of .txt/.htm/.html files",
     )
     batch.add_argument(
         "--output",
@@ -446,15 +539,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--summary-language", default="", help="with --summarize: en (default) or the article's own, e.g. ar"
     )
     batch.add_argument(
-        "--style",
-        choices=["headline", "short", "long"],
-        default="",
-        help="with --summarize: one-sentence headline, short (default) or long",
+        "--style", choices=STYLE_NAMES, default="", help="with --summarize: the summary's style (default: the server's)"
+    )
+    batch.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only the items of shard I of N (I from 0): a stable hash of each id picks its shard, so N runs, "
+        "each with its own OUTPUT, translate the input once between them "
+        f"(default: {SHARD_INDEX_ENV} with --shards, else all)",
+    )
+    batch.add_argument(
+        "--shards",
+        type=_positive_int,
+        metavar="N",
+        help=f"the shard count, the index read from {SHARD_INDEX_ENV} (a Kubernetes Indexed Job's pods) "
+        f"[env {SHARD_COUNT_ENV}]",
+    )
+    batch.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="send again the items whose lines in OUTPUT are errors (their lines are taken out first)",
     )
     batch.set_defaults(handler=_batch)
 
-    summarize = commands.add_parser("summarize", help="summarize a file (or - for stdin)")
-    summarize.add_argument("file", metavar="FILE")
+    summarize = commands.add_parser("summarize", help="summarize a file (or stdin)")
+    summarize.add_argument(
+        "file", nargs="?", metavar="FILE", help="a text file; '-', or none with text piped in, reads stdin"
+    )
     summarize.add_argument(
         "--language", default="", help="summary language: en (default) or the article's own, e.g. ar"
     )
@@ -462,10 +573,10 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--max-tokens", type=int, default=0, help="summary length cap in tokens (0: model default)")
     summarize.add_argument("--beams", type=int, default=0, help="beam width (0: server default)")
     summarize.add_argument(
-        "--style",
-        choices=["headline", "short", "long"],
-        default="",
-        help="one-sentence headline, short (default) or long",
+        "--style", choices=STYLE_NAMES, default="", help="the summary's style (default: the server's)"
+    )
+    summarize.add_argument(
+        "--html", action="store_true", help="the input is HTML: summarize its text (the default for .html/.htm files)"
     )
     summarize.add_argument("--json", action="store_true")
     summarize.add_argument("--encoding", default="", help=ENCODING_HELP)

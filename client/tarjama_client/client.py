@@ -16,10 +16,12 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from . import _convert, _many
-from ._channel import ClientBase
+from ._base import ClientBase
 from ._many import DEFAULT_CONCURRENCY, ManyOptions
+from ._retry import AttemptObserver
+from .aio import AsyncTarjamaClient
 from .concurrency import AdaptiveConcurrency
-from .errors import ServerUnavailableError, from_rpc_error
+from .errors import ServerUnavailableError
 from .types import (
     BatchItem,
     BatchResult,
@@ -45,36 +47,34 @@ class TarjamaClient(ClientBase):
     def close(self) -> None:
         self._channel.close()
 
-    def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
-        deadline = time.monotonic() + (timeout or self.config.timeout)
-        attempt = 0
+    def _call(self, method: Any, request: Any, timeout: float | None, on_attempt: AttemptObserver | None = None) -> Any:
+        attempts = self._attempts(timeout, time.monotonic(), on_attempt)
         while True:
-            attempt += 1
             try:
-                return method(request, timeout=max(deadline - time.monotonic(), 0.001), metadata=self.config.metadata)
+                response = method(request, timeout=attempts.start(time.monotonic()), metadata=self.config.metadata)
             except grpc.RpcError as error:
-                delay = self.config.retry.delay(attempt, error, deadline - time.monotonic())
-                if delay is None:
-                    raise from_rpc_error(error) from None
+                delay = attempts.failed(error, time.monotonic())
+            else:
+                attempts.succeeded(time.monotonic())
+                return response
             time.sleep(delay)
 
-    def _stream(self, method: Any, request: Any, timeout: float | None) -> Iterator[Any]:
-        """A server stream, retried like ``_call`` until its first message arrives (never after)."""
-        deadline = time.monotonic() + (timeout or self.config.timeout)
-        attempt = 0
+    def _stream(
+        self, method: Any, request: Any, timeout: float | None, on_attempt: AttemptObserver | None = None
+    ) -> Iterator[Any]:
+        attempts = self._attempts(timeout, time.monotonic(), on_attempt)
         while True:
-            attempt += 1
-            stream = method(request, timeout=max(deadline - time.monotonic(), 0.001), metadata=self.config.metadata)
-            received = False
+            stream = method(request, timeout=attempts.start(time.monotonic()), metadata=self.config.metadata)
+            answered = False
             try:
                 for message in stream:
-                    received = True
+                    answered = True
                     yield message
-                return
             except grpc.RpcError as error:
-                delay = None if received else self.config.retry.delay(attempt, error, deadline - time.monotonic())
-                if delay is None:
-                    raise from_rpc_error(error) from None
+                delay = attempts.failed(error, time.monotonic(), answered=answered)
+            else:
+                attempts.succeeded(time.monotonic())
+                return
             finally:
                 stream.cancel()
             time.sleep(delay)
@@ -90,14 +90,16 @@ class TarjamaClient(ClientBase):
         glossary: Mapping[str, str] | None = None,
         alternatives: int = 0,
         timeout: float | None = None,
+        on_attempt: AttemptObserver | None = None,
     ) -> TranslateResult:
         """Translate one text or several (headline, body, captions); one result per text.
         ``mime_type="text/html"`` translates HTML and keeps its markup; ``glossary`` maps source
-        terms to the renderings the translation must use."""
+        terms to the renderings the translation must use. ``on_attempt(error, seconds)`` hears
+        how each attempt ended (``error`` None on success), retries included."""
         request = _convert.translate_request(
             texts, source_language, target_language, options, mime_type, glossary, alternatives
         )
-        return _convert.translate_result(self._call(self._stub.Translate, request, timeout))
+        return _convert.translate_result(self._call(self._stub.Translate, request, timeout, on_attempt))
 
     def stream_translate(
         self,
@@ -110,12 +112,14 @@ class TarjamaClient(ClientBase):
         glossary: Mapping[str, str] | None = None,
         alternatives: int = 0,
         timeout: float | None = None,
+        on_attempt: AttemptObserver | None = None,
     ) -> Iterator[TranslateEvent]:
-        """Segments in order, as they are translated."""
+        """Segments in order, as they are translated. A refused stream is retried until its
+        first event, never after."""
         request = _convert.translate_request(
             texts, source_language, target_language, options, mime_type, glossary, alternatives
         )
-        for event in self._stream(self._stub.StreamTranslate, request, timeout):
+        for event in self._stream(self._stub.StreamTranslate, request, timeout, on_attempt):
             yield _convert.translate_event(event)
 
     def translate_many(
@@ -155,8 +159,6 @@ class TarjamaClient(ClientBase):
             style=style,
             timeout=timeout,
         )
-        from .aio import AsyncTarjamaClient
-
         return _many.in_thread(lambda: AsyncTarjamaClient.from_config(self.config), items, concurrency, shared)
 
     def summarize(
@@ -168,13 +170,16 @@ class TarjamaClient(ClientBase):
         max_summary_tokens: int = 0,
         num_beams: int = 0,
         style: str = "",
+        mime_type: str = "",
         timeout: float | None = None,
+        on_attempt: AttemptObserver | None = None,
     ) -> SummarizeResult:
-        """``style``: "headline" (one short sentence), "short" (the default) or "long"."""
+        """``style``: one of ``STYLE_NAMES`` ("" for the server's default);
+        ``mime_type`` "text/html": ``text`` is an HTML document, summarized from its text."""
         request = _convert.summarize_request(
-            text, source_language, summary_language, max_summary_tokens, num_beams, style
+            text, source_language, summary_language, max_summary_tokens, num_beams, style, mime_type
         )
-        return _convert.summarize_result(self._call(self._stub.Summarize, request, timeout))
+        return _convert.summarize_result(self._call(self._stub.Summarize, request, timeout, on_attempt))
 
     def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
         return _convert.model_infos(self._call(self._stub.ListModels, pb.ListModelsRequest(), timeout))
@@ -191,16 +196,12 @@ class TarjamaClient(ClientBase):
 
     def wait_until_ready(self, timeout: float = 600.0, poll_seconds: float = 0.5) -> None:
         """Block until health reports SERVING (models loaded), or raise ServerUnavailableError."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
+        readiness = self._readiness(timeout, time.monotonic())
+        while (probe_timeout := readiness.probe_timeout(time.monotonic())) is not None:
             try:
-                last = self.health(timeout=min(5.0, max(deadline - time.monotonic(), 0.1)))
-                if last == "SERVING":
+                if readiness.heard(self.health(timeout=probe_timeout)):
                     return
             except ServerUnavailableError as error:
-                last = error.details
+                readiness.last = error.details
             time.sleep(poll_seconds)
-        raise ServerUnavailableError(
-            grpc.StatusCode.UNAVAILABLE, f"server at {self.config.target} not ready after {timeout:.0f}s ({last})"
-        )
+        raise readiness.not_ready()

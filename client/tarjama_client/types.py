@@ -8,6 +8,11 @@ from typing import Any
 
 from .errors import TarjamaError
 
+UNTRAINED_WARNING = (
+    "WARNING: the server runs UNTRAINED test models (random weights); this output is noise, "
+    "not a translation or summary."
+)
+
 
 @dataclass(frozen=True)
 class Usage:

@@ -80,6 +80,7 @@ class TarjamaServer:
         self.fault: EngineFault | None = None
         self.faulted = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
+        self._fault_watchers: set[asyncio.Task[None]] = set()  # one per scheduler, till the stop
         # Loading and calibration run on one daemon thread that lives as long as the process.
         self._loader_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._loader: threading.Thread | None = None
@@ -205,6 +206,16 @@ class TarjamaServer:
         while True:
             self._loader_jobs.get()()
 
+    def _watch_faults(self, scheduler: Scheduler) -> None:
+        """Subscribe to ``scheduler``'s fault: when it comes, the whole server stops serving."""
+
+        async def watch() -> None:
+            self._engine_fault(await scheduler.wait_fault())
+
+        task = asyncio.get_running_loop().create_task(watch(), name=f"faults-{scheduler.engine.info.task.value}")
+        self._fault_watchers.add(task)
+        task.add_done_callback(self._fault_watchers.discard)
+
     def _engine_fault(self, fault: EngineFault) -> None:
         """An engine hung or the inference thread died (a scheduler's report): every model on that
         thread stops serving, health turns NOT_SERVING, and ``run`` exits non-zero."""
@@ -276,18 +287,11 @@ class TarjamaServer:
             calibration = await self._off_loop(
                 f"calibrating the {engine.info.task.value} model (one batch)", self._calibration, engine, job
             )
-            # Both models run on the same workers: each scheduler counts the other's queue as ahead.
-            created = Scheduler(
-                engine,
-                executor,
-                limits,
-                calibration=calibration,
-                shared_with=self.schedulers,
-                slots=slots,
-                on_fault=self._engine_fault,
-            )
+            # Both models run on the same workers (slots): each scheduler counts the other's queue as ahead.
+            created = Scheduler(engine, executor, limits, calibration=calibration, slots=slots)
             created.start()
             self.schedulers.append(created)
+            self._watch_faults(created)
             return created
 
         translator = Translator(
@@ -333,6 +337,8 @@ class TarjamaServer:
             outcome["ok"],
             outcome["cut"],
         )
+        for watcher in list(self._fault_watchers):
+            watcher.cancel()
         for scheduler in self.schedulers:
             await scheduler.stop()
         if self._executor is not None:
@@ -342,8 +348,19 @@ class TarjamaServer:
         return {"in_flight": in_flight, **outcome}
 
 
+class UnjoinedExecutor(ThreadPoolExecutor):
+    """The event loop's default executor (planning and other CPU work off the loop), whose
+    shutdown never waits: ``asyncio.run`` shuts the default executor down waiting for every
+    thread, so one thread stuck in a long call (a tokenizer on a huge text) would hold the
+    process past its grace period. ``exit_process`` gives such threads a bounded wait instead."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
+
+
 async def run(settings: Settings, engine_loader: EngineLoader = load_engines) -> int:
     """Serve until SIGTERM or SIGINT (exit status 0), a failed start (2) or an engine fault (3)."""
+    asyncio.get_running_loop().set_default_executor(UnjoinedExecutor(thread_name_prefix="off-loop"))
     server = TarjamaServer(settings, engine_loader)
     try:
         await server.start()

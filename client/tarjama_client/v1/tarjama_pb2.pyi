@@ -182,20 +182,22 @@ class TranslateEvent(_message.Message):
     def __init__(self, text_index: _Optional[int] = ..., segment_index: _Optional[int] = ..., total_segments: _Optional[int] = ..., segment: _Optional[_Union[Segment, _Mapping]] = ..., detected_language: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., request_id: _Optional[str] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ...) -> None: ...
 
 class SummarizeRequest(_message.Message):
-    __slots__ = ("text", "source_language", "summary_language", "max_summary_tokens", "num_beams", "style")
+    __slots__ = ("text", "source_language", "summary_language", "max_summary_tokens", "num_beams", "style", "mime_type")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     MAX_SUMMARY_TOKENS_FIELD_NUMBER: _ClassVar[int]
     NUM_BEAMS_FIELD_NUMBER: _ClassVar[int]
     STYLE_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
     text: str
     source_language: str
     summary_language: str
     max_summary_tokens: int
     num_beams: int
     style: SummaryStyle
-    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., summary_language: _Optional[str] = ..., max_summary_tokens: _Optional[int] = ..., num_beams: _Optional[int] = ..., style: _Optional[_Union[SummaryStyle, str]] = ...) -> None: ...
+    mime_type: str
+    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., summary_language: _Optional[str] = ..., max_summary_tokens: _Optional[int] = ..., num_beams: _Optional[int] = ..., style: _Optional[_Union[SummaryStyle, str]] = ..., mime_type: _Optional[str] = ...) -> None: ...
 
 class SummarizeResponse(_message.Message):
     __slots__ = ("summary", "summary_language", "model", "usage", "detected_language", "method", "style", "request_id", "timings", "log_probability", "confidence")
@@ -256,7 +258,7 @@ class ModelInfo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., task: _Optional[_Union[Task, str]] = ..., source_languages: _Optional[_Iterable[str]] = ..., target_languages: _Optional[_Iterable[str]] = ..., revision: _Optional[str] = ..., license: _Optional[str] = ..., engine: _Optional[str] = ..., device: _Optional[str] = ..., untrained: _Optional[bool] = ..., max_input_tokens: _Optional[int] = ..., notice: _Optional[str] = ..., max_output_tokens: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "engines", "max_texts", "max_text_chars", "max_request_chars", "min_beams", "max_beams", "min_summary_tokens", "max_summary_tokens", "max_queue_seconds", "max_alternatives", "max_alternatives_chars", "cache_max_bytes", "cache_bytes")
+    __slots__ = ("version", "engines", "max_texts", "max_text_chars", "max_request_chars", "min_beams", "max_beams", "min_summary_tokens", "max_summary_tokens", "max_queue_seconds", "max_alternatives", "max_alternatives_chars", "cache_max_bytes", "cache_bytes", "summary_styles", "default_summary_style", "default_target_language")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ENGINES_FIELD_NUMBER: _ClassVar[int]
     MAX_TEXTS_FIELD_NUMBER: _ClassVar[int]
@@ -271,6 +273,9 @@ class ServerInfo(_message.Message):
     MAX_ALTERNATIVES_CHARS_FIELD_NUMBER: _ClassVar[int]
     CACHE_MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
     CACHE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_STYLES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_SUMMARY_STYLE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     version: str
     engines: _containers.RepeatedScalarFieldContainer[str]
     max_texts: int
@@ -285,7 +290,10 @@ class ServerInfo(_message.Message):
     max_alternatives_chars: int
     cache_max_bytes: int
     cache_bytes: int
-    def __init__(self, version: _Optional[str] = ..., engines: _Optional[_Iterable[str]] = ..., max_texts: _Optional[int] = ..., max_text_chars: _Optional[int] = ..., max_request_chars: _Optional[int] = ..., min_beams: _Optional[int] = ..., max_beams: _Optional[int] = ..., min_summary_tokens: _Optional[int] = ..., max_summary_tokens: _Optional[int] = ..., max_queue_seconds: _Optional[float] = ..., max_alternatives: _Optional[int] = ..., max_alternatives_chars: _Optional[int] = ..., cache_max_bytes: _Optional[int] = ..., cache_bytes: _Optional[int] = ...) -> None: ...
+    summary_styles: _containers.RepeatedScalarFieldContainer[str]
+    default_summary_style: str
+    default_target_language: str
+    def __init__(self, version: _Optional[str] = ..., engines: _Optional[_Iterable[str]] = ..., max_texts: _Optional[int] = ..., max_text_chars: _Optional[int] = ..., max_request_chars: _Optional[int] = ..., min_beams: _Optional[int] = ..., max_beams: _Optional[int] = ..., min_summary_tokens: _Optional[int] = ..., max_summary_tokens: _Optional[int] = ..., max_queue_seconds: _Optional[float] = ..., max_alternatives: _Optional[int] = ..., max_alternatives_chars: _Optional[int] = ..., cache_max_bytes: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., summary_styles: _Optional[_Iterable[str]] = ..., default_summary_style: _Optional[str] = ..., default_target_language: _Optional[str] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models", "server")

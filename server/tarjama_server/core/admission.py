@@ -4,7 +4,8 @@
 work per input token, input tokens per character, and how much later than predicted
 calls finish) and predicts from it; every update takes its sample as an argument, so it
 is tested with plain numbers. ``AdmissionController`` keeps the ledger of admitted
-requests of one model and decides, on an injected clock:
+requests of one model, a ``Reservation`` each (its own record: the scheduler's queue is
+the scheduler's), and decides, on an injected clock:
 
 * ``reserve``: before any planning, judged on the text's length through the measured
   tokens per character, so a refusal under overload costs no tokenizing, and the
@@ -16,6 +17,9 @@ requests of one model and decides, on an injected clock:
   with a retry hint, never left to die at its deadline;
 * ``release``: the request is over; what it really cost feeds the estimates.
 
+Nothing here reads the scheduler's tickets: the scheduler reports each request's progress
+(``progress``: work done, input tokens still queued) as it applies a change.
+
 The estimates (``Estimator``) start from a calibration, one noisy measurement, and real
 batches override it within a few samples; each is a total over recent samples without the
 quarter most favourable to promises (so slower rates, longer outputs).
@@ -23,8 +27,8 @@ quarter most favourable to promises (so slower rates, longer outputs).
 A request is refused at once (``OverloadedError`` with a retry hint) when the work
 queued ahead of it and its own could not finish within ``deadline_margin`` of its
 remaining deadline, or within ``max_queue_seconds`` when it has none. The queue is
-bounded in seconds of work. Models that share an inference thread count each other's
-queued work as ahead (``share_inference_with``).
+bounded in seconds of work. Models that run on the same model workers count each other's
+queued work as ahead: their controllers are members of one ``SharedWork``.
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ from .. import metrics
 from ..errors import DeadlineExpiredError, InvalidRequestError, OverloadedError
 from .context import CLOCK, Clock
 from .limits import SchedulerLimits
-from .tickets import Ticket
 
 # Weight of the newest sample in the moving averages: about the last ten requests count.
 EMA_WEIGHT = 0.2
@@ -190,40 +193,94 @@ class Estimator:
         self.lateness += EMA_WEIGHT * (sample - self.lateness)
 
 
+@dataclass(eq=False, kw_only=True)
+class Reservation:
+    """Admission's record of one admitted request: what it was judged on, what was promised,
+    and the progress the scheduler last reported. Written by ``AdmissionController`` alone."""
+
+    seq: int  # arrival order
+    created: float  # on the core's clock, at admission
+    deadline: float | None = None
+    # Admitted without the capacity check: work that belongs to a request already accepted.
+    forced: bool = False
+    # The text length it was admitted by, before planning (0: admitted on tokens).
+    chars: int = 0
+    # Whether the capacity check was made at admission (else it is made once planned).
+    checked: bool = True
+    input_tokens: int = 0
+    estimated_tokens: float = 0.0  # tokens of work (read + written, retries included) expected
+    model_seconds: float = 0.0  # the throughput model's finish at admission, before lateness
+    model_scale: float = 1.0  # seconds of work per input token the estimates implied then
+    estimated_seconds: float = 0.0  # the finish promised: work ahead and its own, with lateness
+    # Progress, as the scheduler reports it: tokens of work done, input tokens still queued.
+    done_tokens: int = 0
+    queued_input_tokens: int = 0
+    # Set by ``review`` when released: the error its jobs fail with (then it leaves the ledger).
+    released: OverloadedError | None = None
+
+
+class SharedWork:
+    """The ledgers of the models that run on the same model workers: the work queued in any
+    of them is ahead of a new request in each. One per set of workers (``workers.WorkerSlots``)."""
+
+    def __init__(self) -> None:
+        self._members: list[AdmissionController] = []
+
+    def join(self, member: AdmissionController) -> None:
+        self._members.append(member)
+
+    def seconds_besides(self, member: AdmissionController) -> float:
+        """Seconds of work queued on the shared workers by the other members."""
+        return sum(other.own_queued_seconds() for other in self._members if other is not member)
+
+
 class AdmissionController:
     """The ledger of one model's admitted requests, and the decisions to admit them."""
 
-    def __init__(self, estimator: Estimator, limits: SchedulerLimits, *, task: str, clock: Clock = CLOCK) -> None:
+    def __init__(
+        self,
+        estimator: Estimator,
+        limits: SchedulerLimits,
+        *,
+        task: str,
+        shared: SharedWork | None = None,
+        clock: Clock = CLOCK,
+    ) -> None:
         self.estimator = estimator
         self.limits = limits
         self.task = task
         self._clock = clock
-        self.tickets: dict[int, Ticket] = {}  # open tickets, in arrival order
+        self.reservations: dict[int, Reservation] = {}  # open, in arrival order
         self._seq = itertools.count()
-        # Ledgers whose models run on the same inference thread: their queued work is ahead of ours too.
-        self._peers: list[AdmissionController] = [self]
-
-    def share_inference_with(self, other: AdmissionController) -> None:
-        self._peers.append(other)
-        other._peers.append(self)
+        # The models on the same workers: their queued work is ahead of ours too.
+        self._shared = shared if shared is not None else SharedWork()
+        self._shared.join(self)
 
     # -- the work queued ------------------------------------------------------------
 
-    def remaining_tokens(self, ticket: Ticket) -> float:
-        queued = ticket.queued_input_tokens * self.estimator.tokens_per_input_token
-        return max(ticket.estimated_tokens - ticket.done_tokens, queued)
+    def remaining_tokens(self, reservation: Reservation) -> float:
+        queued = reservation.queued_input_tokens * self.estimator.tokens_per_input_token
+        return max(reservation.estimated_tokens - reservation.done_tokens, queued)
 
     def own_queued_seconds(self) -> float:
-        return self.estimator.seconds(sum(map(self.remaining_tokens, self.tickets.values())))
+        return self.estimator.seconds(sum(map(self.remaining_tokens, self.reservations.values())))
 
     def queued_seconds(self) -> float:
-        """Estimated seconds of work admitted and not yet done, on this inference thread."""
-        return sum(peer.own_queued_seconds() for peer in self._peers)
+        """Estimated seconds of work admitted and not yet done, on these model workers."""
+        return self.own_queued_seconds() + self._shared.seconds_besides(self)
+
+    def progress(self, seq: int, *, done_tokens: int, queued_input_tokens: int) -> None:
+        """The scheduler's report of request ``seq``: ``done_tokens`` of work done so far,
+        ``queued_input_tokens`` waiting for a batch."""
+        reservation = self.reservations.get(seq)
+        if reservation is not None:
+            reservation.done_tokens = done_tokens
+            reservation.queued_input_tokens = queued_input_tokens
 
     # -- decisions --------------------------------------------------------------------
 
-    def reserve(self, *, chars: int, deadline: float | None, early: int = 0, force: bool = False) -> Ticket:
-        """A ticket for a text of ``chars`` characters, judged on its length before any
+    def reserve(self, *, chars: int, deadline: float | None, force: bool = False) -> Reservation:
+        """A reservation for a text of ``chars`` characters, judged on its length before any
         planning; ``force`` admits without the check (work that belongs to a request
         already accepted, such as translating its summary)."""
         estimator = self.estimator
@@ -235,31 +292,32 @@ class AdmissionController:
         checked = force or own <= self.limits.max_queue_seconds
         if checked and not force:
             self._refuse_if_late(ahead, own, deadline)
-        ticket = Ticket(
-            next(self._seq),
-            self._clock(),
+        reservation = Reservation(
+            seq=next(self._seq),
+            created=self._clock(),
             deadline=deadline,
-            early=early,
             forced=force,
             chars=chars,
             checked=checked,
             input_tokens=tokens,
             estimated_tokens=estimated,
         )
-        self._promise(ticket, ahead + own)
-        self.tickets[ticket.seq] = ticket
-        return ticket
+        self._promise(reservation, ahead + own)
+        self.reservations[reservation.seq] = reservation
+        return reservation
 
-    def settle(self, ticket: Ticket, *, input_tokens: int, most_tokens: float | None = None, jobs: int = 0) -> None:
+    def settle(
+        self, reservation: Reservation, *, input_tokens: int, most_tokens: float | None = None, jobs: int = 0
+    ) -> None:
         """Planning is done: replace the length-based estimate with the real token count
         (``most_tokens`` caps the work; ``jobs`` is how many model inputs it queues).
-        Raises when the request is too big ever to fit; the caller then closes the ticket."""
-        self.estimator.observe_chars(ticket.chars, input_tokens)
-        ticket.input_tokens = input_tokens
-        ticket.estimated_tokens = self.estimator.work_tokens(input_tokens, most_tokens)
-        if ticket.forced:
+        Raises when the request is too big ever to fit; the caller then releases it."""
+        self.estimator.observe_chars(reservation.chars, input_tokens)
+        reservation.input_tokens = input_tokens
+        reservation.estimated_tokens = self.estimator.work_tokens(input_tokens, most_tokens)
+        if reservation.forced:
             return
-        own = self.estimator.seconds(ticket.estimated_tokens)
+        own = self.estimator.seconds(reservation.estimated_tokens)
         if jobs > self.limits.max_queued_jobs:  # would never fit, however long the caller waits
             raise InvalidRequestError(
                 f"this request needs {jobs} {self.task} jobs (segments), more than this server's "
@@ -272,62 +330,62 @@ class AdmissionController:
                 f"more than this server ever queues ({self.limits.max_queue_seconds:.0f} s, "
                 "--max-queue-seconds): split it into smaller requests"
             )
-        if not ticket.checked:
+        if not reservation.checked:
             ahead = self.queued_seconds() - own  # everything queued but this request itself
-            self._refuse_if_late(ahead, own, ticket.deadline)
-            self._promise(ticket, ahead + own)
+            self._refuse_if_late(ahead, own, reservation.deadline)
+            self._promise(reservation, ahead + own)
 
-    def review(self) -> list[Ticket]:
+    def review(self) -> list[Reservation]:
         """Re-estimate, from what is measured now, when each admitted request will finish
         (in arrival order: the work ahead of it, then its own) and release those that would
-        end past their deadline. A released ticket leaves the ledger with ``released`` set
+        end past their deadline. A released reservation leaves the ledger with ``released`` set
         (an ``OverloadedError`` with a retry hint), for the scheduler to fail its jobs with;
         the work it gives up no longer counts against those behind it. Run as each batch
         completes and once each request is planned: an accepted call finishes before its
         deadline or hears early, while a retry can still succeed, that it would not."""
         now, estimator = self._clock(), self.estimator
         lateness = estimator.lateness
-        ahead = sum(peer.own_queued_seconds() for peer in self._peers if peer is not self)
-        released: list[Ticket] = []
-        for ticket in list(self.tickets.values()):
-            if ticket.deadline is not None and now >= ticket.deadline:
+        ahead = self._shared.seconds_besides(self)
+        released: list[Reservation] = []
+        for reservation in list(self.reservations.values()):
+            if reservation.deadline is not None and now >= reservation.deadline:
                 continue  # too late to warn: its queued jobs expire (the batch policy), they never run
-            own = estimator.seconds(self.remaining_tokens(ticket))
+            own = estimator.seconds(self.remaining_tokens(reservation))
             finish = (ahead + own) * lateness
-            if ticket.deadline is None or now + finish <= ticket.deadline:
+            if reservation.deadline is None or now + finish <= reservation.deadline:
                 ahead += own
                 continue
-            left = max(ticket.deadline - now, 0.0)
+            left = max(reservation.deadline - now, 0.0)
             retry_after = max(0.05, finish - left)
-            ticket.released = OverloadedError(
+            reservation.released = OverloadedError(
                 f"server busy: released before its deadline, which this request would now miss: about "
                 f"{ahead * lateness:.1f} s of {self.task} work ahead and {own * lateness:.1f} s of its own "
                 f"remain, {left:.1f} s before its deadline; retry in {retry_after:.1f} s or on another replica",
                 retry_after=retry_after,
             )
-            del self.tickets[ticket.seq]
+            del self.reservations[reservation.seq]
             metrics.RELEASED.labels(self.task).inc()
-            released.append(ticket)
+            released.append(reservation)
         return released
 
-    def release(self, ticket: Ticket, *, completed: bool) -> None:
+    def release(self, reservation: Reservation, *, completed: bool) -> None:
         """The request is over. ``completed``: what it really cost feeds the estimates."""
-        self.tickets.pop(ticket.seq, None)
+        self.reservations.pop(reservation.seq, None)
         if completed:
-            self.estimator.observe_request(ticket.input_tokens, ticket.done_tokens)
-            if not ticket.forced:
+            self.estimator.observe_request(reservation.input_tokens, reservation.done_tokens)
+            if not reservation.forced:
                 # Judged against what the estimates measured since then predict: lateness is the
                 # time the throughput model cannot see, not a rate that has since been measured.
-                remeasured = ticket.model_seconds * self._seconds_per_input_token() / ticket.model_scale
-                self.estimator.observe_finish(self._clock() - ticket.created, remeasured)
+                remeasured = reservation.model_seconds * self._seconds_per_input_token() / reservation.model_scale
+                self.estimator.observe_finish(self._clock() - reservation.created, remeasured)
 
     def _seconds_per_input_token(self) -> float:
         return self.estimator.seconds(self.estimator.tokens_per_input_token)
 
-    def _promise(self, ticket: Ticket, model_seconds: float) -> None:
-        ticket.model_seconds = model_seconds
-        ticket.model_scale = self._seconds_per_input_token()
-        ticket.estimated_seconds = model_seconds * self.estimator.lateness
+    def _promise(self, reservation: Reservation, model_seconds: float) -> None:
+        reservation.model_seconds = model_seconds
+        reservation.model_scale = self._seconds_per_input_token()
+        reservation.estimated_seconds = model_seconds * self.estimator.lateness
 
     def _refuse_if_late(self, ahead: float, own: float, deadline: float | None) -> None:
         limit = self.limits.max_queue_seconds

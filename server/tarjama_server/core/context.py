@@ -1,8 +1,10 @@
 """What a call brings into the core and what it takes out, whatever the transport.
 
 A transport builds one ``RequestContext`` per call (its request id and deadline) and
-hands it to a pipeline; the pipeline's result carries a ``Report`` (usage and timings),
-from which the transport writes its access-log line. Deadlines and timings are read on
+hands it to a pipeline; the pipeline's result (or last event) carries a ``Report`` (usage
+and timings), and the pipeline also sends it to the ``ReportSink`` the transport gave at
+admission once the run ends however it ends (a failed or cut call too), from which the
+transport writes its access-log line. The transport never reads the core's state. Deadlines and timings are read on
 one clock, ``CLOCK``, everywhere in the core.
 """
 
@@ -84,3 +86,7 @@ class Report:
     segments: int = 0
     usage: Usage = field(default_factory=Usage)
     timings: Timings = field(default_factory=Timings)
+
+
+# Told a call's report once its run ends, however it ends (the transport's access log).
+ReportSink = Callable[[Report], None]

@@ -1,6 +1,10 @@
 """Running batches on the model: the executor call, the retry one by one after a failed
-batch, and what each batch measures (throughput for admission, batch metrics); and the
-start-up calibration, one full batch measured before serving.
+batch, and the ``BatchOutcome`` it returns (each job's generation or error, the timings,
+the usage); and the start-up calibration, one full batch measured before serving.
+
+``ModelWorker.run`` writes nothing but its own log: it resolves no future, credits no
+ticket and feeds no estimate. The scheduler applies the outcome (``Scheduler._apply``),
+as vLLM's ``update_from_output`` applies a model runner's output.
 
 Inference runs on the executor's threads, never on the event loop; with N model workers,
 N batches run at once, each measured on its own worker. A failed batch is run
@@ -13,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
-from .. import metrics
 from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
 from ..errors import EngineFault
-from .admission import Calibration, Estimator
+from .admission import Calibration
 from .context import CLOCK, Clock, Usage
 from .tickets import Job
 
@@ -57,36 +61,58 @@ def calibrate(
     return measured
 
 
+@dataclass(frozen=True, kw_only=True)
+class JobOutcome:
+    """What became of one job of a batch: its generation, or the error it failed with."""
+
+    job: Job
+    generation: Generation | None = None
+    error: Exception | None = None
+    # Model time that carried it on its own (a retry one by one); 0 when it ran in the whole batch.
+    own_seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchOutcome:
+    """What a batch did on worker ``slot``, for the scheduler to apply. ``whole``: the batch ran
+    as one model call from ``started`` to ``ended`` (its timing measures throughput); else it
+    failed and its jobs ran one by one. ``fault``: the engine hung or its thread died (no later
+    batch can run); jobs it never reached are absent from ``jobs``."""
+
+    slot: int
+    started: float
+    ended: float
+    jobs: tuple[JobOutcome, ...]
+    whole: bool
+    fault: EngineFault | None = None
+
+    @property
+    def generations(self) -> list[Generation]:
+        return [outcome.generation for outcome in self.jobs if outcome.generation is not None]
+
+    @property
+    def usage(self) -> Usage:
+        return Usage.of(self.generations)
+
+
 class ModelWorker:
     def __init__(
-        self,
-        engine: Seq2SeqEngine,
-        executor: Executor,
-        estimator: Estimator,
-        *,
-        backlog: Callable[[], int],
-        timeout: float = 0.0,
-        clock: Clock = CLOCK,
+        self, engine: Seq2SeqEngine, executor: Executor, *, timeout: float = 0.0, clock: Clock = CLOCK
     ) -> None:
         self.engine = engine
         self._timeout = timeout  # the watchdog: longest a model call may run (0: none)
         self._executor = executor
-        self._estimator = estimator
-        self._backlog = backlog  # jobs still waiting for a batch
         self._clock = clock
         self._task = engine.info.task.value
-        # By worker: the end of its last batch, while jobs were still waiting.
-        self._busy_since: dict[int, float | None] = {}
-        metrics.THROUGHPUT.labels(self._task).set(estimator.tokens_per_second * estimator.workers)
 
-    async def run(self, batch: Sequence[Job], *, slot: int = 0) -> None:
-        """Run ``batch`` on worker ``slot`` and resolve each job's future with its generation (or its
-        error). Raises ``EngineFault`` when the engine hangs or its thread dies: no later batch can run."""
+    async def run(self, batch: Sequence[Job], *, slot: int = 0) -> BatchOutcome:
+        """Run ``batch`` on worker ``slot``: what each job gave. A hung engine or a dead inference
+        thread comes back as the outcome's ``fault``."""
         started = self._clock()
         try:
             results = await self._call([job.text for job in batch], batch[0].params)
-        except EngineFault:
-            raise
+        except EngineFault as fault:
+            return BatchOutcome(slot=slot, started=started, ended=self._clock(), jobs=(), whole=False, fault=fault)
         except Exception as error:
             # Type and frames only: the error's message may quote the input, and article text never goes to the log.
             log.error(
@@ -96,14 +122,14 @@ class ModelWorker:
                 type(error).__name__,
                 "".join(traceback.format_tb(error.__traceback__)),
             )
-            await self._run_one_by_one(batch, error)
-            return
-        ended = self._clock()
-        self._measure(results, started, ended, slot)
-        for ticket in {id(job.ticket): job.ticket for job in batch}.values():
-            ticket.batch_seconds += ended - started
-        for job, result in zip(batch, results, strict=True):
-            self._resolve(job, result)
+            return await self._run_one_by_one(batch, error, slot, started)
+        return BatchOutcome(
+            slot=slot,
+            started=started,
+            ended=self._clock(),
+            jobs=tuple(JobOutcome(job=job, generation=result) for job, result in zip(batch, results, strict=True)),
+            whole=True,
+        )
 
     async def _call(self, texts: list[str], params: GenerationParams) -> list[Generation]:
         """One model call on the inference thread, watched: ``EngineFault`` when it runs past the
@@ -126,57 +152,27 @@ class ModelWorker:
         except BaseException as error:  # raised on the inference thread: it no longer serves
             raise EngineFault(f"the {self._task} inference thread died ({type(error).__name__})") from error
 
-    def _measure(self, results: Sequence[Generation], started: float, ended: float, slot: int) -> None:
-        task = self._task
-        metrics.BATCH_SIZE.labels(task).observe(len(results))
-        metrics.BATCH_SECONDS.labels(task).observe(ended - started)
-        metrics.PADDED_INPUT_TOKENS.labels(task).inc(max(result.input_tokens for result in results) * len(results))
-        usage = Usage.of(results)
-        metrics.TOKENS.labels(task, "input").inc(usage.input_tokens)
-        metrics.TOKENS.labels(task, "output").inc(usage.output_tokens)
-        work = usage.tokens
-        # While work is waiting, measure from the end of the worker's previous batch: the gap between
-        # batches (planning, the transport, refusals on the event loop) is part of the service time.
-        busy_since = self._busy_since.get(slot)
-        since = started if busy_since is None else busy_since
-        sample = self._estimator.observe_batch(work, ended - since, usage.input_tokens)
-        self._busy_since[slot] = ended if self._backlog() else None
-        if sample is not None:
-            metrics.THROUGHPUT.labels(task).set(self._estimator.tokens_per_second * self._estimator.workers)
-            log.debug(
-                "%s: %d tokens in %.3f s (batch of %d): %.0f tokens/s; estimate %.0f tokens/s, %.2f per input token",
-                task,
-                work,
-                ended - since,
-                len(results),
-                sample,
-                self._estimator.tokens_per_second,
-                self._estimator.tokens_per_input_token,
-            )
-
-    @staticmethod
-    def _resolve(job: Job, result: Generation) -> None:
-        job.ticket.done_tokens += Usage.of([result]).tokens
-        if not job.future.done():
-            job.future.set_result(result)
-
-    async def _run_one_by_one(self, batch: Sequence[Job], batch_error: Exception) -> None:
+    async def _run_one_by_one(
+        self, batch: Sequence[Job], batch_error: Exception, slot: int, started: float
+    ) -> BatchOutcome:
         if len(batch) == 1:
-            if not batch[0].future.done():
-                batch[0].future.set_exception(batch_error)
-            return
+            only = JobOutcome(job=batch[0], error=batch_error)
+            return BatchOutcome(slot=slot, started=started, ended=self._clock(), jobs=(only,), whole=False)
+        outcomes: list[JobOutcome] = []
         for job in batch:
             if job.future.done():
                 continue  # withdrawn meanwhile
-            started = self._clock()
+            job_started = self._clock()
             try:
                 (result,) = await self._call([job.text], job.params)
-            except EngineFault:
-                raise
+            except EngineFault as fault:
+                ended = self._clock()
+                return BatchOutcome(
+                    slot=slot, started=started, ended=ended, jobs=tuple(outcomes), whole=False, fault=fault
+                )
             except Exception as error:
                 log.error("%s job failed on its own: %s", self._task, type(error).__name__)
-                if not job.future.done():
-                    job.future.set_exception(error)
+                outcomes.append(JobOutcome(job=job, error=error))
                 continue
-            job.ticket.batch_seconds += self._clock() - started
-            self._resolve(job, result)
+            outcomes.append(JobOutcome(job=job, generation=result, own_seconds=self._clock() - job_started))
+        return BatchOutcome(slot=slot, started=started, ended=self._clock(), jobs=tuple(outcomes), whole=False)

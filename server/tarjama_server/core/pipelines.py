@@ -8,6 +8,7 @@ from .. import __version__
 from ..engines.base import ModelInfo
 from ..errors import FeatureDisabledError
 from .limits import RequestLimits
+from .recipes import DEFAULT_STYLE, STYLES
 from .summarization import Summarizer
 from .translation import Translator
 
@@ -22,6 +23,10 @@ class ServerInfo:
     max_queue_seconds: float
     cache_max_bytes: int
     cache_bytes: int
+    # The facts a client (the page, the CLI) reads rather than repeats: from recipes and the model.
+    summary_styles: tuple[str, ...] = tuple(STYLES)
+    default_summary_style: str = DEFAULT_STYLE
+    default_target_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Pipelines:
             max_queue_seconds=self.translator.scheduler.limits.max_queue_seconds,
             cache_max_bytes=cache.max_bytes,
             cache_bytes=cache.bytes,
+            default_target_language=self.translator.default_target_language,
         )
 
     def require_summarizer(self) -> Summarizer:

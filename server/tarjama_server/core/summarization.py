@@ -19,12 +19,13 @@ import re
 from dataclasses import dataclass, field
 
 from ..engines.base import Generation, GenerationParams, ModelInfo
-from ..errors import UnsupportedLanguageError
+from ..errors import InvalidRequestError, UnsupportedLanguageError
 from ..text.languages import UNDETERMINED, detect_document_language
+from ..text.markup import document_text
 from ..text.normalization import normalize_for_model
 from ..text.segmentation import pack, segment, split_sentences
 from .cache import ResultCache, text_bytes
-from .context import Report, RequestContext, Usage
+from .context import Report, ReportSink, RequestContext, Usage
 from .limits import RequestLimits
 from .recipes import CARD_STYLE, SummarizationDefaults
 from .requests import CheckedSummarization, SummarizationRequest, check_summarization
@@ -72,6 +73,8 @@ class AdmittedSummary:
     ticket: Ticket
     jobs: int = 0  # chunks and the final summary, so far
     usage: Usage = field(default_factory=Usage)  # once done
+    # Told the call's report once the run ends (the transport's access log).
+    on_report: ReportSink | None = None
 
     def report_so_far(self) -> Report:
         return Report(texts=1, segments=self.jobs, usage=self.usage, timings=self.ticket.timings())
@@ -98,24 +101,31 @@ class Summarizer:
     def info(self) -> ModelInfo:
         return self.engine.info
 
-    def admit(self, request: SummarizationRequest, *, context: RequestContext) -> AdmittedSummary:
+    def admit(
+        self, request: SummarizationRequest, *, context: RequestContext, on_report: ReportSink | None = None
+    ) -> AdmittedSummary:
         """Check the request and take its place in line, or raise at once: InvalidRequestError,
-        or OverloadedError when it could not finish by its deadline. Run it with ``summarize``."""
+        or OverloadedError when it could not finish by its deadline. Run it with ``summarize``;
+        ``on_report`` is told the call's report once that ends, however it ends."""
         checked = check_summarization(request, self.limits, max_summary_tokens=self.info.max_output_tokens)
         # Judged on the text's length before any CPU work: under overload, refusals cost nothing.
         ticket = self.scheduler.reserve(chars=len(checked.text), deadline=context.deadline)
-        return AdmittedSummary(checked=checked, context=context, ticket=ticket)
+        return AdmittedSummary(checked=checked, context=context, ticket=ticket, on_report=on_report)
 
     async def summarize(self, admitted: AdmittedSummary) -> SummaryResult:
-        """The summary; closes the request's ticket, whatever the end."""
+        """The summary; closes the request's ticket and sends its report, whatever the end."""
         checked, scheduler = admitted.checked, self.scheduler
         completed = False
         try:
+            # An HTML document is summarized from the text its reader sees (parsing is CPU work).
+            text = await asyncio.to_thread(document_text, checked.text) if checked.html else checked.text
+            if not text.strip():
+                raise InvalidRequestError("text holds no text outside its HTML markup: there is nothing to summarize")
             # Identification reads every paragraph: CPU work, off the event loop.
             source, target = await asyncio.to_thread(
-                self.check_languages, checked.text, checked.source_language, checked.summary_language
+                self.check_languages, text, checked.source_language, checked.summary_language
             )
-            clean = normalize_whitespace(normalize_for_model(checked.text))
+            clean = normalize_whitespace(normalize_for_model(text))
             key = self._cache_key(checked, clean, source, target)
             stored = self.cache.peek(key)
             if isinstance(stored, SummaryResult):  # a stored summary costs no admission
@@ -152,6 +162,8 @@ class Summarizer:
             return result
         finally:
             scheduler.close(admitted.ticket, completed=completed)
+            if admitted.on_report is not None:
+                admitted.on_report(admitted.report_so_far())
 
     def _cache_key(self, checked: CheckedSummarization, clean: str, source: str, target: str) -> tuple[object, ...]:
         """Everything that decides the summary: models and engines, the decoding, the text read."""
@@ -172,10 +184,12 @@ class Summarizer:
                 f"cannot summarize {source!r} text: the summarizer reads {', '.join(languages)}"
                 + ("" if source_language else "; set source_language if the detection is wrong")
             )
-        target = summary_language or "en"
+        # By default, the translator's default target (the summary is translated into it).
+        default = self.translator.default_target_language if self.translator else source
+        target = summary_language or default
         if target != source and not (self.translator and self.translator.supports(source, target)):
             possible = sorted(
-                {source} | ({"en"} if self.translator and self.translator.supports(source, "en") else set())
+                {source} | ({default} if self.translator and self.translator.supports(source, default) else set())
             )
             raise UnsupportedLanguageError(
                 f"summary_language {target!r} is not available for {source!r} text: choose one of {', '.join(possible)}"

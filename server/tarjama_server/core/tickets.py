@@ -1,9 +1,12 @@
 """The scheduler's records: a ``Ticket`` per admitted request and a ``Job`` per model input.
 
-They hold state only. Admission (``admission``) writes a ticket's estimates, the batch
-policy (``batch_policy``) reads tickets to choose a batch, the scheduler (``scheduler``)
-queues and withdraws jobs, and the model worker (``model_worker``) resolves them. A ticket
-refers to nothing but its own jobs.
+They hold state only, and one module writes them: the scheduler (``scheduler``) creates
+tickets, queues and withdraws jobs, and applies each batch's outcome (the work done, the
+time it took). Admission keeps its own record of a request (``admission.Reservation``);
+the batch policy (``batch_policy``) only reads tickets; the model worker
+(``model_worker``) only reads jobs and returns what happened (``model_worker.BatchOutcome``).
+``tests/test_structure.py`` holds that no other module assigns to a ticket's fields.
+A ticket refers to nothing but its own jobs.
 """
 
 from __future__ import annotations
@@ -26,30 +29,20 @@ class Job:
     params: GenerationParams = field(compare=False)
     input_tokens: int = field(compare=False)
     future: asyncio.Future[Generation] = field(compare=False)
-    # The request it belongs to: the worker credits the work done to it.
+    # The request it belongs to: the scheduler credits the work done to it.
     ticket: Ticket = field(compare=False, repr=False)
 
 
 @dataclass(eq=False)
 class Ticket:
-    """One request's place in line: its deadline, what admission estimated, the work done,
-    and its jobs waiting for a batch (in segment order)."""
+    """One request's place in line: its deadline, the finish admission promised, the work
+    done, and its jobs waiting for a batch (in segment order)."""
 
-    seq: int  # arrival order
+    seq: int  # arrival order (admission's reservation has the same)
     created: float  # on the core's clock, at admission
     deadline: float | None = None
     # Leading jobs that go ahead of other requests' later ones (a streaming request's first segments).
     early: int = 0
-    # Admitted without the capacity check: work that belongs to a request already accepted.
-    forced: bool = False
-    # The text length it was admitted by, before planning (0: admitted on tokens).
-    chars: int = 0
-    # Whether the capacity check was made at admission (else it is made once planned).
-    checked: bool = True
-    input_tokens: int = 0
-    estimated_tokens: float = 0.0  # tokens of work (read + written, retries included) expected
-    model_seconds: float = 0.0  # the throughput model's finish at admission, before lateness
-    model_scale: float = 1.0  # seconds of work per input token the estimates implied then
     estimated_seconds: float = 0.0  # the finish admission promised: work ahead and its own, with lateness
     queue_seconds: float = 0.0  # from admission until its first job went into a batch
     batch_seconds: float = 0.0  # wall time of the batches that carried its jobs
@@ -59,7 +52,7 @@ class Ticket:
     # Jobs handed to the model worker and not yet resolved (failed too when the ticket is released).
     running: list[Job] = field(default_factory=list)
     closed: bool = False
-    # Released by admission's review: the error its jobs fail with (set once, then it leaves the ledger).
+    # Released by admission's review: the error its jobs fail with (set once, then it leaves the queue).
     released: Exception | None = None
     next_order: Iterator[int] = field(default_factory=itertools.count, repr=False)  # for jobs queued in order
 

@@ -2,11 +2,12 @@
 model's spans in pooled batches, rebuild each document.
 
 ``admit`` checks the request and reserves its place in line on its length (a refusal
-costs no tokenizing); from then on ``AdmittedTranslation.report_so_far`` tells what it
-has cost, however it ends. ``stream`` or ``translate`` then runs it: plans the texts off
+costs no tokenizing). ``stream`` or ``translate`` then runs it: plans the texts off
 the event loop, settles the ticket on the real token count, and yields each segment as
-soon as it and those before it are done (``stream``) or waits for all and rebuilds the
-documents (``translate``); either closes the ticket, whatever the end. Every span the
+soon as it and those before it are done (``stream``: a ``TranslationEvent`` carrying all a
+transport sends with it) or waits for all and rebuilds the documents (``translate``);
+either closes the ticket and sends the call's ``Report`` to the sink given at admission,
+whatever the end. Every span the
 model reads of every document is queued at once, in document order, so they share
 batches. A segment whose output loops is translated again with n-gram blocking
 (``recipes``), keeping its request's place in line and its segment's order.
@@ -29,7 +30,7 @@ from ..text.languages import ARABIC_SCRIPT_LANGUAGES, arabic_script_chars, warm_
 from ..text.repetition import is_degenerate
 from ..text.segmentation import LINE_BREAKS
 from .cache import ResultCache, text_bytes
-from .context import Report, RequestContext, Usage
+from .context import Report, ReportSink, RequestContext, Timings, Usage
 from .limits import RequestLimits
 from .planning import DocumentPlan, PlannedSpan, Planner, SpanTranslation, rebuild_document
 from .recipes import TranslationDefaults
@@ -69,6 +70,23 @@ class TranslatedSegment:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TranslationEvent:
+    """One streamed segment and what a transport sends with it: its text's segment count
+    (progress), the language identified for that text, the model; the call's ``report`` on
+    the last event of the call (every segment of every text sent), else None."""
+
+    segment: TranslatedSegment
+    total_segments: int
+    detected_language: str
+    model: str
+    report: Report | None = None
+
+    @property
+    def timings(self) -> Timings | None:
+        return None if self.report is None else self.report.timings
+
+
+@dataclass(frozen=True, kw_only=True)
 class DocumentTranslation:
     text: str
     segments: list[TranslatedSegment]
@@ -95,6 +113,8 @@ class AdmittedTranslation:
     usage: Usage = field(default_factory=Usage)
     # Outputs found in the cache when planned, by model input: they cost no admission and no batch slot.
     cached: dict[str, ModelOutput] = field(default_factory=dict)
+    # Told the call's report once the run ends (the transport's access log).
+    on_report: ReportSink | None = None
 
     def report_so_far(self) -> Report:
         return Report(
@@ -129,13 +149,30 @@ class Translator:
     def supports(self, source_language: str, target_language: str) -> bool:
         return self.planner.supports(source_language, target_language)
 
-    def admit(self, request: TranslationRequest, *, context: RequestContext, early: int = 0) -> AdmittedTranslation:
+    @property
+    def default_target_language(self) -> str:
+        return self.planner.default_target_language
+
+    def _target(self, checked: CheckedTranslation) -> str:
+        return checked.target_language or self.default_target_language
+
+    def admit(
+        self,
+        request: TranslationRequest,
+        *,
+        context: RequestContext,
+        early: int = 0,
+        on_report: ReportSink | None = None,
+    ) -> AdmittedTranslation:
         """Check the request and take its place in line, or raise at once: InvalidRequestError,
         or OverloadedError when it could not finish by its deadline. ``early``: how many
-        leading segments to schedule ahead of other requests' later ones (streaming)."""
+        leading segments to schedule ahead of other requests' later ones (streaming).
+        ``on_report``: told the call's report once its run ends, however it ends."""
         # The model's own output limit (its decoder positions), as ListModels reports it.
         checked = check_translation(request, self.limits, max_new_tokens=self.info.max_output_tokens)
-        return self._admit(checked, context=context, early=early, force=False)
+        admitted = self._admit(checked, context=context, early=early, force=False)
+        admitted.on_report = on_report
+        return admitted
 
     def _admit(
         self, checked: CheckedTranslation, *, context: RequestContext, early: int, force: bool
@@ -152,28 +189,38 @@ class Translator:
         """Characters of the texts the model may read: none when the source is the target; all
         with a source language given; else those of the paragraphs that may be in a language
         the model reads (for Arabic, those holding Arabic script: found without identifying)."""
-        target = checked.target_language or "en"
+        target = self._target(checked)
         if checked.source_language:
             return 0 if checked.source_language == target else sum(map(len, checked.texts))
         if set(self.info.source_languages) <= ARABIC_SCRIPT_LANGUAGES:
             return sum(map(arabic_script_chars, checked.texts))
         return sum(map(len, checked.texts))
 
-    async def stream(self, admitted: AdmittedTranslation) -> AsyncGenerator[TranslatedSegment, None]:
-        """Segments in document order, each as soon as it and those before it are done."""
+    async def stream(self, admitted: AdmittedTranslation) -> AsyncGenerator[TranslationEvent, None]:
+        """Segments in document order, each as soon as it and those before it are done; the
+        call's report rides on the last."""
         numbers: dict[int, int] = {}  # segments so far, by text
-        target = admitted.checked.target_language or "en"
+        target = self._target(admitted.checked)
+        sent = total = 0
         async with contextlib.aclosing(self._translated(admitted)) as items:
             async for plan, position, item in items:
                 if item.planned.is_segment:
                     number = numbers.get(plan.text_index, 0)
                     numbers[plan.text_index] = number + 1
-                    yield _segment(plan, position, item, number, target)
+                    sent += 1
+                    total = total or sum(planned.segment_count for planned in admitted.plans)  # planned by now
+                    yield TranslationEvent(
+                        segment=_segment(plan, position, item, number, target),
+                        total_segments=plan.segment_count,
+                        detected_language=plan.source_language,
+                        model=self.info.label,
+                        report=admitted.report_so_far() if sent == total else None,
+                    )
 
     async def translate(self, admitted: AdmittedTranslation) -> TranslationResult:
         """Every document translated and rebuilt."""
         done: dict[int, list[SpanTranslation]] = {}
-        target = admitted.checked.target_language or "en"
+        target = self._target(admitted.checked)
         async with contextlib.aclosing(self._translated(admitted)) as items:
             async for plan, _, item in items:
                 done.setdefault(plan.text_index, []).append(item)
@@ -228,6 +275,8 @@ class Translator:
             for task in (task for pending in tasks for task in pending):
                 task.cancel()
             self.scheduler.close(admitted.ticket, completed=completed)
+            if admitted.on_report is not None:
+                admitted.on_report(admitted.report_so_far())
 
     def _cache_key(self, model_input: str, params: GenerationParams) -> tuple[object, ...]:
         """Everything that decides a model input's output: the model and its revision, the
@@ -249,9 +298,10 @@ class Translator:
                 html=checked.html,
                 glossary=checked.glossary,
                 cancelled=cancelled,
+                deadline=admitted.ticket.deadline,
             )
         except BaseException:
-            cancelled.set()  # the caller left (or planning failed): stop planning at the next text
+            cancelled.set()  # the caller left (or planning failed): planning stops at its next check
             raise
         tokens = []
         for plan in admitted.plans:

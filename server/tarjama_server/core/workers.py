@@ -5,12 +5,16 @@ run on the same cores (translation and summarization), with an executor of N thr
 behind it: a scheduler takes a slot before it forms a batch, so each batch is chosen when
 a worker is free to run it, and at most N batches (of either model) run at once. N is the
 engine's ``ModelInfo.workers``: CTranslate2 runs that many batches in parallel
-(``inter_threads``), each on ``cores / N`` threads.
+(``inter_threads``), each on ``cores / N`` threads. The slots carry the one record of the
+admission ledgers on these workers (``shared_work``): each scheduler built on them joins it,
+so each model's admission counts the other's queued work as ahead.
 """
 
 from __future__ import annotations
 
 import asyncio
+
+from .admission import SharedWork
 
 
 class WorkerSlots:
@@ -20,6 +24,7 @@ class WorkerSlots:
         self.size = size
         self._free = list(range(size))
         self._available = asyncio.Semaphore(size)
+        self.shared_work = SharedWork()
 
     @property
     def free(self) -> int:

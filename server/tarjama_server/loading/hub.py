@@ -137,12 +137,3 @@ def resolve_model(
         untrained=(directory / UNTRAINED_MARKER).is_file(),
         license=_card_license(directory) or KNOWN_LICENSES.get(ref, "unknown"),
     )
-
-
-def is_cached(ref: str, revision: str = "", cache_dir: str = "") -> bool:
-    """True when ``ref`` can be loaded without network (used to skip real-model tests)."""
-    try:
-        resolve_model(ref, revision, cache_dir=cache_dir, offline=True)
-    except ModelUnavailableError:
-        return False
-    return True

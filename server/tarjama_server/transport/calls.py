@@ -8,7 +8,7 @@ import hmac
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .. import metrics
@@ -46,17 +46,18 @@ def token_matches(sent: object, token: str) -> bool:
 
 @dataclass
 class Call:
-    """One call in flight. ``report`` gives what it cost so far, for its access-log line."""
+    """One call in flight. ``report``: what it cost, as the core last told (``record``), for
+    its access-log line; empty until then (a call refused before it was admitted)."""
 
     method: str
     request_context: RequestContext
     started: float
     counted: bool  # arrived before the graceful stop began
     protocol: str = GRPC
-    report: Callable[[], Report] = field(default=Report)  # nothing admitted yet: an empty report
+    report: Report = field(default_factory=Report)
 
-    def watch(self, report: Callable[[], Report]) -> None:
-        """Read the call's cost from ``report`` however the call ends."""
+    def record(self, report: Report) -> None:
+        """The core's report of the call (its ``ReportSink``), sent once its run ends however it ends."""
         self.report = report
 
 
@@ -101,7 +102,7 @@ class ServerState:
             self._drain_counts["ok"] += status == OK
         metrics.REQUESTS.labels(call.method, status, call.protocol).inc()
         metrics.REQUEST_SECONDS.labels(call.method, call.protocol).observe(seconds)
-        report = call.report()
+        report = call.report
         fields = {
             "method": call.method,
             "protocol": call.protocol,

@@ -1,6 +1,9 @@
 """The four RPCs as every transport runs them: ``tarjama.v1`` request in, the core's pipeline,
 ``tarjama.v1`` response (or events) out. A transport wraps each in its own call handling
-(request id, deadline, errors → its status codes, the access log: ``calls.ServerState``)."""
+(request id, deadline, errors → its status codes, the access log: ``calls.ServerState``).
+
+The core's results and events carry all that goes on the wire; the call's report comes to
+``Call.record`` from the core once the run ends. Nothing here reads the core's plans."""
 
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ from .calls import Call, ServerState
 
 async def translate(state: ServerState, request: pb.TranslateRequest, call: Call) -> pb.TranslateResponse:
     translator = state.loaded().translator
-    admitted = translator.admit(protobuf.translation_request(request), context=call.request_context)
-    call.watch(admitted.report_so_far)
+    admitted = translator.admit(
+        protobuf.translation_request(request), context=call.request_context, on_report=call.record
+    )
     return protobuf.translate_response(await translator.translate(admitted), call.request_context)
 
 
@@ -25,26 +29,20 @@ async def stream_translate(
 ) -> AsyncGenerator[pb.TranslateEvent, None]:
     translator = state.loaded().translator
     # The first segment goes ahead of other requests' later ones: progress shows early, even under load.
-    admitted = translator.admit(protobuf.translation_request(request), context=call.request_context, early=1)
-    call.watch(admitted.report_so_far)
-    model = translator.info.label
-    sent = total = 0
+    admitted = translator.admit(
+        protobuf.translation_request(request), context=call.request_context, early=1, on_report=call.record
+    )
     # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
-    async with contextlib.aclosing(translator.stream(admitted)) as segments:
-        async for segment in segments:
-            sent += 1
-            total = total or sum(plan.segment_count for plan in admitted.plans)  # planned by now
-            # The call's timings ride on its last event (every segment of every text sent).
-            last = sent == total
-            timings = admitted.report_so_far().timings if last else None
-            plan = admitted.plans[segment.text_index]
-            yield protobuf.translate_event(segment, plan, model, call.request_context, timings)
+    async with contextlib.aclosing(translator.stream(admitted)) as events:
+        async for event in events:
+            yield protobuf.translate_event(event, call.request_context)
 
 
 async def summarize(state: ServerState, request: pb.SummarizeRequest, call: Call) -> pb.SummarizeResponse:
     summarizer = state.loaded().require_summarizer()
-    admitted = summarizer.admit(protobuf.summarization_request(request), context=call.request_context)
-    call.watch(admitted.report_so_far)
+    admitted = summarizer.admit(
+        protobuf.summarization_request(request), context=call.request_context, on_report=call.record
+    )
     return protobuf.summarize_response(await summarizer.summarize(admitted), call.request_context)
 
 

@@ -6,10 +6,9 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 
 from ..core.context import CLOCK, RequestContext, Timings, Usage
 from ..core.pipelines import ServerInfo
-from ..core.planning import DocumentPlan
 from ..core.requests import SummarizationRequest, TranslationRequest
 from ..core.summarization import SummaryResult
-from ..core.translation import TranslatedSegment, TranslationResult
+from ..core.translation import TranslatedSegment, TranslationEvent, TranslationResult
 from ..core.trust import SegmentFlag, confidence
 from ..engines.base import ModelInfo, Task
 from ..errors import InvalidRequestError
@@ -24,12 +23,11 @@ _FLAGS = {
     SegmentFlag.GLOSSARY_MISSING: pb.SEGMENT_FLAG_GLOSSARY_MISSING,
     SegmentFlag.CACHED: pb.SEGMENT_FLAG_CACHED,
 }
-# The one table between the SummaryStyle enum and the core's style names (recipes.STYLES).
+# The SummaryStyle enum ↔ the core's style names (recipes.STYLES, the one list of styles): a
+# value's name without its prefix, in lower case; UNSPECIFIED is the server's default ("").
 STYLES = {
-    pb.SUMMARY_STYLE_UNSPECIFIED: "",  # the server's default
-    pb.SUMMARY_STYLE_HEADLINE: "headline",
-    pb.SUMMARY_STYLE_SHORT: "short",
-    pb.SUMMARY_STYLE_LONG: "long",
+    value: "" if value == pb.SUMMARY_STYLE_UNSPECIFIED else name.removeprefix("SUMMARY_STYLE_").lower()
+    for name, value in pb.SummaryStyle.items()
 }
 
 
@@ -59,6 +57,7 @@ def summarization_request(request: pb.SummarizeRequest) -> SummarizationRequest:
         max_summary_tokens=request.max_summary_tokens,
         num_beams=request.num_beams,
         style=STYLES[request.style],
+        mime_type=request.mime_type,
     )
 
 
@@ -99,25 +98,20 @@ def segment(segment: TranslatedSegment) -> pb.Segment:
     )
 
 
-def translate_event(
-    segment_done: TranslatedSegment,
-    plan: DocumentPlan,
-    model: str,
-    context: RequestContext,
-    last: Timings | None = None,
-) -> pb.TranslateEvent:
-    """One streamed segment, with its text's place (``plan``) for progress; the call's
-    timings (``last``) on its last event."""
+def translate_event(event: TranslationEvent, context: RequestContext) -> pb.TranslateEvent:
+    """One streamed segment, with its text's segment count for progress; the call's timings
+    on its last event."""
+    done = event.segment
     return pb.TranslateEvent(
         request_id=context.request_id,
-        timings=None if last is None else timings(last, context),
-        text_index=segment_done.text_index,
-        segment_index=segment_done.index,
-        total_segments=plan.segment_count,
-        segment=segment(segment_done),
-        detected_language=plan.source_language,
-        model=model,
-        usage=usage(segment_done.usage),
+        timings=None if event.timings is None else timings(event.timings, context),
+        text_index=done.text_index,
+        segment_index=done.index,
+        total_segments=event.total_segments,
+        segment=segment(done),
+        detected_language=event.detected_language,
+        model=event.model,
+        usage=usage(done.usage),
     )
 
 
@@ -188,4 +182,7 @@ def server_info(info: ServerInfo) -> pb.ServerInfo:
         max_alternatives_chars=limits.max_alternatives_chars,
         cache_max_bytes=info.cache_max_bytes,
         cache_bytes=info.cache_bytes,
+        summary_styles=list(info.summary_styles),
+        default_summary_style=info.default_summary_style,
+        default_target_language=info.default_target_language,
     )
