@@ -5,13 +5,15 @@ one per index of an Indexed Job, split the archive into shards that cover it onc
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
 from tarjama_client._channel import ConnectionConfig
-from tarjama_client.cli import build_parser
+from tarjama_client.archive import item_key
+from tarjama_client.cli import SHARD_COUNT_ENV, SHARD_INDEX_ENV, _shard, build_parser
 
 from .test_deploy import DEPLOY, OVERLAYS, by_kind, render, the_container
 
@@ -41,10 +43,17 @@ def pod_command_lines(documents: list[dict[str, Any]]) -> list[tuple[list[str], 
     pods = []
     for index in range(job["spec"]["completions"]):
         env = {item["name"]: item["value"] for item in container.get("env", []) if "value" in item}
-        env["JOB_COMPLETION_INDEX"] = str(index)
-        args = [re.sub(r"\$\((\w+)\)", lambda name: env.get(name[1], name[0]), arg) for arg in container["args"]]
-        pods.append((args, env))
+        env[SHARD_INDEX_ENV] = str(index)
+
+        def expand(name: re.Match[str], env: dict[str, str] = env) -> str:
+            return env.get(name[1], name[0])
+
+        pods.append(([re.sub(r"\$\((\w+)\)", expand, arg) for arg in container["args"]], env))
     return pods
+
+
+def parsed_pods(documents: list[dict[str, Any]]) -> list[tuple[argparse.Namespace, dict[str, str]]]:
+    return [(build_parser().parse_args(args), env) for args, env in pod_command_lines(documents)]
 
 
 def test_the_job_runs_tarjama_batch(batch) -> None:
@@ -61,7 +70,7 @@ def test_an_indexed_job_with_one_shard_and_one_output_per_pod(batch) -> None:
     assert 1 <= spec["parallelism"] <= spec["completions"]
     pods = pod_command_lines(batch)
     # The shard count the CLI reads is the Job's completions: one shard per index, none left out.
-    assert {env["TARJAMA_SHARDS"] for _, env in pods} == {str(spec["completions"])}
+    assert {env[SHARD_COUNT_ENV] for _, env in pods} == {str(spec["completions"])}
     parsed = [build_parser().parse_args(args) for args, _ in pods]
     assert len({args.input for args in parsed}) == 1, "every pod reads the same archive"
     assert len({args.output for args in parsed}) == len(pods), "each shard needs an output of its own"
@@ -69,19 +78,13 @@ def test_an_indexed_job_with_one_shard_and_one_output_per_pod(batch) -> None:
 
 
 def test_the_pods_shards_cover_an_archive_once(batch) -> None:
-    cli = pytest.importorskip("tarjama_client.cli")
-    archive = pytest.importorskip("tarjama_client.archive")
-    if not hasattr(cli, "_shard"):
-        pytest.skip("this client has no tarjama batch --shard (issue 26 item 2)")
-    shards = [
-        cli._shard(args.shard, args.shards, env)
-        for args, env in ((build_parser().parse_args(pod_args), env) for pod_args, env in pod_command_lines(batch))
-    ]
+    """The shard each pod takes, read by the CLI's own code from its command line and environment."""
+    shards = [_shard(args.shard, args.shards, env) for args, env in parsed_pods(batch)]
     ids: list[object] = [f"item-{n}" for n in range(300)] + list(range(300))
     for item_id in ids:
-        key = archive.item_key(item_id)
-        assert sum(shard.holds(key) for shard in shards) == 1, f"{item_id!r} is in {sum(s.holds(key) for s in shards)} shards"
-    assert all(any(shard.holds(archive.item_key(i)) for i in ids) for shard in shards), "a pod with nothing to do"
+        holders = [shard for shard in shards if shard.holds(item_key(item_id))]
+        assert len(holders) == 1, f"{item_id!r} is in {len(holders)} shards"
+    assert all(any(shard.holds(item_key(i)) for i in ids) for shard in shards), "a pod with nothing to do"
 
 
 def test_parallel_pods_can_all_mount_the_archive(batch) -> None:
