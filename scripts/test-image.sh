@@ -260,6 +260,9 @@ serve() {
   done
   serving_seconds[$name]=$(elapsed "$started")
   say "$name: SERVING $((serving_seconds[$name])) s after start (gRPC 127.0.0.1:$grpc_port, HTTP $http_port)"
+  # Both models on CTranslate2, the default engine (auto falls back to transformers with a warning).
+  [[ $(grep -cE "loaded (translation|summarization) model .* with ctranslate2" "$log") == 2 ]] ||
+    fail "$name: the models did not both load on CTranslate2 (see $log)"
 }
 
 # stop NAME: SIGTERM to tini's own PID (not to buildah run), then exit 0 within the grace period.
