@@ -36,16 +36,18 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends tini=0.19.* \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 tarjama \
-    && mkdir -p /models \
-    && chown tarjama:tarjama /models
+    && mkdir -p /models /data \
+    && chown tarjama:tarjama /models /data
 COPY --from=build /opt/venv /opt/venv
 COPY scripts/healthcheck.sh /usr/local/bin/tarjama-healthcheck
 # HF_HOME=/models: the volume, the writable Hugging Face cache. HF_HUB_OFFLINE=1: the
 # server never calls the hub at run time (override it only to run `tarjama-models download`).
+# TARJAMA_DATA_DIR=/data: the volume for the desk's SQLite database (TARJAMA_DATABASE_URL for PostgreSQL).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HF_HOME=/models \
     HF_HUB_OFFLINE=1 \
+    TARJAMA_DATA_DIR=/data \
     TARJAMA_HOST=0.0.0.0 \
     TARJAMA_PORT=50051 \
     TARJAMA_HTTP_PORT=8080 \
@@ -55,7 +57,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TARJAMA_SUMMARIZATION_MODEL=$SUMMARIZATION_MODEL \
     TARJAMA_SUMMARIZATION_REVISION=$SUMMARIZATION_REVISION
 EXPOSE 50051 8080 9464
-VOLUME ["/models"]
+VOLUME ["/models", "/data"]
 USER 10001
 WORKDIR /home/tarjama
 # Follows TARJAMA_PORT and TLS (TARJAMA_TLS_CERT); see scripts/healthcheck.sh. The start period covers model
@@ -67,17 +69,29 @@ ENTRYPOINT ["tini", "--", "tarjama-server"]
 # ---- models: fetched while the build has network, pinned by revision, in a cache of their own
 # (after no-models, so even the legacy builder skips it for --target no-models), and converted
 # for the ctranslate2 engine (the server's default, auto) on CPU (int8) unless CTRANSLATE2_CONVERT=0.
+# Air-gapped: LOCAL_MODELS names a folder of the build context holding model directories (saved
+# with save_pretrained); it is copied to /opt/tarjama/models/local, and the models are named by
+# their path there, e.g. --build-arg LOCAL_MODELS=my-models
+# --build-arg TRANSLATION_MODEL=/opt/tarjama/models/local/opus-mt-ar-en (docs/operations.md).
 FROM build AS models
 ARG TRANSLATION_MODEL=Helsinki-NLP/opus-mt-ar-en
 ARG TRANSLATION_REVISION=main
 ARG SUMMARIZATION_MODEL=csebuetnlp/mT5_multilingual_XLSum
 ARG SUMMARIZATION_REVISION=main
 ARG CTRANSLATE2_CONVERT=1
+ARG LOCAL_MODELS=""
 ENV PATH=/opt/venv/bin:$PATH
 # One tarjama-models process for both models: torch and transformers are imported once.
-# $models and $convert are word lists on purpose.
+# $models and $convert are word lists on purpose. The local copies get whole-second file times:
+# a local model's conversion is keyed by its files' times, which an image layer may round.
 # hadolint ignore=SC2086
-RUN set -e; \
+RUN --mount=type=bind,target=/context \
+    set -e; \
+    if [ -n "$LOCAL_MODELS" ]; then \
+        mkdir -p /opt/tarjama/models/local; \
+        cp -R "/context/$LOCAL_MODELS/." /opt/tarjama/models/local/; \
+        find /opt/tarjama/models/local -exec touch -h -d @1700000000 {} +; \
+    fi; \
     models="$TRANSLATION_MODEL@$TRANSLATION_REVISION"; \
     if [ "$SUMMARIZATION_MODEL" != "none" ]; then models="$models $SUMMARIZATION_MODEL@$SUMMARIZATION_REVISION"; fi; \
     convert=""; \

@@ -175,6 +175,15 @@ def test_ports_and_probes_follow_the_settings(rendered) -> None:
     assert int(annotations["prometheus.io/port"]) == settings.metrics_port
 
 
+def test_replicas_share_one_database(rendered) -> None:
+    """SQLite (the image's default) serves one replica: more read the URL of a shared database."""
+    (hpa,) = by_kind(rendered, "HorizontalPodAutoscaler")
+    assert max(the_deployment(rendered)["spec"]["replicas"], hpa["spec"]["maxReplicas"]) > 1
+    env = {item["name"]: item for item in the_container(rendered)["env"]}
+    reference = env["TARJAMA_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert reference["name"] == "tarjama-database" and not reference.get("optional", False)
+
+
 def test_pods_drain_before_they_are_killed(rendered) -> None:
     pod = the_deployment(rendered)["spec"]["template"]["spec"]
     settings = container_settings(the_container(rendered))
@@ -250,7 +259,22 @@ def test_compose_matches_the_server_settings() -> None:
     container_ports = {int(mapping.split(":")[-1]) for mapping in service["ports"]}
     assert container_ports == {settings.port, settings.http_port, settings.metrics_port}
     assert "models:/models" in service["volumes"]
+    assert f"data:{dockerfile_env()['TARJAMA_DATA_DIR']}" in service["volumes"], "the SQLite database in a volume"
     assert service["build"]["target"] in dockerfile_stages()
+
+
+def test_compose_postgres_is_a_profile_the_server_waits_for() -> None:
+    services = compose()["services"]
+    postgres = services["postgres"]
+    assert postgres["profiles"] == ["postgres"]  # off by default: SQLite, nothing to install
+    # Named in the URL that docker-compose.yml's header and docs/operations.md give.
+    header = (ROOT / "docker-compose.yml").read_text()
+    (url,) = set(re.findall(r"TARJAMA_DATABASE_URL=(\S+)", header))
+    pg_env = postgres["environment"]
+    assert url == f"postgresql://{pg_env['POSTGRES_USER']}:$POSTGRES_PASSWORD@postgres:5432/{pg_env['POSTGRES_DB']}"
+    assert url in (ROOT / "docs" / "operations.md").read_text()
+    assert services["tarjama"]["depends_on"]["postgres"] == {"condition": "service_healthy", "required": False}
+    assert any(volume.endswith(":/var/lib/postgresql/data") for volume in postgres["volumes"])
 
 
 def test_prometheus_scrapes_the_metrics_port_and_loads_the_rules() -> None:
@@ -298,7 +322,7 @@ def test_dockerfile_env_ports_and_volume() -> None:
     exposed = {args for op, args in dockerfile_instructions() if op == "EXPOSE"}
     assert exposed == {f"{env['TARJAMA_PORT']} {env['TARJAMA_HTTP_PORT']} {env['TARJAMA_METRICS_PORT']}"}
     volumes = [args for op, args in dockerfile_instructions() if op == "VOLUME"]
-    assert volumes == [f'["{env["HF_HOME"]}"]']
+    assert volumes == [f'["{env["HF_HOME"]}", "{env["TARJAMA_DATA_DIR"]}"]']
     # The baked models must not sit under the volume, or a mounted cache would hide them.
     for baked in ("TARJAMA_CACHE_DIR", "TARJAMA_CTRANSLATE2_DIR"):
         assert not env[baked].startswith(env["HF_HOME"].rstrip("/") + "/"), baked
