@@ -814,7 +814,14 @@ function download() {
 
 // ---- wiring ----
 
+// Where the pointer last pointed: a pane scrolled under a still pointer (Alt+Down brings the
+// pair into view) fires mouseover too, which is not the editor pointing at another segment.
+let lastPointer = '';
+
 function onPoint(event) {
+  const here = `${event.clientX},${event.clientY}`;
+  if (here === lastPointer) return;
+  lastPointer = here;
   const element = event.target.closest && event.target.closest('[data-segment]');
   if (element && Number(element.dataset.segment) !== state.active) mark(Number(element.dataset.segment));
 }
