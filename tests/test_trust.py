@@ -183,7 +183,11 @@ def test_server_info_summary_scores_and_stream_timings(trusted: tuple[ServerThre
         assert info.cache_max_bytes == 4 * 1024 * 1024 and 0 <= info.cache_bytes <= info.cache_max_bytes
         first = client.summarize(article, summary_language="ar", max_summary_tokens=16)
         second = client.summarize(article, summary_language="ar", max_summary_tokens=16)
-        assert first.confidence is not None and 0 < first.confidence <= 1 and first.usage.output_tokens > 0
+        assert first.usage.output_tokens > 0
+        if first.method.endswith("+first-sentence"):  # the tiny model wrote nothing readable: no model score
+            assert first.confidence is None and first.summary
+        else:
+            assert first.confidence is not None and 0 < first.confidence <= 1
         assert (second.summary, second.log_probability) == (first.summary, first.log_probability)
         assert second.usage.output_tokens == 0 and first.request_id != second.request_id
         events = list(client.stream_translate([HEADLINE, "وقالت المنظمة إن العملية انتهت."]))
