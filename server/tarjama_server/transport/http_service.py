@@ -30,7 +30,7 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 
 from ..core.context import CLOCK, RequestContext
 from ..errors import NotReadyError
-from . import connect, desk_methods, methods
+from . import access_methods, connect, desk_methods, methods
 from .calls import (
     CANCELLED,
     HTTP,
@@ -40,7 +40,6 @@ from .calls import (
     Call,
     ServerState,
     request_id,
-    token_matches,
 )
 from .status import log_error
 
@@ -95,6 +94,8 @@ RPCS = {
     "ListMemories": Rpc(pb.ListMemoriesRequest, desk_methods.list_memories),
     "ImportMemory": Rpc(pb.ImportMemoryRequest, desk_methods.import_memory),
     "ExportMemory": Rpc(pb.ExportMemoryRequest, desk_methods.export_memory, streaming=True),
+    "GetUsage": Rpc(pb.GetUsageRequest, access_methods.get_usage),
+    "ListAudit": Rpc(pb.ListAuditRequest, access_methods.list_audit),
 }
 
 
@@ -114,12 +115,11 @@ class _SecurityHeaders:
 
 
 class HttpService:
-    """The Starlette application over ``state``; ``auth_token`` as gRPC's, ``cors_origins`` the
-    other origins whose pages may call the API."""
+    """The Starlette application over ``state`` (its ``gate`` checks keys as gRPC's does);
+    ``cors_origins`` the other origins whose pages may call the API."""
 
-    def __init__(self, state: ServerState, *, auth_token: str = "", cors_origins: Sequence[str] = ()) -> None:
+    def __init__(self, state: ServerState, *, cors_origins: Sequence[str] = ()) -> None:
         self.state = state
-        self._token = auth_token
         middleware = [Middleware(_SecurityHeaders)]
         if cors_origins:
             middleware.append(
@@ -170,7 +170,7 @@ class HttpService:
                     grpc.StatusCode.UNIMPLEMENTED,
                     f"no method {name!r}: tarjama.v1.TarjamaService has {', '.join(RPCS)}",
                 )
-            codec = self._check(request, rpc)
+            codec = self._check(request, rpc, call)
             timeout = connect.timeout_seconds(request.headers.get("connect-timeout-ms"))
             if timeout is not None:
                 call.request_context = context = RequestContext.starting_now(
@@ -180,6 +180,7 @@ class HttpService:
             message = connect.decode(connect.unwrap(body) if rpc.streaming else body, rpc.request_type, codec)
             if self.state.draining:
                 raise NotReadyError("the server is shutting down: retry, and another replica will answer")
+            await self.state.admit(call, message)
             if rpc.streaming:
                 return await self._stream(rpc, message, call, codec, headers)
             response = await _within(_remaining(context.deadline), rpc.run(self.state, message, call))
@@ -193,13 +194,9 @@ class HttpService:
         media_type = "application/proto" if codec == "proto" else "application/json"
         return Response(connect.encode(response, codec), media_type=media_type, headers=headers)
 
-    def _check(self, request: Request, rpc: Rpc) -> str:
-        """The token, then the content type: the codec to use."""
-        if self._token and not token_matches(request.headers.get("authorization", ""), self._token):
-            raise connect.ConnectError(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "missing or wrong token: send the header 'Authorization: Bearer <token>'",
-            )
+    def _check(self, request: Request, rpc: Rpc, call: Call) -> str:
+        """The key (from the cached key table) and its scope, then the content type: the codec to use."""
+        self.state.authorize(call, request.headers.get("authorization", ""))
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         accepted = connect.STREAM_TYPES if rpc.streaming else connect.UNARY_TYPES
         if content_type not in accepted:
