@@ -31,6 +31,7 @@ from .helpers import WAIT_SECONDS, ServerThread, free_port, tiny_settings, wait_
 SERVICE = "/tarjama.v1.TarjamaService/"
 ADMIN_TOKEN = "operator-s3cret-token"
 ALEPPO = "حلب."
+BURST = 2000
 
 
 def keys(url: str, *arguments: str) -> str:
@@ -211,6 +212,8 @@ def test_over_grpc_the_same_statuses_and_the_rate_limits_retry_hint(
 def test_a_burst_of_wrong_keys_reaches_no_database_and_the_server_keeps_serving(
     keyed: tuple[ServerThread, dict[str, str]],
 ) -> None:
+    """Over the wire, 2,000 at once (10,000 took 53 s on a busy 2-core machine; the gate's own
+    test sends 10,000 and counts no query at all: test_access_store.py)."""
     server, made = keyed
     assert server.server is not None and server.server.state.desk is not None
     engine = server.server.state.desk.store.engine.sync_engine  # type: ignore[attr-defined]
@@ -237,16 +240,18 @@ def test_a_burst_of_wrong_keys_reaches_no_database_and_the_server_keeps_serving(
                         return error.code()
                 return grpc.StatusCode.OK
 
-            return await asyncio.gather(*(one(i) for i in range(10_000)))
+            return await asyncio.gather(*(one(i) for i in range(BURST)))
 
     event.listen(engine, "before_cursor_execute", count)
     try:
         codes = asyncio.run(burst())
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 10_000
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * BURST
     # The only statements: the key table's refresh every 0.2 s, never one per attempt.
-    per_attempt = [s for s in statements if "api_keys" not in s and "DELETE FROM key_usage" not in s]
+    per_attempt = [
+        s for s in statements if "api_keys" not in s and "DELETE FROM key_usage" not in s and not s.startswith("BEGIN")
+    ]
     assert per_attempt == [] and len(statements) < 1000
     with stub(server) as client:
         assert client.Translate(pb.TranslateRequest(texts=[ALEPPO]), metadata=bearer(made["cms"])).translations
