@@ -5,6 +5,7 @@ job by job (test_scheduler.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -17,13 +18,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tarjama_client import RetryPolicy, ServerUnavailableError, TarjamaClient
+from tarjama_client import RetryPolicy, ServerUnavailableError, TarjamaClient, TarjamaError
 
 from .helpers import WAIT_SECONDS, GatedEngine, ServerThread, free_port, gated_loader, tiny_settings, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# A server process whose loader never finishes ("loading") or whose engine never answers ("hung").
+# A server process whose loader never finishes ("loading"), whose engine never answers ("hung"),
+# or whose tokenizer never returns on a text holding "STUCK" ("planning": a planning thread stuck).
 SERVER = """
 import sys, threading
 from tarjama_server import app
@@ -34,6 +36,9 @@ from tarjama_server.settings import load_settings
 class Hung:
     info = ModelInfo("hung", Task.TRANSLATION, "local", ("ar",), ("en",), "none", "fake", "cpu", 512)
     def count_tokens(self, text):
+        if sys.argv[1] == "planning" and "STUCK" in text:
+            print("planning thread stuck in the tokenizer", flush=True)
+            threading.Event().wait()  # no cancellation check reaches it
         return len(text.split()) + 1
     def generate(self, texts, params):
         threading.Event().wait()  # never answers
@@ -107,6 +112,29 @@ def test_a_hung_engine_fails_calls_in_flight_and_the_process_exits_non_zero() ->
     finally:
         server.kill()
     assert any("exit status 3" in line for line in server.log), server.log
+
+
+def test_sigterm_exits_within_the_grace_period_whatever_a_planning_thread_is_doing() -> None:
+    """A planning thread stuck where no cancellation check reaches (here a tokenizer call that
+    never returns) must not hold the process: asyncio.run would wait for it forever."""
+    server = ServerProcess("planning")
+    try:
+        port = re.search(r"listening on [\d.]+:(\d+)", server.wait_for_line("listening on")).group(1)  # type: ignore[union-attr]
+        server.wait_for_line("ready: serving")
+
+        def call() -> None:
+            with TarjamaClient(f"127.0.0.1:{port}", retry=RetryPolicy.disabled(), timeout=WAIT_SECONDS) as client:
+                with contextlib.suppress(TarjamaError):
+                    client.translate("<p>حلب تحت سيطرة <b>النظام</b> STUCK</p>", mime_type="text/html")
+
+        threading.Thread(target=call, daemon=True).start()
+        server.wait_for_line("planning thread stuck in the tokenizer")
+        server.process.send_signal(signal.SIGTERM)
+        assert server.exit_status() == 0  # within WAIT_SECONDS, not when the thread ends (never)
+    finally:
+        server.kill()
+    assert any("1 cut at the end of the grace period" in line for line in server.log), server.log
+    assert any("without waiting for thread" in line for line in server.log), server.log
 
 
 def test_a_hung_engine_turns_health_not_serving_and_later_calls_unavailable(models_dir) -> None:

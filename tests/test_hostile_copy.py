@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,12 +30,15 @@ from tarjama_client import (
 from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_server.core.admission import Calibration
 from tarjama_server.core.limits import SchedulerLimits
+from tarjama_server.core.planning import Planner, PlanningCancelled, SpanTranslation, rebuild_document
 from tarjama_server.core.recipes import TranslationDefaults
 from tarjama_server.core.scheduler import Scheduler
-from tarjama_server.engines.base import Generation, GenerationParams
+from tarjama_server.engines.base import Generation, GenerationParams, ModelInfo, Task
+from tarjama_server.errors import DeadlineExpiredError
 from tarjama_server.text.segmentation import rebuild, segment, trailing_whitespace
 
 from .helpers import ServerThread, queue_request, tiny_settings, wait_for, wrapping_loader
+from .test_markup import HTML_SHAPES
 from .test_scheduler import RecordingEngine
 from .test_translation import translate
 
@@ -384,3 +387,81 @@ def test_segmentation_work_grows_linearly(unit: str) -> None:
     large_chars, large_seconds = work(100_000)
     assert large_chars <= 12 * small_chars + 10_000
     assert large_seconds <= 30 * max(small_seconds, 0.002)  # quadratic would be ~100
+
+
+# -- HTML: linear time, and planning that stops whatever the text ------------------------------
+
+
+def html_planner(count: Callable[[str], int] = lambda text: len(text) // 4 + 1) -> Planner:
+    info = ModelInfo("stand-in", Task.TRANSLATION, "local", ("ar",), ("en",), "none", "fake", "cpu", 512)
+    return Planner(info, count, max_segment_tokens=256)
+
+
+def plan_and_rebuild(planner: Planner, source: str) -> str:
+    """Plan one HTML text and rebuild it from stand-in translations (distinct words per span,
+    so every phrase is looked for in its block's translation)."""
+    (plan,) = planner.plan([source], source_language="", target_language="en", html=True)
+    translated = [
+        SpanTranslation(planned, f"w{position} x{position}" if planned.model_input else planned.span.text, " ")
+        for position, planned in enumerate(plan.spans)
+    ]
+    return rebuild_document(plan, translated)
+
+
+@pytest.mark.parametrize("shape", ["inline pieces", "attributes"])
+def test_html_planning_work_grows_linearly(shape: str) -> None:
+    """Planned as the server plans it (blocks, phrases, attributes, language identification,
+    token counts) and rebuilt: ten times the marks cost about ten times the CPU, not a thousand
+    (issue 22: 800 inline elements took 122 s). Compared as a ratio, which a busy machine slows
+    alike on both sides (measured 9-12; quadratic would be ~100, cubic ~1,000)."""
+    planner = html_planner()
+    plan_and_rebuild(planner, HTML_SHAPES[shape](100))  # the language identifier loaded
+
+    def seconds(marks: int, repeat: int) -> float:
+        source = HTML_SHAPES[shape](marks)
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.process_time()
+            plan_and_rebuild(planner, source)
+            best = min(best, time.process_time() - started)
+        return best
+
+    small, large = seconds(1_000, 3), seconds(10_000, 2)
+    assert large <= 25 * max(small, 0.005), (small, large)
+
+
+def test_html_planning_stops_inside_a_text_once_its_caller_leaves() -> None:
+    """One large text: planning stops at the next check, not at the end of the text."""
+    cancelled = threading.Event()
+    calls = [0]
+
+    def count(text: str) -> int:
+        calls[0] += 1
+        if calls[0] == 50:
+            cancelled.set()
+        return len(text) // 4 + 1
+
+    source = HTML_SHAPES["attributes"](10_000)
+    with pytest.raises(PlanningCancelled):
+        html_planner(count).plan([source], source_language="", target_language="en", html=True, cancelled=cancelled)
+    assert calls[0] <= 51  # one tokenizer call per span: thousands had it run to the end
+
+
+def test_planning_stops_once_its_deadline_passes() -> None:
+    calls = [0]
+
+    def count(text: str) -> int:
+        calls[0] += 1
+        return len(text) // 4 + 1
+
+    passed = time.monotonic() - 1
+    for html in (True, False):
+        with pytest.raises(DeadlineExpiredError):
+            html_planner(count).plan(
+                [HTML_SHAPES["inline pieces"](1_000)],
+                source_language="",
+                target_language="en",
+                html=html,
+                deadline=passed,
+            )
+    assert calls[0] == 0

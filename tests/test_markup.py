@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tarjama_server.text.markup import parse, phrase_texts, rebuild
+from tarjama_server.text.markup import PHRASE_BUDGET, parse, phrase_texts, rebuild
 
 ARTICLE = (Path(__file__).parent / "data" / "article.html").read_text(encoding="utf-8")
 # What tests/data/article.html holds that must come back byte for byte.
@@ -161,3 +164,79 @@ def test_constructs_off_the_common_path_keep_their_place_inside_a_block() -> Non
     output = rebuild(document, ["Aleppo under the control of the regime"], [], [{}])
     for construct in ("<!x>", "<?php echo 1; ?>", "<![CDATA[ x ]]>"):
         assert construct in output
+
+
+# -- linear time ------------------------------------------------------------------------------
+
+WORD = "كلمة"
+# One hostile HTML text with ``n`` marks (tags), or ``n`` blocks, of each shape.
+HTML_SHAPES: dict[str, Callable[[int], str]] = {
+    "inline pieces": lambda n: "<p>" + f"<b>{WORD}</b> " * (n // 2) + "</p>",  # issue 22: cubic before
+    "nested": lambda n: "<p>" + "<b>" * (n // 2) + WORD + "</b>" * (n // 2) + "</p>",
+    "nested, text at each level": lambda n: "<p>" + f"<span>{WORD} " * (n // 2) + "</span>" * (n // 2) + "</p>",
+    "attributes": lambda n: "<p>" + f"<a title='{WORD}'>{WORD}</a> " * (n // 2) + "</p>",
+    "left open, stray ends": lambda n: "<p>" + f"<i>{WORD} " * (n // 2) + f"</u>{WORD} " * (n // 2) + "</p>",
+    "blocks": lambda n: f"<p>{WORD}</p>" * n,
+    "a script among the phrases": lambda n: "<p>ا<script>" + "x" * 5 * n + "</script>" + f"<b>{WORD}</b> " * n + "</p>",
+}
+
+
+def markup_work(source: str) -> None:
+    """Everything markup does for a document: parse, phrases, offsets of every span, rebuild
+    (distinct words in each translation, so every phrase is looked for)."""
+    document = parse(source)
+    phrases = [phrase_texts(block) for block in document.blocks]
+    for block in document.blocks:
+        for start in range(0, len(block.text), 5):
+            block.html_range(start, start + 4)
+    translations = [" ".join(f"w{i}" for i in range(len(block.text) // 5 + 1)) for block in document.blocks]
+    found = [{pair: f"w{i}" for i, pair in enumerate(block_phrases)} for block_phrases in phrases]
+    rebuild(document, translations, ["t"] * len(document.attributes), found)
+
+
+@pytest.mark.parametrize("shape", list(HTML_SHAPES))
+def test_markup_work_grows_linearly(shape: str) -> None:
+    """Ten times the marks cost about ten times the CPU (best of a few, compared as a ratio,
+    which a busy machine slows alike on both sides; measured 6-13): the pairing of marks once
+    cost the cube of their number, end tags and attribute lookups the square."""
+
+    def seconds(marks: int, repeat: int) -> float:
+        source = HTML_SHAPES[shape](marks)
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.process_time()
+            markup_work(source)
+            best = min(best, time.process_time() - started)
+        return best
+
+    small, large = seconds(1_000, 3), seconds(10_000, 2)
+    assert large <= 25 * max(small, 0.002), (small, large)  # quadratic would be ~100
+
+
+def test_nested_phrases_are_read_at_most_a_few_times_over() -> None:
+    """Deep nesting: each element's phrase holds nearly the whole block, so translating every
+    one would make the model read the text hundreds of times; the shortest phrases are kept
+    within PHRASE_BUDGET times the block's text, and the rest are placed by position."""
+    source = "<p>" + "<span>" * 300 + "حلب تحت سيطرة النظام" + "</span>" * 300 + " وقال المتحدث</p>"
+    (block,) = parse(source).blocks
+    phrases = phrase_texts(block)
+    assert sum(map(len, phrases.values())) <= PHRASE_BUDGET * len(block.text)
+    assert len(phrases) == PHRASE_BUDGET * len(block.text) // len("حلب تحت سيطرة النظام")
+    output = rebuild(parse(source), ["Aleppo under regime control, said the spokesman"], [], [phrases])
+    assert Tags(output).tags == Tags(source).tags and Tags(output).balanced
+
+
+def test_the_tokenizer_is_a_cancellation_point() -> None:
+    """Parsing alone (markup no token counter ever reads) stops at a check too."""
+    checks = [0]
+
+    class Stopped(Exception):
+        pass
+
+    def check() -> None:
+        checks[0] += 1
+        raise Stopped
+
+    with pytest.raises(Stopped):
+        parse("<p>" + "<!-- x -->" * 100_000 + "</p>", check)
+    assert checks[0] == 1

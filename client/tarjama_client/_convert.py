@@ -83,7 +83,13 @@ def check_style(style: str) -> None:
 
 
 def summarize_request(
-    text: str, source_language: str, summary_language: str, max_summary_tokens: int, num_beams: int, style: str
+    text: str,
+    source_language: str,
+    summary_language: str,
+    max_summary_tokens: int,
+    num_beams: int,
+    style: str,
+    mime_type: str = "",
 ) -> pb.SummarizeRequest:
     check_text("text", text)
     check_style(style)
@@ -94,6 +100,7 @@ def summarize_request(
         max_summary_tokens=max_summary_tokens,
         num_beams=num_beams,
         style=SUMMARY_STYLES[style],
+        mime_type=mime_type,
     )
 
 

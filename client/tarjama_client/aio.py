@@ -163,12 +163,13 @@ class AsyncTarjamaClient(ClientBase):
         max_summary_tokens: int = 0,
         num_beams: int = 0,
         style: str = "",
+        mime_type: str = "",
         timeout: float | None = None,
         on_attempt: AttemptObserver | None = None,
     ) -> SummarizeResult:
         """``TarjamaClient.summarize``, awaited."""
         request = _convert.summarize_request(
-            text, source_language, summary_language, max_summary_tokens, num_beams, style
+            text, source_language, summary_language, max_summary_tokens, num_beams, style, mime_type
         )
         return _convert.summarize_result(await self._call(self._stub.Summarize, request, timeout, on_attempt))
 

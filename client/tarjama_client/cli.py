@@ -318,6 +318,7 @@ def _summarize(client: TarjamaClient, args: argparse.Namespace) -> None:
         max_summary_tokens=args.max_tokens,
         num_beams=args.beams,
         style=args.style,
+        mime_type="text/html" if args.html or args.file.lower().endswith((".html", ".htm")) else "",
     )
     if args.json:
         _print_json(result)
@@ -584,6 +585,9 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--beams", type=int, default=0, help="beam width (0: server default)")
     summarize.add_argument(
         "--style", choices=STYLE_NAMES, default="", help="the summary's style (default: the server's)"
+    )
+    summarize.add_argument(
+        "--html", action="store_true", help="the input is HTML: summarize its text (the default for .html/.htm files)"
     )
     summarize.add_argument("--json", action="store_true")
     summarize.add_argument("--encoding", default="", help=ENCODING_HELP)

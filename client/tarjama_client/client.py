@@ -173,12 +173,14 @@ class TarjamaClient(ClientBase):
         max_summary_tokens: int = 0,
         num_beams: int = 0,
         style: str = "",
+        mime_type: str = "",
         timeout: float | None = None,
         on_attempt: AttemptObserver | None = None,
     ) -> SummarizeResult:
-        """``style``: one of ``STYLE_NAMES`` ("" for the server's default)."""
+        """``style``: one of ``STYLE_NAMES`` ("" for the server's default);
+        ``mime_type`` "text/html": ``text`` is an HTML document, summarized from its text."""
         request = _convert.summarize_request(
-            text, source_language, summary_language, max_summary_tokens, num_beams, style
+            text, source_language, summary_language, max_summary_tokens, num_beams, style, mime_type
         )
         return _convert.summarize_result(self._call(self._stub.Summarize, request, timeout, on_attempt))
 

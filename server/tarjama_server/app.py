@@ -375,8 +375,19 @@ class TarjamaServer:
         return {"in_flight": in_flight, **outcome}
 
 
+class UnjoinedExecutor(ThreadPoolExecutor):
+    """The event loop's default executor (planning and other CPU work off the loop), whose
+    shutdown never waits: ``asyncio.run`` shuts the default executor down waiting for every
+    thread, so one thread stuck in a long call (a tokenizer on a huge text) would hold the
+    process past its grace period. ``exit_process`` gives such threads a bounded wait instead."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
+
+
 async def run(settings: Settings, engine_loader: EngineLoader = load_engines) -> int:
     """Serve until SIGTERM or SIGINT (exit status 0), a failed start (2) or an engine fault (3)."""
+    asyncio.get_running_loop().set_default_executor(UnjoinedExecutor(thread_name_prefix="off-loop"))
     server = TarjamaServer(settings, engine_loader)
     try:
         await server.start()

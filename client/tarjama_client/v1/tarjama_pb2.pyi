@@ -194,20 +194,22 @@ class TranslateEvent(_message.Message):
     def __init__(self, text_index: _Optional[int] = ..., segment_index: _Optional[int] = ..., total_segments: _Optional[int] = ..., segment: _Optional[_Union[Segment, _Mapping]] = ..., detected_language: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., request_id: _Optional[str] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ...) -> None: ...
 
 class SummarizeRequest(_message.Message):
-    __slots__ = ("text", "source_language", "summary_language", "max_summary_tokens", "num_beams", "style")
+    __slots__ = ("text", "source_language", "summary_language", "max_summary_tokens", "num_beams", "style", "mime_type")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     MAX_SUMMARY_TOKENS_FIELD_NUMBER: _ClassVar[int]
     NUM_BEAMS_FIELD_NUMBER: _ClassVar[int]
     STYLE_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
     text: str
     source_language: str
     summary_language: str
     max_summary_tokens: int
     num_beams: int
     style: SummaryStyle
-    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., summary_language: _Optional[str] = ..., max_summary_tokens: _Optional[int] = ..., num_beams: _Optional[int] = ..., style: _Optional[_Union[SummaryStyle, str]] = ...) -> None: ...
+    mime_type: str
+    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., summary_language: _Optional[str] = ..., max_summary_tokens: _Optional[int] = ..., num_beams: _Optional[int] = ..., style: _Optional[_Union[SummaryStyle, str]] = ..., mime_type: _Optional[str] = ...) -> None: ...
 
 class SummarizeResponse(_message.Message):
     __slots__ = ("summary", "summary_language", "model", "usage", "detected_language", "method", "style", "request_id", "timings", "log_probability", "confidence")

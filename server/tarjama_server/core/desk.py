@@ -161,8 +161,11 @@ class DeskStore(Protocol):
     ) -> dict[str, MemoryEntry]: ...
 
     async def candidates(
-        self, memory: str, source_language: str, target_language: str, key: str, limit: int
-    ) -> list[MemoryEntry]: ...
+        self, memory: str, source_language: str, target_language: str, key: str, limit: int, least: float
+    ) -> list[MemoryEntry]:
+        """Up to ``limit`` entries near ``key``, through an index; ``least`` (the similarity the
+        caller will keep) lets an index prune, never decides: the core scores them."""
+        ...
 
     async def list_memories(self) -> list[MemorySummary]: ...
 
@@ -345,7 +348,7 @@ class Desk:
             )
         source, target = languages(source_language, target_language)
         key = memory_key(text)
-        found = await self.store.candidates(memory, source, target, key, max(CANDIDATES_PER_SEARCH, limit))
+        found = await self.store.candidates(memory, source, target, key, max(CANDIDATES_PER_SEARCH, limit), least)
         return _best(key, found, least, limit or DEFAULT_SEARCH_LIMIT)
 
     async def delete_memory_entry(self, entry_id: int, *, actor: str = "") -> None:
@@ -415,7 +418,9 @@ class Desk:
 
         async def nearest(key: str) -> None:
             async with searching:
-                candidates = await self.store.candidates(memory, source_language, target_language, key, 16)
+                candidates = await self.store.candidates(
+                    memory, source_language, target_language, key, 16, min_similarity
+                )
             best = _best(key, candidates, min_similarity, 1)
             if best:
                 found[key] = best[0]

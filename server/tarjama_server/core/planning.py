@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ..engines.base import ModelInfo
-from ..errors import InvalidRequestError, UnsupportedLanguageError
+from ..errors import DeadlineExpiredError, InvalidRequestError, UnsupportedLanguageError
 from ..text import markup
 from ..text.glossary import Glossary, TermMatch
 from ..text.languages import UNDETERMINED, detect_language, language_name
 from ..text.normalization import normalize_for_model
 from ..text.segmentation import Span, lines, rebuild, segment, trailing_whitespace
-from .context import Usage
+from .context import CLOCK, Clock, Usage
 from .desk import MemoryMatch
 from .trust import ModelOutput
 
@@ -52,6 +52,30 @@ class Role:
 
 
 TEXT = Role(RoleKind.TEXT)
+
+
+class PlanningCancelled(Exception):
+    """Planning stopped because its caller left: nobody waits for its result."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """When planning stops: its caller left (``cancelled`` set) or its ``deadline`` (on ``clock``)
+    passed. ``check`` is called inside the planning loops (per text, block, span, and every few
+    hundred HTML tokens), so planning stops within moments whatever the text."""
+
+    cancelled: threading.Event | None = None
+    deadline: float | None = None
+    clock: Clock = CLOCK
+
+    def check(self) -> None:
+        if self.cancelled is not None and self.cancelled.is_set():
+            raise PlanningCancelled("the caller left while its texts were planned")
+        if self.deadline is not None and self.clock() >= self.deadline:
+            raise DeadlineExpiredError("the call's deadline passed while its texts were planned")
+
+
+NEVER = Stop()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,28 +181,49 @@ class Planner:
         html: bool = False,
         glossary: Glossary | None = None,
         cancelled: threading.Event | None = None,
+        deadline: float | None = None,
     ) -> list[DocumentPlan]:
         """Check languages and plan every text. CPU work (tokenizer calls): run it off the event
-        loop. Stops early, with what it has, once ``cancelled`` is set (the caller left)."""
+        loop. Raises ``PlanningCancelled`` once ``cancelled`` is set (the caller left), and
+        ``DeadlineExpiredError`` once ``deadline`` (on ``CLOCK``) passes, checked inside every
+        loop, so however large a text, planning stops within moments."""
+        stop = Stop(cancelled, deadline)
         target = self.check_languages(source_language, target_language)
-        plan_one = self._plan_html if html else self._plan_text
         plans = []
         for index, text in enumerate(texts):
-            if cancelled is not None and cancelled.is_set():
-                break
-            plans.append(plan_one(index, text, source_language, target, glossary))
+            stop.check()
+            if html:
+                plans.append(self._plan_html(index, text, source_language, target, glossary, stop))
+            else:
+                plans.append(self._plan_text(index, text, source_language, target, glossary, stop=stop))
         return plans
 
     def _count_model_tokens(self, text: str) -> int:
         return self._count(normalize_for_model(text))
 
     def _plan_text(
-        self, index: int, text: str, source_language: str, target: str, glossary: Glossary | None, role: Role = TEXT
+        self,
+        index: int,
+        text: str,
+        source_language: str,
+        target: str,
+        glossary: Glossary | None,
+        role: Role = TEXT,
+        stop: Stop = NEVER,
+        identified: dict[str, str] | None = None,
     ) -> DocumentPlan:
-        spans = segment(text, self._count_model_tokens, self.max_segment_tokens)
+        """``identified``: lines already identified (by text), shared by the parts of one document."""
+
+        def count(piece: str) -> int:
+            stop.check()  # the segmenter counts tokens as it cuts: a cancellation point inside it
+            return self._count_model_tokens(piece)
+
+        spans = segment(text, count, self.max_segment_tokens)
         if not spans:
             raise InvalidRequestError(f"texts[{index}] is empty: send text with at least one non-space character")
-        languages = [source_language] * len(spans) if source_language else self._span_languages(text, spans)
+        languages = (
+            [source_language] * len(spans) if source_language else self._span_languages(text, spans, stop, identified)
+        )
         size: dict[str, int] = {}
         for span, language in zip(spans, languages, strict=True):
             size[language] = size.get(language, 0) + len(span.text)
@@ -196,6 +241,7 @@ class Planner:
             )
         planned = []
         for span, language in zip(spans, languages, strict=True):
+            stop.check()
             translate = language != target and self.supports(language, target)
             model_input = normalize_for_model(span.text).strip() if translate else ""
             planned.append(self._plan_span(span, language, model_input, glossary, role))
@@ -238,32 +284,39 @@ class Planner:
         )
 
     def _plan_html(
-        self, index: int, text: str, source_language: str, target: str, glossary: Glossary | None
+        self, index: int, text: str, source_language: str, target: str, glossary: Glossary | None, stop: Stop = NEVER
     ) -> DocumentPlan:
         """An HTML document as one plan: the spans of its blocks, translatable attributes and
-        inline-element phrases, with offsets into the HTML source (see ``markup``)."""
-        document = markup.parse(text)
-        parts: list[tuple[Role, str, Callable[[int, int], tuple[int, int]]]] = []
-        for block_index, block in enumerate(document.blocks):
-            parts.append((Role(RoleKind.BLOCK, block_index), block.text, block.html_range))
-            for pair, phrase in markup.phrase_texts(block).items():
-                parts.append((Role(RoleKind.PHRASE, block_index, pair), phrase, block.html_range))
-        for attribute_index, attribute in enumerate(document.attributes):
-            parts.append((Role(RoleKind.ATTRIBUTE, attribute_index), attribute.text, attribute.html_range))
-        if not parts:
-            if document.untranslated_text:  # text the server does not translate (SVG, code): passed through
-                return DocumentPlan(text_index=index, source_language=UNDETERMINED, spans=(), html=document)
-            raise InvalidRequestError(f"texts[{index}] (text/html) holds no text to translate, only markup")
+        inline-element phrases, with offsets into the HTML source (see ``markup``). A block
+        whose every span passes through keeps its markup as it is: its phrases are not planned.
+        Linear in the document: each span's offsets are found by bisection, and a phrase's span
+        keeps its own text (it is never a segment) rather than a slice of the source."""
+        document = markup.parse(text, stop.check)
         planned: list[PlannedSpan] = []
         part_plans: list[DocumentPlan] = []
-        for role, part, html_range in parts:
-            part_plan = self._plan_text(index, part, source_language, target, glossary, role)
+        identified: dict[str, str] = {}  # a phrase or attribute repeated (or a line) is identified once
+
+        def add(role: Role, part: str, html_range: Callable[[int, int], tuple[int, int]], offset: int = 0) -> bool:
+            part_plan = self._plan_text(index, part, source_language, target, glossary, role, stop, identified)
             part_plans.append(part_plan)
             for span_plan in part_plan.spans:
                 span = span_plan.span
-                start, end = html_range(span.start, span.end)
-                moved = dataclasses.replace(span, start=start, end=end, text=text[start:end])
+                start, end = html_range(offset + span.start, offset + span.end)
+                source = span.text if role.kind is RoleKind.PHRASE else text[start:end]
+                moved = dataclasses.replace(span, start=start, end=end, text=source)
                 planned.append(dataclasses.replace(span_plan, span=moved))
+            return bool(part_plan.model_spans)
+
+        for block_index, block in enumerate(document.blocks):
+            if add(Role(RoleKind.BLOCK, block_index), block.text, block.html_range):
+                for phrase in markup.phrases(block):
+                    add(Role(RoleKind.PHRASE, block_index, phrase.pair), phrase.text, block.html_range, phrase.plain)
+        for attribute_index, attribute in enumerate(document.attributes):
+            add(Role(RoleKind.ATTRIBUTE, attribute_index), attribute.text, attribute.html_range)
+        if not part_plans:
+            if document.untranslated_text:  # text the server does not translate (SVG, code): passed through
+                return DocumentPlan(text_index=index, source_language=UNDETERMINED, spans=(), html=document)
+            raise InvalidRequestError(f"texts[{index}] (text/html) holds no text to translate, only markup")
         used = [plan.source_language for plan in part_plans if plan.model_spans]
         return DocumentPlan(
             text_index=index,
@@ -273,15 +326,18 @@ class Planner:
         )
 
     @staticmethod
-    def _span_languages(text: str, spans: list[Span]) -> list[str]:
+    def _span_languages(
+        text: str, spans: list[Span], stop: Stop = NEVER, identified: dict[str, str] | None = None
+    ) -> list[str]:
         """The language of each span's line (a span never crosses a line break)."""
-        by_text: dict[str, str] = {}  # a repeated line is identified once
+        by_text: dict[str, str] = {} if identified is None else identified  # a repeated line is identified once
         languages: list[str] = []
         line_iter = lines(text)
         line_end = -1
         language = UNDETERMINED
         for span in spans:
             if span.start >= line_end:  # the first span of a new line: identify the line once
+                stop.check()
                 line_start, line_end = next(line_iter)
                 while span.start >= line_end:
                     line_start, line_end = next(line_iter)

@@ -45,6 +45,7 @@ class SummarizationRequest:
     max_summary_tokens: int = 0
     num_beams: int = 0
     style: str = ""
+    mime_type: str = ""
 
 
 def check_text(name: str, text: str, limits: RequestLimits) -> None:
@@ -95,6 +96,14 @@ class CheckedTranslation:
     memory_min_similarity: float | None = None  # None: the server's default
 
 
+def is_html(mime_type: str) -> bool:
+    """Whether a request's ``mime_type`` says HTML, or InvalidRequestError for a type not served."""
+    essence = mime_type.split(";")[0].strip().lower()  # "text/html; charset=utf-8"
+    if essence not in ("", "text/plain", "text/html"):
+        raise InvalidRequestError(f"mime_type {mime_type!r} is not supported: use text/plain or text/html")
+    return essence == "text/html"
+
+
 def check_translation(request: TranslationRequest, limits: RequestLimits, *, max_new_tokens: int) -> CheckedTranslation:
     """``request`` checked against the server's limits and the model's (``max_new_tokens``:
     what its decoder can write, as ListModels reports it), or InvalidRequestError."""
@@ -111,16 +120,13 @@ def check_translation(request: TranslationRequest, limits: RequestLimits, *, max
     check_range("options.num_beams", request.num_beams, 1, limits.max_beams)
     check_range("options.max_new_tokens", request.max_new_tokens, 1, max_new_tokens)
     check_alternatives(request.alternatives, sum(map(len, texts)), limits)
-    mime_type = request.mime_type.split(";")[0].strip().lower()  # "text/html; charset=utf-8"
-    if mime_type not in ("", "text/plain", "text/html"):
-        raise InvalidRequestError(f"mime_type {request.mime_type!r} is not supported: use text/plain or text/html")
     return CheckedTranslation(
         texts=texts,
         source_language=normalize_language(request.source_language, "source_language"),
         target_language=normalize_language(request.target_language, "target_language"),
         num_beams=request.num_beams,
         max_new_tokens=request.max_new_tokens,
-        html=mime_type == "text/html",
+        html=is_html(request.mime_type),
         glossary=Glossary.checked(dict(request.glossary)) if request.glossary else None,
         alternatives=request.alternatives,
         glossary_id=request.glossary_id.strip(),
@@ -143,6 +149,7 @@ class CheckedSummarization:
     max_summary_tokens: int
     num_beams: int
     style: SummaryStyle
+    html: bool = False  # text is an HTML document: its text is summarized
 
 
 def check_summarization(
@@ -164,4 +171,5 @@ def check_summarization(
         max_summary_tokens=request.max_summary_tokens,
         num_beams=request.num_beams,
         style=style,
+        html=is_html(request.mime_type),
     )

@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass, field
 
 from ..engines.base import Generation, GenerationParams, ModelInfo
-from ..errors import UnsupportedLanguageError
+from ..errors import InvalidRequestError, UnsupportedLanguageError
 from ..text.languages import UNDETERMINED, detect_document_language
+from ..text.markup import document_text
 from ..text.normalization import normalize_for_model
 from ..text.segmentation import pack, segment, split_sentences
 from .cache import ResultCache, text_bytes
@@ -124,11 +125,15 @@ class Summarizer:
         checked, scheduler = admitted.checked, self.scheduler
         completed = False
         try:
+            # An HTML document is summarized from the text its reader sees (parsing is CPU work).
+            text = await asyncio.to_thread(document_text, checked.text) if checked.html else checked.text
+            if not text.strip():
+                raise InvalidRequestError("text holds no text outside its HTML markup: there is nothing to summarize")
             # Identification reads every paragraph: CPU work, off the event loop.
             source, target = await asyncio.to_thread(
-                self.check_languages, checked.text, checked.source_language, checked.summary_language
+                self.check_languages, text, checked.source_language, checked.summary_language
             )
-            clean = normalize_whitespace(normalize_for_model(checked.text))
+            clean = normalize_whitespace(normalize_for_model(text))
             key = self._cache_key(checked, clean, source, target)
             stored = self.cache.peek(key)
             if isinstance(stored, SummaryResult):  # a stored summary costs no admission

@@ -355,9 +355,10 @@ class Translator:
                 html=checked.html,
                 glossary=glossary,
                 cancelled=cancelled,
+                deadline=admitted.ticket.deadline,
             )
         except BaseException:
-            cancelled.set()  # the caller left (or planning failed): stop planning at the next text
+            cancelled.set()  # the caller left (or planning failed): planning stops at its next check
             raise
         await self._read_memory(admitted)
         tokens = []

@@ -23,9 +23,12 @@ word or two off.
 
 from __future__ import annotations
 
-import dataclasses
+import bisect
+import functools
 import html
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -40,6 +43,13 @@ TRANSLATABLE_ATTRIBUTES = ("alt", "title", "aria-label", "placeholder")
 VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
 )
+# Inline elements' phrases translated per block, at most this many times the block's own text in
+# characters (shortest first): nesting three deep everywhere fits; deeper nesting would make the
+# model read the same words again and again, and its outer elements' tags are placed by position.
+PHRASE_BUDGET = 3
+# Tokens the tokenizer handles between two calls of its ``check`` (a cancellation point).
+CHECK_EVERY = 256
+_SPACE = re.compile(r"\s")  # what str.isspace() calls white space (the same set of characters)
 
 
 @dataclass(frozen=True)
@@ -65,43 +75,66 @@ class Mark:
 
 @dataclass
 class Block:
+    """A block's text (``pieces``) and the markup inside it (``marks``). What is derived from them
+    is worked out once, on first use, after the tokenizer has finished with the block."""
+
     pieces: list[Piece] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         return "".join(piece.text for piece in self.pieces)
 
-    def _paired(self) -> list[Mark]:
-        pairs = [mark.pair for mark in self.marks if mark.pair is not None]
-        return [mark for mark in self.marks if mark.pair is not None and pairs.count(mark.pair) == 2]
+    @functools.cached_property
+    def _bounds(self) -> tuple[int, int]:
+        """Where the rewritten range begins and ends: the first and last text, or an inline
+        element opening before it or closing after it (one whose two tags are both here)."""
+        pairs = Counter(mark.pair for mark in self.marks if mark.pair is not None)
+        paired = [mark for mark in self.marks if mark.pair is not None and pairs[mark.pair] == 2]
+        start = min([self.pieces[0].start] + [mark.start for mark in paired])
+        end = max([self.pieces[-1].end] + [mark.end for mark in paired])
+        return start, end
 
     @property
     def start(self) -> int:
-        """Where the rewritten range begins: the first text, or an inline element opening before it."""
-        return min([self.pieces[0].start] + [mark.start for mark in self._paired()])
+        return self._bounds[0]
 
     @property
     def end(self) -> int:
-        return max([self.pieces[-1].end] + [mark.end for mark in self._paired()])
+        return self._bounds[1]
+
+    @functools.cached_property
+    def _inner_marks(self) -> list[Mark]:
+        start, end = self._bounds
+        return [mark for mark in self.marks if start <= mark.start and mark.end <= end]
 
     def inner_marks(self) -> list[Mark]:
         """Marks between the block's first and last text: rewritten with the translation."""
-        return [mark for mark in self.marks if self.start <= mark.start and mark.end <= self.end]
+        return list(self._inner_marks)
+
+    @functools.cached_property
+    def _plain_ends(self) -> list[int]:
+        """The plain-text offset where each piece ends (a running total, for bisection)."""
+        ends, position = [], 0
+        for piece in self.pieces:
+            position += len(piece.text)
+            ends.append(position)
+        return ends
 
     def html_range(self, plain_start: int, plain_end: int) -> tuple[int, int]:
         """Source offsets of plain-text range ``[plain_start, plain_end)`` (an entity is all or nothing)."""
 
         def locate(plain: int, *, end: bool) -> int:
-            position = 0
-            for piece in self.pieces:
-                size = len(piece.text)
-                if position + size > plain or (end and position + size == plain):
-                    if size != piece.end - piece.start:  # an entity
-                        return piece.end if end else piece.start
-                    return piece.start + plain - position
-                position += size
-            return self.end
+            # The first piece ending past ``plain`` (at it too, for an end): a bisection.
+            ends = self._plain_ends
+            index = (bisect.bisect_left if end else bisect.bisect_right)(ends, plain)
+            if index == len(ends):
+                return self.end
+            piece = self.pieces[index]
+            size = len(piece.text)
+            if size != piece.end - piece.start:  # an entity
+                return piece.end if end else piece.start
+            return piece.start + plain - (ends[index] - size)
 
         return locate(plain_start, end=False), locate(plain_end, end=True)
 
@@ -131,14 +164,19 @@ class HtmlDocument:
 
 
 class _Tokenizer(HTMLParser):
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, check: Callable[[], None] | None = None) -> None:
         super().__init__(convert_charrefs=False)
         self.source = source
-        self._line_starts = [0] + [index + 1 for index, char in enumerate(source) if char == "\n"]
+        self._check = check
+        self._tokens = 0
+        self._line_starts = [0] + [match.end() for match in re.finditer("\n", source)]
         self.blocks: list[Block] = []
         self.attributes: list[Attribute] = []
         self._block = Block()
         self._open_inline: list[tuple[str, int]] = []  # element name, index of its open mark
+        # Where each element name is open in ``_open_inline`` (innermost last): an end tag finds
+        # its element at once, however many others are open.
+        self._open_by_name: dict[str, list[int]] = {}
         self._opaque: list[str] = []
         self._opaque_start = 0
         self._plain = 0
@@ -153,6 +191,9 @@ class _Tokenizer(HTMLParser):
 
     def _offset(self) -> int:
         """Where the token being handled begins; the mark before it, if open, ends there."""
+        self._tokens += 1
+        if self._check is not None and self._tokens % CHECK_EVERY == 0:
+            self._check()  # raises to stop: the caller left
         line, column = self.getpos()
         offset = self._line_starts[line - 1] + column
         self._end_gap(offset)
@@ -169,13 +210,14 @@ class _Tokenizer(HTMLParser):
     def _end_open_mark(self, offset: int) -> None:
         if self._open_end is not None:
             block, index = self._open_end
-            block.marks[index] = dataclasses.replace(block.marks[index], end=offset)
+            mark = block.marks[index]
+            block.marks[index] = Mark(mark.start, offset, mark.plain, mark.pair)
             self._open_end = None
 
     def _close_block(self) -> None:
         if self._block.text.strip():
             self.blocks.append(self._block)
-        self._block, self._open_inline, self._plain = Block(), [], 0
+        self._block, self._open_inline, self._open_by_name, self._plain = Block(), [], {}, 0
 
     def _mark(self, start: int, end: int | None = None, pair: int | None = None) -> None:
         """Markup at ``start``; with no ``end``, it runs to where the next token begins (the
@@ -208,6 +250,7 @@ class _Tokenizer(HTMLParser):
             else:
                 self._opaque, self._opaque_start = [tag], start
         elif tag in INLINE and tag not in VOID:
+            self._open_by_name.setdefault(tag, []).append(len(self._open_inline))
             self._open_inline.append((tag, len(self._block.marks)))
             self._mark(start, end)
         elif tag in INLINE or tag == "img":
@@ -238,16 +281,19 @@ class _Tokenizer(HTMLParser):
         if tag not in INLINE:
             self._close_block()
             return
-        for position in range(len(self._open_inline) - 1, -1, -1):
-            name, mark_index = self._open_inline[position]
-            if name == tag:
-                opening = self._block.marks[mark_index]
-                self._block.marks[mark_index] = Mark(opening.start, opening.end, opening.plain, self._pairs)
-                self._mark(start, end, self._pairs)
-                self._pairs += 1
-                del self._open_inline[position:]  # elements left open inside it stay single marks
-                return
-        self._mark(start, end)  # a stray end tag
+        positions = self._open_by_name.get(tag)
+        if not positions:
+            self._mark(start, end)  # a stray end tag
+            return
+        position = positions[-1]  # the innermost element of that name
+        mark_index = self._open_inline[position][1]
+        opening = self._block.marks[mark_index]
+        self._block.marks[mark_index] = Mark(opening.start, opening.end, opening.plain, self._pairs)
+        self._mark(start, end, self._pairs)
+        self._pairs += 1
+        while len(self._open_inline) > position:  # elements left open inside it stay single marks
+            name, _ = self._open_inline.pop()
+            self._open_by_name[name].pop()
 
     def handle_data(self, data: str) -> None:
         start = self._offset()
@@ -331,26 +377,100 @@ def _attribute_values(tag: str) -> list[tuple[str, int, int]]:
     return found
 
 
-def parse(source: str) -> HtmlDocument:
-    tokenizer = _Tokenizer(source)
+def parse(source: str, check: Callable[[], None] | None = None) -> HtmlDocument:
+    """The document's blocks and translatable attributes. ``check`` is called every few hundred
+    tokens and may raise to stop the work (a cancellation point); parsing takes linear time."""
+    tokenizer = _Tokenizer(source, check)
     tokenizer.feed(source)
     tokenizer.close()
     return HtmlDocument(source, tokenizer.blocks, tokenizer.attributes, tokenizer.untranslated_text)
 
 
-def _snap(text: str, position: int) -> int:
-    """The word edge nearest ``position`` in ``text``."""
-    position = max(0, min(len(text), position))
+def document_text(source: str) -> str:
+    """What a reader of the HTML document reads: its blocks' text, one a line, without tags,
+    attributes, scripts or styles (what a summary of it should be written from)."""
+    return "\n".join(block.text for block in parse(source).blocks)
 
-    def inside_word(index: int) -> bool:
-        return 0 < index < len(text) and not text[index - 1].isspace() and not text[index].isspace()
 
-    left = right = position
-    while inside_word(left):
-        left -= 1
-    while inside_word(right):
-        right += 1
-    return left if position - left <= right - position else right
+class _WordEdges:
+    """The word edges of a text (its ends, and either side of each white-space character), to
+    find the one nearest a position by bisection rather than by walking through the word."""
+
+    def __init__(self, text: str) -> None:
+        self.size = len(text)
+        self.edges = [0] + [match.start() + side for match in _SPACE.finditer(text) for side in (0, 1)] + [self.size]
+
+    def snap(self, position: int) -> int:
+        """The word edge nearest ``position`` (the left one on a tie)."""
+        position = max(0, min(self.size, position))
+        right_index = bisect.bisect_left(self.edges, position)
+        right = self.edges[right_index]
+        left = right if right == position else self.edges[right_index - 1]
+        return left if position - left <= right - position else right
+
+
+def _sole_occurrences(text: str, patterns: Iterable[str]) -> dict[str, int]:
+    """Where each pattern that ``text.count(pattern)`` would count once begins in ``text``.
+
+    In time linear in the text and the patterns (an Aho-Corasick automaton), where a ``count``
+    per pattern reads the whole text for each of them. The automaton's state after each
+    character is the longest pattern prefix ending there; a pattern ends there exactly when its
+    node lies on that state's chain of suffix links. So each node's first and last visits,
+    carried up the suffix-link tree, are each pattern's first and last occurrence; one
+    non-overlapping occurrence means the last begins before the first ends."""
+    goto: list[dict[str, int]] = [{}]
+    nodes: dict[str, int] = {}
+    for pattern in patterns:
+        if not pattern or pattern in nodes:
+            continue
+        node = 0
+        for char in pattern:
+            following = goto[node].get(char)
+            if following is None:
+                following = goto[node][char] = len(goto)
+                goto.append({})
+            node = following
+        nodes[pattern] = node
+    if not nodes:
+        return {}
+    link = [0] * len(goto)
+    order: list[int] = []  # breadth first: a node's suffix link is shallower, so comes before it
+    frontier = list(goto[0].values())
+    while frontier:
+        order += frontier
+        deeper = []
+        for node in frontier:
+            for char, child in goto[node].items():
+                fallback = link[node]
+                while fallback and char not in goto[fallback]:
+                    fallback = link[fallback]
+                link[child] = goto[fallback].get(char, 0)
+                deeper.append(child)
+        frontier = deeper
+    first = [-1] * len(goto)
+    last = [-1] * len(goto)
+    state = 0
+    for index, char in enumerate(text):
+        while state and char not in goto[state]:
+            state = link[state]
+        state = goto[state].get(char, 0)
+        if first[state] < 0:
+            first[state] = index
+        last[state] = index
+    for node in reversed(order):  # deepest first: each passes its visits to its suffix link
+        parent = link[node]
+        if first[node] >= 0:
+            if first[parent] < 0 or first[node] < first[parent]:
+                first[parent] = first[node]
+            last[parent] = max(last[parent], last[node])
+    found = {}
+    for pattern, node in nodes.items():
+        if first[node] >= 0:
+            size = len(pattern)
+            begins, last_begins = first[node] - size + 1, last[node] - size + 1
+            if last_begins < begins + size:
+                found[pattern] = begins
+    return found
 
 
 def place_marks(block: Block, translation: str, phrases: dict[int, str]) -> list[tuple[int, Mark]]:
@@ -360,31 +480,52 @@ def place_marks(block: Block, translation: str, phrases: dict[int, str]) -> list
     once in the translation wraps it; everything else keeps its relative position."""
     scale = len(translation) / max(len(block.text), 1)
     marks = block.inner_marks()
-    position = {id(mark): _snap(translation, round(mark.plain * scale)) for mark in marks}
+    if not marks:
+        return []
+    edges = _WordEdges(translation)
+    position = [edges.snap(round(mark.plain * scale)) for mark in marks]
     lower = translation.lower()
-    by_pair: dict[int, list[Mark]] = {}
-    for mark in marks:
+    by_pair: dict[int, list[int]] = {}
+    for index, mark in enumerate(marks):
         if mark.pair is not None:
-            by_pair.setdefault(mark.pair, []).append(mark)
-    for pair, tags in by_pair.items():
-        phrase = phrases.get(pair, "").strip().lower()
-        if len(tags) == 2 and phrase and lower.count(phrase) == 1:
-            where = lower.find(phrase)
-            position[id(tags[0])], position[id(tags[1])] = where, where + len(phrase)
+            by_pair.setdefault(mark.pair, []).append(index)
+    wanted = {
+        pair: phrase
+        for pair, tags in by_pair.items()
+        if len(tags) == 2 and (phrase := phrases.get(pair, "").strip().lower())
+    }
+    sole = _sole_occurrences(lower, wanted.values())
+    for pair, phrase in wanted.items():
+        where = sole.get(phrase)
+        if where is not None:
+            opening, closing = by_pair[pair]
+            position[opening], position[closing] = where, where + len(phrase)
     # Never cross: each mark at or after the one before it in the source, so nesting holds.
     placed: list[tuple[int, Mark]] = []
     floor = 0
-    for mark in marks:
-        floor = max(floor, position[id(mark)])
+    for where, mark in zip(position, marks, strict=True):
+        floor = max(floor, where)
         placed.append((floor, mark))
     return placed
 
 
-def _with_attributes(document: HtmlDocument, start: int, end: int, attributes: dict[int, tuple[int, str]]) -> str:
+class _AttributeValues:
+    """Translated attribute values (value start → (value end, text)), found by range in
+    logarithmic time: a document with many attributes and many marks stays linear."""
+
+    def __init__(self, values: dict[int, tuple[int, str]]) -> None:
+        self.values = values
+        self.starts = sorted(values)
+
+    def within(self, start: int, end: int) -> list[int]:
+        return self.starts[bisect.bisect_left(self.starts, start) : bisect.bisect_left(self.starts, end)]
+
+
+def _with_attributes(document: HtmlDocument, start: int, end: int, attributes: _AttributeValues) -> str:
     """``html[start:end]`` with the translated attribute values inside it (escaped)."""
     out, position = [], start
-    for value_start in sorted(key for key in attributes if start <= key < end):
-        value_end, translation = attributes[value_start]
+    for value_start in attributes.within(start, end):
+        value_end, translation = attributes.values[value_start]
         out += [document.source[position:value_start], html.escape(translation, quote=True)]
         position = value_end
     out.append(document.source[position:end])
@@ -401,6 +542,12 @@ def render_block(
     """The block's source range rewritten: its leading and trailing whitespace kept, the
     translation escaped, and every inner mark at its placed position, as in the source
     but for translated attribute values (``attributes``: value start → (value end, text))."""
+    return _render_block(document, block, translation, phrases, _AttributeValues(attributes or {}))
+
+
+def _render_block(
+    document: HtmlDocument, block: Block, translation: str, phrases: dict[int, str], attributes: _AttributeValues
+) -> str:
     source = block.text
     lead = source[: len(source) - len(source.lstrip())]
     trail = source[len(source.rstrip()) :]
@@ -408,7 +555,7 @@ def render_block(
     for where, mark in place_marks(block, translation, phrases):
         out += [
             html.escape(translation[position:where], quote=False),
-            _with_attributes(document, mark.start, mark.end, attributes or {}),
+            _with_attributes(document, mark.start, mark.end, attributes),
         ]
         position = where
     out += [html.escape(translation[position:], quote=False), trail]
@@ -423,17 +570,19 @@ def rebuild(
 ) -> str:
     """The document with every block and translatable attribute replaced, the rest byte for
     byte. A ``None`` translation (text passed through) keeps that block or value as it was."""
-    attributes = {
-        attribute.start: (attribute.end, translation)
-        for attribute, translation in zip(document.attributes, attribute_translations, strict=True)
-        if translation is not None
-    }
+    attributes = _AttributeValues(
+        {
+            attribute.start: (attribute.end, translation)
+            for attribute, translation in zip(document.attributes, attribute_translations, strict=True)
+            if translation is not None
+        }
+    )
     out, position = [], 0
     for block, translation, block_phrases in zip(document.blocks, block_translations, phrases, strict=True):
         rewritten = (
             _with_attributes(document, block.start, block.end, attributes)
             if translation is None
-            else render_block(document, block, translation, block_phrases, attributes)
+            else _render_block(document, block, translation, block_phrases, attributes)
         )
         out += [_with_attributes(document, position, block.start, attributes), rewritten]
         position = block.end
@@ -441,17 +590,47 @@ def rebuild(
     return "".join(out)
 
 
-def phrase_texts(block: Block) -> dict[int, str]:
-    """Each inline element's own text (by pair number), to translate alone for placing its tags."""
-    texts: dict[int, str] = {}
+@dataclass(frozen=True)
+class Phrase:
+    """An inline element's own text, to translate alone for placing its tags: ``text`` begins at
+    plain-text offset ``plain`` of its block."""
+
+    pair: int
+    plain: int
+    text: str
+
+
+def phrases(block: Block) -> list[Phrase]:
+    """The phrases of a block's inline elements (those with letters), in order of their closing
+    tags: the shortest first while they fit ``PHRASE_BUDGET`` times the block's text."""
+    bounds: list[tuple[int, int, int]] = []  # pair, plain start, plain end
     opened: dict[int, int] = {}
     for mark in block.inner_marks():
         if mark.pair is None:
             continue
         if mark.pair in opened:
-            text = block.text[opened[mark.pair] : mark.plain]
-            if any(char.isalpha() for char in text):
-                texts[mark.pair] = text.strip()
+            bounds.append((mark.pair, opened[mark.pair], mark.plain))
         else:
             opened[mark.pair] = mark.plain
-    return texts
+    budget = PHRASE_BUDGET * len(block.text)
+    kept = set()
+    for pair, start, end in sorted(bounds, key=lambda bound: (bound[2] - bound[1], bound[0])):
+        budget -= end - start
+        if budget < 0:
+            break
+        kept.add(pair)
+    found = []
+    text = block.text
+    for pair, start, end in bounds:
+        if pair not in kept:
+            continue
+        raw = text[start:end]
+        if any(char.isalpha() for char in raw):
+            stripped = raw.lstrip()
+            found.append(Phrase(pair, start + len(raw) - len(stripped), stripped.rstrip()))
+    return found
+
+
+def phrase_texts(block: Block) -> dict[int, str]:
+    """Each inline element's own text (by pair number), to translate alone for placing its tags."""
+    return {phrase.pair: phrase.text for phrase in phrases(block)}

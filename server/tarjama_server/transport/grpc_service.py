@@ -31,6 +31,21 @@ def _request_context(context: grpc.aio.ServicerContext) -> RequestContext:
     return RequestContext.starting_now(request_id=request_id(sent), timeout=timeout)
 
 
+def _unary(
+    name: str, run: Callable[[ServerState, RequestT, Call], Awaitable[ResponseT]]
+) -> Callable[[TarjamaServicer, RequestT, grpc.aio.ServicerContext], Awaitable[ResponseT]]:
+    """A unary gRPC method that runs ``run`` as ``methods`` runs the others: counted, timed,
+    logged, its errors turned into their status (``TarjamaServicer._rpc``)."""
+
+    async def method(servicer: TarjamaServicer, request: RequestT, context: grpc.aio.ServicerContext) -> ResponseT:
+        async with servicer._rpc(name, context, request) as call:
+            return await run(servicer.state, request, call)
+        raise AssertionError("unreachable: _rpc aborts on error")
+
+    method.__name__ = name
+    return method
+
+
 class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     def __init__(self, state: ServerState) -> None:
         self.state = state
@@ -89,62 +104,17 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
             return await methods.list_models(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
 
-    # The desk (desk_methods): unary calls, and ExportMemory's stream.
-
-    async def _unary(
-        self,
-        method: str,
-        run: Callable[[ServerState, RequestT, Call], Awaitable[ResponseT]],
-        request: RequestT,
-        context: grpc.aio.ServicerContext,
-    ) -> ResponseT:
-        async with self._rpc(method, context, request) as call:
-            return await run(self.state, request, call)
-        raise AssertionError("unreachable: _rpc aborts on error")
-
-    async def CreateGlossary(self, request: pb.CreateGlossaryRequest, context: grpc.aio.ServicerContext) -> pb.Glossary:
-        return await self._unary("CreateGlossary", desk_methods.create_glossary, request, context)
-
-    async def ListGlossaries(
-        self, request: pb.ListGlossariesRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListGlossariesResponse:
-        return await self._unary("ListGlossaries", desk_methods.list_glossaries, request, context)
-
-    async def GetGlossary(self, request: pb.GetGlossaryRequest, context: grpc.aio.ServicerContext) -> pb.Glossary:
-        return await self._unary("GetGlossary", desk_methods.get_glossary, request, context)
-
-    async def UpdateGlossary(self, request: pb.UpdateGlossaryRequest, context: grpc.aio.ServicerContext) -> pb.Glossary:
-        return await self._unary("UpdateGlossary", desk_methods.update_glossary, request, context)
-
-    async def DeleteGlossary(
-        self, request: pb.DeleteGlossaryRequest, context: grpc.aio.ServicerContext
-    ) -> pb.DeleteGlossaryResponse:
-        return await self._unary("DeleteGlossary", desk_methods.delete_glossary, request, context)
-
-    async def SaveTranslation(
-        self, request: pb.SaveTranslationRequest, context: grpc.aio.ServicerContext
-    ) -> pb.MemoryEntry:
-        return await self._unary("SaveTranslation", desk_methods.save_translation, request, context)
-
-    async def SearchMemory(
-        self, request: pb.SearchMemoryRequest, context: grpc.aio.ServicerContext
-    ) -> pb.SearchMemoryResponse:
-        return await self._unary("SearchMemory", desk_methods.search_memory, request, context)
-
-    async def DeleteMemoryEntry(
-        self, request: pb.DeleteMemoryEntryRequest, context: grpc.aio.ServicerContext
-    ) -> pb.DeleteMemoryEntryResponse:
-        return await self._unary("DeleteMemoryEntry", desk_methods.delete_memory_entry, request, context)
-
-    async def ListMemories(
-        self, request: pb.ListMemoriesRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListMemoriesResponse:
-        return await self._unary("ListMemories", desk_methods.list_memories, request, context)
-
-    async def ImportMemory(
-        self, request: pb.ImportMemoryRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ImportMemoryResponse:
-        return await self._unary("ImportMemory", desk_methods.import_memory, request, context)
+    # The desk (desk_methods): its unary calls, and ExportMemory's stream.
+    CreateGlossary = _unary("CreateGlossary", desk_methods.create_glossary)
+    ListGlossaries = _unary("ListGlossaries", desk_methods.list_glossaries)
+    GetGlossary = _unary("GetGlossary", desk_methods.get_glossary)
+    UpdateGlossary = _unary("UpdateGlossary", desk_methods.update_glossary)
+    DeleteGlossary = _unary("DeleteGlossary", desk_methods.delete_glossary)
+    SaveTranslation = _unary("SaveTranslation", desk_methods.save_translation)
+    SearchMemory = _unary("SearchMemory", desk_methods.search_memory)
+    DeleteMemoryEntry = _unary("DeleteMemoryEntry", desk_methods.delete_memory_entry)
+    ListMemories = _unary("ListMemories", desk_methods.list_memories)
+    ImportMemory = _unary("ImportMemory", desk_methods.import_memory)
 
     async def ExportMemory(
         self, request: pb.ExportMemoryRequest, context: grpc.aio.ServicerContext
@@ -155,9 +125,5 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
                     yield chunk
 
     # Access (access_methods).
-
-    async def GetUsage(self, request: pb.GetUsageRequest, context: grpc.aio.ServicerContext) -> pb.KeyUsage:
-        return await self._unary("GetUsage", access_methods.get_usage, request, context)
-
-    async def ListAudit(self, request: pb.ListAuditRequest, context: grpc.aio.ServicerContext) -> pb.ListAuditResponse:
-        return await self._unary("ListAudit", access_methods.list_audit, request, context)
+    GetUsage = _unary("GetUsage", access_methods.get_usage)
+    ListAudit = _unary("ListAudit", access_methods.list_audit)

@@ -65,6 +65,7 @@ def summarization_request(request: pb.SummarizeRequest) -> SummarizationRequest:
         max_summary_tokens=request.max_summary_tokens,
         num_beams=request.num_beams,
         style=STYLES[request.style],
+        mime_type=request.mime_type,
     )
 
 

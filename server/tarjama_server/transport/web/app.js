@@ -8,7 +8,8 @@ const TOKEN_KEY = 'tarjama-token';
 // threshold is best chosen on a sample of one's own copy with the model one runs.
 const LOW_CONFIDENCE = 0.5;
 const LINE_BREAK = /\r\n|[\n\r\u000b\u000c\u0085\u2028\u2029]/;
-const NOT_TRANSLATED = new Set(['en', 'und']);
+// Pasted text that holds a closing tag, a line-break or image tag, or a doctype is HTML.
+const LOOKS_LIKE_HTML = /<\/[a-z][a-z0-9]*\s*>|<(?:br|hr|img)\b[^<>]*>|<!doctype\s+html/i;
 // Flags that ask an editor to look (passed through and cached ones do not).
 const WORTH_A_LOOK = /REPETITION_RETRIED|CUT|UNUSUAL_LENGTH|SOURCE_COPIED|GLOSSARY_MISSING/;
 
@@ -18,11 +19,24 @@ const state = {
   sourceText: '', // the text they point into
   documentText: '', // the whole translated document, once known (HTML mode, or rebuilt)
   html: false,
+  sourceLanguage: '', // what the translation was asked with ('' detects)
   active: -1,
-  controller: null, // aborts the call in flight (Stop)
+  controller: null, // aborts the translation in flight (Stop)
+  summaryController: null, // aborts the summary in flight (Stop)
+  // Each call's number: an answer or event for an older one is dropped, never shown over a newer one.
+  generation: 0,
+  summaryGeneration: 0,
   models: [],
   server: null, // ServerInfo from ListModels, when the server sends it: the limits to respect
+  translator: null, // the translation model's ModelInfo: its languages
+  summarizer: null, // the summarization model's, when the server has one
   timings: null, // the call's timings, when the server sends them
+  htmlChosen: null, // the editor's own setting of the HTML switch since the box was empty (null: detect)
+  // Rendering, one segment at a time (linear in segments): each side's elements by index, where the
+  // source is rendered up to, and where code-point offsets were last converted.
+  elements: { source: [], target: [] },
+  sourceAt: 0,
+  cursor: { codePoint: 0, index: 0 },
 };
 
 class ApiError extends Error {
@@ -122,7 +136,8 @@ function describe(error) {
     return `Cannot reach the server (${error.message}). Check that it is running, then try again.`;
   }
   switch (error.status) {
-    case 400: return `The server could not take this request: ${error.message}`;
+    case 400: return `The server could not take this request: ${error.message}` +
+      (/source_language/.test(error.message) ? ' Choose the article\'s language under “Source language”, then translate again.' : '');
     case 401: return 'This server needs an access token: enter it above.';
     case 413: return error.message;
     case 429: return `The server is busy: ${error.message}` +
@@ -174,6 +189,10 @@ async function loadModels() {
     setTimeout(loadModels, 3000);
     return;
   }
+  state.translator = state.models.find((m) => m.task === 'TASK_TRANSLATION') || null;
+  state.summarizer = state.models.find((m) => m.task === 'TASK_SUMMARIZATION') || null;
+  offerLanguages();
+  offerStyles();
   $('models').textContent = state.models
     .map((m) => `${m.task === 'TASK_SUMMARIZATION' ? 'Summaries' : 'Translation'}: ${m.id} (${m.engine})`)
     .join(' · ');
@@ -192,18 +211,78 @@ async function loadModels() {
   showError('');
 }
 
-// ---- rendering: one element per segment on each side ----
-
-function codePointOffsets(text) {
-  // offsets[i] is the UTF-16 index of code point i (the API's offsets count code points).
-  const offsets = [0];
-  let index = 0;
-  for (const character of text) {
-    index += character.length;
-    offsets.push(index);
+// The languages and summary styles the server offers, from ListModels (no copy of them here).
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) || code;
+  } catch (_) {
+    return code;
   }
-  return offsets;
 }
+
+function sourceLanguages() {
+  return (state.translator && state.translator.sourceLanguages) || [];
+}
+
+function targetLanguage() {
+  return (state.server && state.server.defaultTargetLanguage) ||
+    (state.translator && (state.translator.targetLanguages || [])[0]) || '';
+}
+
+function offerLanguages() {
+  const select = $('source-language');
+  const chosen = select.value;
+  const options = [new Option('Detect (each paragraph)', '')];
+  for (const code of sourceLanguages()) options.push(new Option(`${languageName(code)} (${code})`, code));
+  select.replaceChildren(...options);
+  select.value = sourceLanguages().includes(chosen) ? chosen : '';
+  const target = targetLanguage();
+  $('target-view').lang = target || 'en';
+}
+
+// ServerInfo names the styles "headline", "short"...; the request's enum is SUMMARY_STYLE_ and the name.
+function styleValue(name) {
+  return name ? `SUMMARY_STYLE_${name.toUpperCase()}` : undefined;
+}
+
+function offerStyles() {
+  const select = $('summary-style');
+  const server = state.server || {};
+  const styles = server.summaryStyles || [];
+  const chosen = select.value;
+  const options = styles.length ? styles.map((style) => new Option(style, style))
+    : [new Option('server default', '')]; // a server that does not list its styles
+  select.replaceChildren(...options);
+  select.value = styles.includes(chosen) ? chosen : (server.defaultSummaryStyle || options[0].value);
+  select.disabled = !state.summarizer;
+  if (!state.summarizer) $('summary').textContent = 'This server writes no summaries.';
+}
+
+// How a summary was made, in an editor's words (the server's method string stays in the tooltip):
+// "summarize-ar+map-reduce(90 chunks)+translate-ar-en".
+function methodInWords(method) {
+  const words = [];
+  for (const step of String(method).split('+')) {
+    let match;
+    if ((match = /^summarize(?:-([a-z-]+))?$/i.exec(step))) {
+      words.push(match[1] ? `summarized in ${languageName(match[1])}` : 'summarized');
+    } else if ((match = /^map-reduce\(([\d/]+) chunks?\)$/.exec(step))) {
+      const [first, ...rounds] = match[1].split('/');
+      words.push(`part by part, as the article is too long to read at once (${first} parts` +
+        (rounds.length ? `, whose summaries were summarized again in ${rounds.join(', then ')}` : '') + ')');
+    } else if (step === 'lead') {
+      words.push('from the beginning of the part summaries only, as they did not get shorter');
+    } else if ((match = /^translate-([a-z-]+)-([a-z-]+)$/i.exec(step))) {
+      words.push(`then translated from ${languageName(match[1])} into ${languageName(match[2])}`);
+    } else {
+      return method; // a step this page does not know: the server's own words
+    }
+  }
+  const sentence = words.join(', ').replace(/, then/g, '; then');
+  return sentence ? `${sentence[0].toUpperCase()}${sentence.slice(1)}.` : '';
+}
+
+// ---- rendering: one element per segment on each side, appended as each segment comes ----
 
 function newParagraph(view) {
   const paragraph = document.createElement('p');
@@ -228,6 +307,11 @@ function flagName(flag) {
 
 function sourceLanguage(segment) {
   return segment.detectedLanguage || '';
+}
+
+// A language the server translates from, its target, or undetermined: not "another language".
+function expectedLanguage(language) {
+  return language === 'und' || language === targetLanguage() || sourceLanguages().includes(language);
 }
 
 // The trust signals of one segment: data attributes (styled, and read by tests) and a tooltip.
@@ -257,15 +341,16 @@ function annotate(element, segment, index) {
     element.dataset.passedThrough = '';
     notes.push(`passed through (${language || 'not translated'})`);
   }
-  if (language && language !== 'ar' && !NOT_TRANSLATED.has(language)) {
+  if (language && !expectedLanguage(language)) {
     element.dataset.otherLanguage = language;
     notes.push(`another language: ${language}`);
   }
   element.title = notes.join(' · ');
 }
 
-function segmentElement(text, segment, index) {
+function segmentElement(text, segment, index, side) {
   const element = document.createElement('span');
+  state.elements[side][index] = element;
   element.className = 'seg';
   element.dataset.segment = String(index);
   element.tabIndex = index === Math.max(state.active, 0) ? 0 : -1;
@@ -274,55 +359,101 @@ function segmentElement(text, segment, index) {
   return element;
 }
 
-function render() {
-  const source = $('source-view');
-  const target = $('target-view');
-  source.replaceChildren();
-  target.replaceChildren();
+// Empties both panes for a new translation of state.sourceText. The source pane fills as the
+// segments come (the box above holds the whole text): each frame lays out only what is new.
+function resetPanes() {
+  $('source-view').replaceChildren();
+  $('target-view').replaceChildren();
+  state.elements = { source: [], target: [] };
+  state.sourceAt = 0;
+  state.cursor = { codePoint: 0, index: 0 };
+  $('segment-info').textContent = '';
+  showReady();
+}
+
+// The UTF-16 index of code point `codePoint` of the source (the API's offsets count code points).
+// Segments come in order, so the cursor only moves forward: linear in the text over a whole story.
+function sourceIndex(codePoint) {
   const text = state.sourceText;
-  const offsets = codePointOffsets(text);
-  let at = 0; // UTF-16 index into the source
-  state.segments.forEach((segment, index) => {
-    const start = offsets[segment.sourceStart] ?? text.length;
-    const end = offsets[segment.sourceEnd] ?? text.length;
-    appendText(source, text.slice(at, start));
-    (source.lastElementChild || newParagraph(source)).append(segmentElement(text.slice(start, end), segment, index));
-    at = end;
-    appendText(target, segment.separator || '');
-    (target.lastElementChild || newParagraph(target)).append(segmentElement(segment.translation, segment, index));
-    if (segment.trailing) appendText(target, segment.trailing);
-  });
-  appendText(source, text.slice(at));
-  if (state.active >= 0) mark(state.active, false);
-  else $('segment-info').textContent = '';
+  const cursor = state.cursor;
+  if (typeof codePoint !== 'number') return text.length;
+  if (codePoint < cursor.codePoint) Object.assign(cursor, { codePoint: 0, index: 0 });
+  while (cursor.codePoint < codePoint && cursor.index < text.length) {
+    const unit = text.charCodeAt(cursor.index);
+    const next = text.charCodeAt(cursor.index + 1);
+    cursor.index += unit >= 0xd800 && unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
+    cursor.codePoint += 1;
+  }
+  return cursor.codePoint === codePoint ? cursor.index : text.length;
+}
+
+function lastParagraph(view) {
+  return view.lastElementChild || newParagraph(view);
+}
+
+// One more segment on both sides: work in proportion to the segment, not to the story so far.
+function appendSegment(segment, index) {
+  const text = state.sourceText;
+  const rendered = $('source-view');
+  const start = Math.max(sourceIndex(segment.sourceStart), state.sourceAt);
+  const end = Math.max(sourceIndex(segment.sourceEnd), start);
+  appendText(rendered, text.slice(state.sourceAt, start));
+  lastParagraph(rendered).append(segmentElement(text.slice(start, end), segment, index, 'source'));
+  state.sourceAt = end;
+  const target = $('target-view');
+  appendText(target, segment.separator || '');
+  lastParagraph(target).append(segmentElement(segment.translation, segment, index, 'target'));
+  if (segment.trailing) appendText(target, segment.trailing);
+}
+
+// The translation ended (or stopped): the source after the last segment, as rendered text.
+function finishPanes() {
+  appendText($('source-view'), state.sourceText.slice(state.sourceAt));
+  state.sourceAt = state.sourceText.length;
+}
+
+function showReady() {
   const ready = state.segments.length > 0;
   $('copy').disabled = !ready;
   $('download').disabled = !ready;
 }
 
 function pair(index) {
-  const selector = `[data-segment="${index}"]`;
-  return [$('source-view').querySelector(selector), $('target-view').querySelector(selector)];
+  return [state.elements.source[index], state.elements.target[index]].filter(Boolean);
 }
 
-function mark(index, scroll = true, focusIn = null) {
+// Brings `element` into its pane's own scroll box, never scrolling the page: on a phone the panes
+// do not scroll, and moving the page under a finger would mark whatever came under it.
+function scrollWithin(element) {
+  const view = element.closest('.view');
+  if (!view || view.scrollHeight <= view.clientHeight) return;
+  const box = view.getBoundingClientRect();
+  const rect = element.getBoundingClientRect();
+  if (rect.top < box.top) view.scrollTop -= box.top - rect.top + 8;
+  else if (rect.bottom > box.bottom) view.scrollTop += rect.bottom - box.bottom + 8;
+}
+
+// Marks pair `index`. `from`: the element the editor pointed at, tapped or focused (its pane stays
+// still; the other pane scrolls its own box to the pair), or the pane to move the focus in (keyboard).
+function mark(index, { from = null, focusIn = null } = {}) {
   if (index < 0 || index >= state.segments.length) return;
-  for (const element of document.querySelectorAll('.view [data-active], .view [tabindex="0"]')) {
+  for (const element of pair(state.active)) {
     element.removeAttribute('data-active');
     element.tabIndex = -1;
   }
   state.active = index;
-  const [, target] = pair(index);
+  const [source, target] = [state.elements.source[index], state.elements.target[index]];
   $('segment-info').textContent = target ? target.title : '';
   for (const element of pair(index)) {
-    if (!element) continue;
     element.setAttribute('data-active', '');
     element.tabIndex = 0;
-    if (scroll) element.scrollIntoView({ block: 'nearest' });
+    if (from && element !== from) scrollWithin(element);
   }
   if (focusIn) {
-    const element = focusIn.querySelector(`[data-segment="${index}"]`);
+    const element = focusIn === $('source-view') ? source : target;
     if (element && document.activeElement !== element) element.focus({ preventScroll: true });
+    if (element) element.scrollIntoView({ block: 'nearest' }); // the keyboard moved it: show it
+    for (const other of pair(index)) if (other !== element) scrollWithin(other);
   }
 }
 
@@ -342,10 +473,40 @@ function glossary() {
   return terms;
 }
 
-function finish() {
-  state.controller = null;
-  $('translate').disabled = false;
-  $('stop').disabled = true;
+function updateButtons() {
+  $('translate').disabled = Boolean(state.controller);
+  $('stop').disabled = !state.controller && !state.summaryController;
+}
+
+function stopAll() {
+  for (const controller of [state.controller, state.summaryController]) if (controller) controller.abort();
+}
+
+// The source box no longer holds what the panes show: say so, and grey the old result.
+function checkStale() {
+  const stale = Boolean(state.sourceText) && $('source').value !== state.sourceText;
+  const panes = $('result');
+  if (stale === panes.hasAttribute('data-stale')) return;
+  panes.toggleAttribute('data-stale', stale);
+  $('stale').hidden = !stale;
+  if (stale) $('action-status').textContent = '';
+}
+
+function setHtmlMode(html, why) {
+  $('html-mode').checked = html;
+  const note = $('html-note');
+  const text = $('source').value;
+  if (html && why === 'detected') note.textContent = 'HTML detected: the tags are kept and only the text is translated.';
+  else if (!html && LOOKS_LIKE_HTML.test(text)) note.textContent = 'Plain text: tags will be translated as words.';
+  else note.textContent = '';
+  note.hidden = !note.textContent;
+}
+
+function onSourceInput() {
+  const text = $('source').value;
+  if (!text.trim()) state.htmlChosen = null;
+  if (state.htmlChosen === null) setHtmlMode(LOOKS_LIKE_HTML.test(text), 'detected');
+  checkStale();
 }
 
 function done() {
@@ -375,44 +536,61 @@ async function translate() {
     showError(`The text has ${length} characters; this server takes at most ${limit}. Split it and translate the parts.`);
     return;
   }
+  stopAll(); // Ctrl+Enter while a call runs: the new one replaces it
+  const generation = ++state.generation;
+  const current = () => generation === state.generation;
   state.html = $('html-mode').checked;
+  state.sourceLanguage = $('source-language').value;
   state.timings = null;
   state.sourceText = text;
   state.documentText = '';
   state.segments = [];
   state.active = -1;
-  render();
+  $('action-status').textContent = '';
+  showPreview();
+  resetPanes();
+  checkStale();
   const controller = new AbortController();
   state.controller = controller;
-  $('translate').disabled = true;
-  $('stop').disabled = false;
+  updateButtons();
   const request = { texts: [text], glossary: glossary() };
   if (state.html) request.mimeType = 'text/html';
-  summarize(text, controller.signal);
+  if (state.sourceLanguage) request.sourceLanguage = state.sourceLanguage;
+  summarize();
   try {
     if (state.html) {
       // The translated HTML document comes from Translate; the stream carries segments only.
       setProgress('Translating…', 0, 1);
       const response = await call('Translate', request, controller.signal);
+      if (!current()) return;
       state.segments = response.translations[0].segments;
       state.documentText = response.translations[0].text;
       state.timings = response.timings || null;
-      render();
+      state.segments.forEach(appendSegment);
+      finishPanes();
+      showReady();
+      showPreview();
       setProgress(done(), 1, 1);
     } else {
       setProgress('Translating…', 0, 1);
       let total = 0;
       await stream('StreamTranslate', request, (event) => {
+        if (!current()) return;
         total = event.totalSegments;
         if (event.timings) state.timings = event.timings;
         state.segments.push(event.segment);
-        render();
+        appendSegment(event.segment, state.segments.length - 1);
+        if (state.segments.length === 1) showReady();
         setProgress(`Translating: segment ${state.segments.length} of ${total}`, state.segments.length, total);
       }, controller.signal);
+      if (!current()) return;
+      finishPanes();
       setProgress(done(), state.segments.length, Math.max(total, 1));
     }
-    if (state.active < 0) mark(0, false);
+    if (state.active < 0) mark(0);
   } catch (error) {
+    if (!current()) return;
+    finishPanes();
     if (error.name === 'AbortError') {
       setProgress(`Stopped after ${state.segments.length} segments.`, state.segments.length,
         Math.max(state.segments.length, 1));
@@ -421,26 +599,68 @@ async function translate() {
       showError(error);
     }
   } finally {
-    finish();
+    if (current()) {
+      state.controller = null;
+      updateButtons();
+    }
   }
 }
 
-async function summarize(text, signal) {
+// The translated HTML document as a browser shows it: a sandboxed frame (no scripts, no forms, its
+// own origin), its content given as srcdoc, so the page's policy (no inline script) holds.
+function showPreview() {
+  const section = $('preview-section');
+  const shown = state.html && Boolean(state.documentText);
+  section.hidden = !shown;
+  const old = $('preview');
+  if (old) old.remove();
+  if (!shown) return;
+  const frame = document.createElement('iframe');
+  frame.id = 'preview';
+  frame.dataset.testid = 'preview';
+  frame.title = 'Preview of the translated HTML document';
+  frame.setAttribute('sandbox', '');
+  frame.srcdoc = state.documentText;
+  section.append(frame);
+}
+
+// Summarizes what was last translated, in the style chosen now; a newer summary replaces this one
+// (its late answer is dropped), and Stop cancels it.
+async function summarize() {
   const summary = $('summary');
   const meta = $('summary-meta');
+  if (!state.summarizer || !state.sourceText) return;
+  if (state.summaryController) state.summaryController.abort();
+  const controller = new AbortController();
+  state.summaryController = controller;
+  const generation = ++state.summaryGeneration;
+  const current = () => generation === state.summaryGeneration;
+  updateButtons();
   summary.textContent = 'Summarizing…';
   meta.textContent = '';
+  meta.title = '';
   summary.removeAttribute('data-ready');
-  const request = { text, summaryLanguage: 'en', style: $('summary-style').value };
+  const request = { text: state.sourceText, style: styleValue($('summary-style').value) };
+  if (targetLanguage()) request.summaryLanguage = targetLanguage();
+  if (state.sourceLanguage) request.sourceLanguage = state.sourceLanguage;
+  if (state.html) request.mimeType = 'text/html';
   try {
-    const result = await call('Summarize', request, signal);
+    const result = await call('Summarize', request, controller.signal);
+    if (!current()) return;
     summary.textContent = result.summary;
-    const parts = [`style: ${result.style}`, `method: ${result.method}`, `model: ${result.model}`];
+    const parts = [`Style: ${result.style}`, methodInWords(result.method), `Model: ${result.model}`];
     if (typeof result.confidence === 'number') parts.push(`confidence ${Math.round(result.confidence * 100)}%`);
     meta.textContent = parts.join(' · ');
+    meta.title = `method: ${result.method}`;
     summary.dataset.ready = '';
   } catch (error) {
+    if (!current()) return;
     summary.textContent = error.name === 'AbortError' ? 'Stopped.' : describe(error);
+  } finally {
+    if (current()) {
+      state.summaryController = null;
+      updateButtons();
+    }
   }
 }
 
@@ -455,7 +675,10 @@ async function openFile(file) {
     text = new TextDecoder('windows-1256').decode(bytes); // legacy Arabic newsroom files
   }
   $('source').value = text;
-  $('html-mode').checked = /\.html?$/i.test(file.name) || /^\s*</.test(text);
+  state.htmlChosen = null;
+  const html = /\.html?$/i.test(file.name) || /^\s*</.test(text) || LOOKS_LIKE_HTML.test(text);
+  setHtmlMode(html, 'detected');
+  checkStale();
   showError('');
 }
 
@@ -517,9 +740,15 @@ function download() {
 
 // ---- wiring ----
 
-function onPointOrFocus(event) {
+function onPoint(event) {
   const element = event.target.closest && event.target.closest('[data-segment]');
-  if (element) mark(Number(element.dataset.segment), event.type === 'focusin');
+  if (element && Number(element.dataset.segment) !== state.active) mark(Number(element.dataset.segment));
+}
+
+// A focus (a tap, a click, Tab): mark the pair and bring the other side into its own pane.
+function onFocus(event) {
+  const element = event.target.closest && event.target.closest('[data-segment]');
+  if (element) mark(Number(element.dataset.segment), { from: element });
 }
 
 function onKey(event) {
@@ -529,24 +758,27 @@ function onKey(event) {
   const step = event.key === 'ArrowDown' ? 1 : -1;
   const next = Math.min(Math.max(state.active + step, 0), state.segments.length - 1);
   const view = document.activeElement && document.activeElement.closest('.view');
-  mark(next, true, view || null);
+  mark(next, { focusIn: view || $('target-view') });
 }
 
 function start() {
   $('translate').addEventListener('click', translate);
-  $('stop').addEventListener('click', () => state.controller && state.controller.abort());
+  $('stop').addEventListener('click', stopAll);
   $('file').addEventListener('change', (event) => event.target.files[0] && openFile(event.target.files[0]));
   $('glossary-add').addEventListener('click', () => addGlossaryRow().querySelector('input').focus());
   $('glossary-rows').addEventListener('input', countTerms);
   // Another style: summarize the translated article again (the translation stays).
-  $('summary-style').addEventListener('change', () => {
-    if (state.sourceText && !state.controller) summarize(state.sourceText);
+  $('summary-style').addEventListener('change', () => summarize());
+  $('source').addEventListener('input', onSourceInput);
+  $('html-mode').addEventListener('change', () => {
+    state.htmlChosen = $('html-mode').checked;
+    setHtmlMode(state.htmlChosen, 'chosen');
   });
   $('copy').addEventListener('click', copy);
   $('download').addEventListener('click', download);
   for (const view of [$('source-view'), $('target-view')]) {
-    view.addEventListener('mouseover', onPointOrFocus);
-    view.addEventListener('focusin', onPointOrFocus);
+    view.addEventListener('mouseover', onPoint);
+    view.addEventListener('focusin', onFocus);
   }
   document.addEventListener('keydown', onKey);
   $('source').addEventListener('keydown', (event) => {
