@@ -12,7 +12,8 @@ no client retries, and counts every outcome. Per level it reports goodput
 (calls finished OK within their deadline per second), refusals, p50/p95 latency
 of accepted calls and of refusals. It writes JSON, a Markdown table and a plot
 (offered load → goodput) under ``--out``. A benchmark, not a test: it prints
-figures and checks nothing.
+figures and checks nothing. ``--protocol http`` makes every call (capacity, levels, burst) a
+Connect JSON call on the HTTP port instead, with its deadline in ``Connect-Timeout-Ms``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from pathlib import Path
 
 import grpc
 from tarjama_client import AsyncTarjamaClient, DecodingOptions, RetryPolicy, TarjamaClient, TarjamaError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from connect_http import HttpCallError, HttpConnectClient
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "000_72c42d5ea82af53c.txt"
@@ -102,7 +106,7 @@ def server_command(port: int, flags: Sequence[str]) -> list[str]:
 
 def start_server(flags: Sequence[str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """A ``tarjama-server`` with ``flags`` on a free loopback port, its output in ``log``; returned
-    once it is ready, with its address."""
+    once it is ready, with its gRPC address."""
     port = free_port()
     process = subprocess.Popen(server_command(port, flags), stdout=log.open("wb"), stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
@@ -134,13 +138,42 @@ def parse_server_arguments(parser: argparse.ArgumentParser) -> argparse.Namespac
     return args
 
 
+class Caller:
+    """One Translate call over gRPC (``address`` HOST:PORT) or HTTP (``address`` a URL)."""
+
+    def __init__(self, address: str, *, retry: bool, timeout: float) -> None:
+        self.http = address.startswith("http")
+        self._grpc: AsyncTarjamaClient | None = None
+        if not self.http:
+            policy = RetryPolicy() if retry else RetryPolicy.disabled()
+            self._grpc = AsyncTarjamaClient(address, timeout=timeout, retry=policy)
+        self._http = HttpConnectClient(address, timeout=timeout) if self.http else None
+
+    async def __aenter__(self) -> Caller:
+        if self._grpc is not None:
+            await self._grpc.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._grpc is not None:
+            await self._grpc.__aexit__(*exc)
+
+    async def translate(self, text: str, options: DecodingOptions) -> None:
+        if self._http is not None:
+            await self._http.translate(text, options={"maxNewTokens": options.max_new_tokens})
+        else:
+            assert self._grpc is not None
+            await self._grpc.translate(text, options=options)
+
+
 async def measure_capacity(address: str, text: str, options: DecodingOptions, callers: int, seconds: float) -> float:
     """Requests a second that ``callers`` back-to-back callers get through (a closed loop; the
-    client's retries wait out refusals). 0 when ``seconds`` is 0 (not measured)."""
+    client's retries wait out refusals; over HTTP, a refused call is tried again). 0 when
+    ``seconds`` is 0 (not measured)."""
     if seconds <= 0:
         return 0.0
     done = 0
-    async with AsyncTarjamaClient(address, timeout=600) as client:
+    async with Caller(address, retry=True, timeout=600) as client:
         await client.translate(text, options=options)  # warm-up
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds
@@ -151,7 +184,7 @@ async def measure_capacity(address: str, text: str, options: DecodingOptions, ca
             while loop.time() < end:
                 try:
                     await client.translate(text, options=options)
-                except TarjamaError:
+                except (TarjamaError, HttpCallError):
                     continue  # refused past the retries: not a call got through
                 done += 1
 
@@ -173,14 +206,14 @@ async def offer(
     calls all at once; every call is awaited."""
     accepted: list[float] = []
     refusals: list[float] = []
-    async with AsyncTarjamaClient(address, retry=RetryPolicy.disabled(), timeout=deadline) as client:
+    async with Caller(address, retry=False, timeout=deadline) as client:
         loop = asyncio.get_running_loop()
 
         async def one() -> None:
             started = loop.time()
             try:
                 await client.translate(text, options=options)
-            except TarjamaError as error:
+            except (TarjamaError, HttpCallError) as error:
                 code = error.code.name if error.code else "UNKNOWN"
                 level.calls.append((round(started - begin, 3), code, round(loop.time() - started, 3)))
                 if error.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
@@ -292,6 +325,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--burst", type=int, default=200, help="then N calls at once (0: none)")
     parser.add_argument("--burst-deadline", type=float, default=180.0)
+    parser.add_argument("--protocol", choices=["grpc", "http"], default="grpc", help="which port the calls use")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parse_server_arguments(parser)
     text = excerpt(args.sentences)
@@ -306,7 +340,12 @@ def main() -> None:
                 "--summarization-model", "none", "--num-beams", str(args.num_beams), "--log-level", "INFO",
                 *args.server_args,
             ]  # fmt: skip
+            http_port = free_port()
+            if args.protocol == "http":
+                flags += ["--http-port", str(http_port)]
             process, address = start_server(flags, args.out / f"server-{name}.log")
+            if args.protocol == "http":
+                address = f"http://127.0.0.1:{http_port}/"
         try:
             capacities[name], measured = run_levels(address, name, args, text)
             levels += measured

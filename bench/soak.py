@@ -9,6 +9,8 @@ article, HTML, glossaries, streaming, summaries, English that passes through, an
 call has a deadline and no client retries; every outcome is counted. After ``--warmup`` seconds
 and at the end it records the server's RSS, open file descriptors, threads and asyncio tasks
 (``/proc`` and the server's ``/metrics``), and it prints p50/p95 latency of OK calls per minute.
+Half the callers use the gRPC port and half the HTTP port (Connect JSON; ``--http-share``), at the
+same time, with the same mix; outcomes are counted per protocol.
 A benchmark, not a test: it prints figures and checks nothing.
 """
 
@@ -25,11 +27,13 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tarjama_client import AsyncTarjamaClient, RetryPolicy, TarjamaError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load
+from connect_http import HttpCallError, HttpConnectClient
 from load import ROOT, SEED, excerpt, free_port, percentile, translation_model
 
 HEADLINES = ["حلب تحت سيطرة النظام", "Photo: حلب", "انفجار في مرفأ بيروت", "ارتفاع أسعار النفط بعد قرار أوبك"]
@@ -78,7 +82,9 @@ def snapshot(pid: int | None, metrics: str, started: float) -> Snapshot:
 def start_server(models: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str, str]:
     translation = translation_model(models, "early")
     metrics_port = free_port()
+    args.http = args.http or f"http://127.0.0.1:{free_port()}/"
     flags = [
+        "--http-port", args.http.rsplit(":", 1)[1].strip("/"),
         "--metrics-port", str(metrics_port), "--translation-model", str(translation),
         "--summarization-model", str(translation.parent / "mt5-summarizer"), "--num-beams", "1",
         "--summary-num-beams", "1", "--log-level", "WARNING", *args.server_args,
@@ -87,11 +93,12 @@ def start_server(models: Path, args: argparse.Namespace) -> tuple[subprocess.Pop
     return process, address, f"127.0.0.1:{metrics_port}"
 
 
-def mix(article: str) -> list[tuple[str, float, Callable[[AsyncTarjamaClient], Awaitable[object]]]]:
-    """(kind, weight, call) of every kind of call the soak makes."""
+def mix(article: str) -> list[tuple[str, float, Callable[[Any], Awaitable[object]]]]:
+    """(kind, weight, call) of every kind of call the soak makes, with an ``AsyncTarjamaClient`` or an
+    ``HttpConnectClient`` (the same calls and keywords)."""
     short = excerpt(3)
 
-    async def stream(client: AsyncTarjamaClient) -> int:
+    async def stream(client: Any) -> int:
         return len([event async for event in client.stream_translate(short)])
 
     return [
@@ -110,14 +117,15 @@ def mix(article: str) -> list[tuple[str, float, Callable[[AsyncTarjamaClient], A
 
 
 async def soak(address: str, args: argparse.Namespace, pid: int | None, metrics: str) -> dict[str, object]:
-    kinds = mix(SEED.read_text(encoding="utf-8"))
+    article = SEED.read_text(encoding="utf-8")
+    kinds = mix(article)
     weights = [weight for _, weight, _ in kinds]
     tally = Tally()
     started = time.monotonic()
     end = started + args.minutes * 60
     warm: list[Snapshot] = []
 
-    async def caller(client: AsyncTarjamaClient, rng: random.Random) -> None:
+    async def caller(client: Any, protocol: str, rng: random.Random) -> None:
         while time.monotonic() < end or tally.calls < args.calls:
             kind, _, call = rng.choices(kinds, weights)[0]
             began = time.monotonic()
@@ -126,11 +134,13 @@ async def soak(address: str, args: argparse.Namespace, pid: int | None, metrics:
                 await asyncio.wait_for(call(client), args.deadline + 5)
                 outcome = "OK"
                 tally.ok.append((int((began - started) // 60), kind, time.monotonic() - began))
-            except TarjamaError as error:
+            except (TarjamaError, HttpCallError) as error:
                 outcome = error.code.name if error.code else "UNKNOWN"
             except TimeoutError:
                 outcome = "CLIENT_TIMEOUT"
-            key = f"{kind} {outcome}"
+            except OSError as error:  # the HTTP port refused or reset the connection
+                outcome = type(error).__name__
+            key = f"{protocol} {kind} {outcome}"
             tally.outcomes[key] = tally.outcomes.get(key, 0) + 1
 
     async def watch() -> None:
@@ -141,9 +151,18 @@ async def soak(address: str, args: argparse.Namespace, pid: int | None, metrics:
             await asyncio.sleep(60)
             print(f"{time.monotonic() - started:5.0f} s: {tally.calls} calls", flush=True)
 
+    http_client = HttpConnectClient(args.http, timeout=args.deadline) if args.http else None
+    http_callers = round(args.callers * args.http_share) if http_client else 0
     async with AsyncTarjamaClient(address, retry=RetryPolicy.disabled(), timeout=args.deadline) as client:
         watcher = asyncio.ensure_future(watch())
-        await asyncio.gather(*(caller(client, random.Random(args.seed + n)) for n in range(args.callers)))
+        await asyncio.gather(
+            *(
+                caller(http_client, "http", random.Random(args.seed + n))
+                if n < http_callers
+                else caller(client, "grpc", random.Random(args.seed + n))
+                for n in range(args.callers)
+            )
+        )
         watcher.cancel()
     seconds = time.monotonic() - started
     last = snapshot(pid, metrics, started)
@@ -173,6 +192,8 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds before the first snapshot")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--http", default="", help="with --server: its HTTP URL (http://HOST:PORT/)")
+    parser.add_argument("--http-share", type=float, default=0.5, help="share of the callers on the HTTP port")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = load.parse_server_arguments(parser)
     process = None

@@ -6,7 +6,10 @@ the server serves at /openapi.json.
     python scripts/generate_openapi.py --check   # exit 1 if the committed document is stale
 
 Every method is ``POST /tarjama.v1.TarjamaService/<Method>`` in the Connect protocol; bodies use
-the proto3 canonical JSON mapping (lowerCamelCase names; the proto's own names are accepted too).
+the proto3 JSON mapping (lowerCamelCase names; the proto's own names are accepted too). What a
+request must be (required fields, sizes, ranges, enums) comes from the server's limits
+(``tarjama_server.transport.openapi``, the values ServerInfo reports); the server serves the
+document with its own limits filled in.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import descriptor_pb2
+from tarjama_server import __version__
+from tarjama_server.core.limits import RequestLimits
+from tarjama_server.transport.connect import MAX_TIMEOUT_MS
+from tarjama_server.transport.openapi import constrained
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_ROOT = ROOT / "proto"
@@ -35,8 +42,9 @@ SCALARS: dict[int, dict[str, Any]] = {
     Field.TYPE_STRING: {"type": "string"},
     Field.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
     **{t: {"type": "integer", "format": "int32"} for t in (5, 7, 13, 15, 17)},
-    # 64-bit integers are JSON strings in the proto3 mapping (numbers are accepted too).
-    **{t: {"type": ["string", "integer"], "format": "int64"} for t in (3, 4, 6, 16, 18)},
+    # 64-bit integers: the server sends JSON numbers (transport/connect.py: encode), and reads
+    # numbers or decimal strings, as the proto3 JSON mapping has every parser do.
+    **{t: {"type": "integer", "format": "int64"} for t in (3, 4, 6, 16, 18)},
 }
 HEADERS = [
     {
@@ -48,10 +56,27 @@ HEADERS = [
     {
         "name": "Connect-Timeout-Ms",
         "in": "header",
-        "schema": {"type": "integer"},
-        "description": "The call's deadline in milliseconds (none if absent).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_TIMEOUT_MS},
+        "description": "The call's deadline in milliseconds: a positive integer of at most 10 digits, as the Connect "
+        "protocol specifies (0 is malformed: invalid_argument). Absent: no deadline. A call that cannot finish in "
+        "time is refused at once (resource_exhausted); one that runs past it gets deadline_exceeded (504).",
     },
 ]
+STREAM_TYPE = "application/connect+json"
+END_OF_STREAM = {
+    "type": "object",
+    "description": "The last message of a Connect stream (flags 2): the trailers, and the error when the call failed.",
+    "properties": {
+        "metadata": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "error": {"$ref": "#/components/schemas/ConnectError"},
+    },
+    "additionalProperties": False,
+}
+ENVELOPE = (
+    "each message is a flags byte, its length (4 bytes, big-endian) and the message's JSON, as "
+    "https://connectrpc.com/docs/protocol#streaming-request specifies (no compression). Schemathesis needs "
+    "tests/schemathesis_hooks.py to write and read it."
+)
 HEALTH = {
     "/healthz": "Live: 200 while the process serves.",
     "/readyz": "Ready: 200 once the models are loaded; 503 while loading or stopping.",
@@ -159,6 +184,7 @@ def build() -> dict[str, Any]:
         text = " ".join(part for part in (notes.get((ENUM, e)), listed) if part)
         schemas[enum.name] = described({"type": "string", "enum": values}, text + " (The number is accepted too.)")
     schemas["ConnectError"] = CONNECT_ERROR
+    schemas["EndOfStream"] = END_OF_STREAM
 
     error = {"description": "A Connect error", "content": {"application/json": {"schema": ref("ConnectError")}}}
     paths: dict[str, Any] = {}
@@ -166,36 +192,52 @@ def build() -> dict[str, Any]:
     for i, method in enumerate(service.method):
         output = method.output_type.rsplit(".", 1)[-1]
         streaming = method.server_streaming
+        request_type = method.input_type.rsplit(".", 1)[-1]
         if streaming:
+            # Enveloped messages, not one JSON document: the schemas say what the messages are.
             success = {
-                "description": "A Connect server stream (application/connect+json): each message is a flags byte "
-                "(0), a 4-byte big-endian length and one JSON " + output + "; the last message has flags 2 and holds "
-                '{"metadata": {...}} and, when the call failed, {"error": ConnectError}. The request body is '
-                "enveloped the same way (flags 0).",
-                "content": {"application/connect+json": {"schema": ref(output)}},
+                "description": f"A Connect server stream, described as the list of its messages: {ENVELOPE} "
+                f"Each message but the last is one {output} (flags 0); the last (flags 2) is EndOfStream, with "
+                "its error when the call failed (a refusal at admission also sends Retry-After). The status is 200 "
+                "whenever the request itself could be read.",
+                "content": {
+                    STREAM_TYPE: {
+                        "schema": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"anyOf": [ref(output), ref("EndOfStream")]},
+                        }
+                    }
+                },
             }
-            content_type = "application/connect+json"
+            body = {
+                "description": f"One {request_type} in one envelope (flags 0): {ENVELOPE}",
+                "required": True,
+                "content": {STREAM_TYPE: {"schema": ref(request_type)}},
+            }
         else:
             success = {"description": output, "content": {"application/json": {"schema": ref(output)}}}
-            content_type = "application/json"
+            body = {"required": True, "content": {"application/json": {"schema": ref(request_type)}}}
         paths[f"/{package}.{service.name}/{method.name}"] = {
             "post": {
                 "operationId": method.name,
                 "summary": notes.get((SERVICE, 0, METHOD, i), method.name),
-                "requestBody": {
-                    "required": True,
-                    "content": {content_type: {"schema": ref(method.input_type.rsplit(".", 1)[-1])}},
-                },
+                "requestBody": body,
                 "parameters": HEADERS,
                 "responses": {
                     "200": success,
                     "400": error,
                     "401": error,
+                    "405": {**error, "headers": {"Allow": {"schema": {"type": "string", "const": "POST"}}}},
+                    "413": error,
+                    "415": error,
                     "429": {
                         **error,
                         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
                     },
+                    "501": error,
                     "503": error,
+                    "504": error,
                     "default": error,
                 },
             }
@@ -210,11 +252,12 @@ def build() -> dict[str, Any]:
                 "responses": {"200": {"description": text, "content": {"application/json": {"schema": health}}}},
             }
         }
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "Tarjama HTTP/JSON API",
-            "version": package,
+            # PEP 440 (a generated client's package version): the server's; the API itself is tarjama.v1.
+            "version": __version__,
             "description": "Arabic news translation and summarization: the tarjama.v1 gRPC service in the Connect "
             "protocol. Generated from proto/tarjama/v1/tarjama.proto by scripts/generate_openapi.py.",
         },
@@ -228,6 +271,7 @@ def build() -> dict[str, Any]:
             },
         },
     }
+    return constrained(document, RequestLimits())
 
 
 def ref(name: str) -> dict[str, str]:

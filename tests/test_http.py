@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import socket
 import struct
 import threading
 import urllib.request
@@ -16,8 +17,19 @@ import pytest
 from prometheus_client import REGISTRY
 from tarjama_server.loading.loader import load_engines
 
-from .helpers import ServerThread, free_port, join, make_certificate, tiny_settings, wait_for
-from .test_overload import ARTICLE, GatedEngine, gated_server, wait_until_in_engine
+from .helpers import (
+    WAIT_SECONDS,
+    GatedEngine,
+    ServerThread,
+    free_port,
+    gated_loader,
+    join,
+    make_certificate,
+    tiny_settings,
+    wait_for,
+)
+from .test_overload import ARTICLE, gated_server, wait_until_in_engine
+from .test_overload import GatedEngine as FakeEngine
 
 SERVICE = "/tarjama.v1.TarjamaService/"
 TOKEN = "s3cret"
@@ -140,6 +152,22 @@ def test_summarize_and_list_models(http_server: ServerThread, seed_article: str)
         ("Translate", b"{not json", 400, "invalid_argument", "not a valid TranslateRequest"),
         ("Translate", b'{"texts": ["\xff"]}', 400, "invalid_argument", "must be UTF-8"),
         ("Summarize", {"text": "حلب.", "style": 9}, 400, "invalid_argument", "is not a SummaryStyle"),
+        # Say what to send instead: the field meant, the values allowed.
+        ("Translate", {"text": "حلب."}, 400, "invalid_argument", 'did you mean "texts" (a list: [...])?'),
+        (
+            "Summarize",
+            {"text": "حلب.", "style": "headline"},
+            400,
+            "invalid_argument",
+            'did you mean "SUMMARY_STYLE_HEADLINE"',
+        ),
+        (
+            "Summarize",
+            {"text": "حلب.", "style": "brief"},
+            400,
+            "invalid_argument",
+            "allowed values: SUMMARY_STYLE_UNSPECIFIED, SUMMARY_STYLE_HEADLINE",
+        ),
         ("Translit", {}, 501, "unimplemented", "TarjamaService has Translate"),
     ],
 )
@@ -244,7 +272,7 @@ def test_token_cors_and_readiness_while_loading(models_dir) -> None:
 
 
 def test_refused_with_429_and_retry_after(models_dir) -> None:
-    engine = GatedEngine()
+    engine = FakeEngine()
     with gated_server(engine, models_dir, max_queue_seconds=20.0, http_port=free_port()) as running:
         url = running.http_url
         accepted = threading.Thread(target=call, args=(url, "Translate", {"texts": [ARTICLE]}))
@@ -298,3 +326,107 @@ def test_connect_envelopes_and_retry_hints() -> None:
     assert internal.http_status == 500 and "article text" not in internal.message and "r2" in internal.message
     with pytest.raises(InvalidRequestError, match="whole number of milliseconds"):
         connect.timeout_seconds("-5")
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE"])
+def test_other_http_methods_on_an_api_path_get_405_and_how_to_call(http_server: ServerThread, method: str) -> None:
+    reply = request(http_server.http_url, method, SERVICE + "Translate")
+    assert reply.status == 405 and reply.headers["allow"] == "POST"
+    if method != "HEAD":
+        assert reply.json()["code"] == "unimplemented"
+        assert "POST /tarjama.v1.TarjamaService/Translate, Content-Type: application/json" in reply.json()["message"]
+    streamed = request(http_server.http_url, "GET", SERVICE + "StreamTranslate")
+    assert streamed.status == 405 and "application/connect+json" in streamed.json()["message"]
+
+
+def test_a_zero_timeout_is_a_malformed_header_as_connect_specifies(http_server: ServerThread) -> None:
+    # Connect: Timeout-Milliseconds is a positive integer of at most 10 digits.
+    for sent in ("0", "00", "12345678901", "1.5"):
+        reply = call(http_server.http_url, "Translate", {"texts": ["حلب."]}, **{"connect-timeout-ms": sent})
+        assert (reply.status, reply.json()["code"]) == (400, "invalid_argument"), sent
+        assert "positive whole number of milliseconds" in reply.json()["message"]
+    assert call(http_server.http_url, "Translate", {"texts": ["حلب."]}, **{"connect-timeout-ms": "60000"}).status == 200
+
+
+def raw_request(path: str, body: bytes = b"", method: str = "POST", request_id: str = "raw") -> bytes:
+    """An HTTP/1.1 request as bytes, for a socket the test holds."""
+    return (
+        f"{method} {path} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n"
+        f"x-request-id: {request_id}\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def closed_by_server(sock: socket.socket, timeout: float = WAIT_SECONDS) -> bool:
+    """Whether the server closes ``sock`` within ``timeout`` (what it sends first is read and dropped)."""
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def test_a_caller_that_hangs_up_has_its_work_withdrawn_and_is_counted_cancelled(
+    models_dir, seed_article: str, caplog
+) -> None:
+    caplog.set_level(logging.INFO)
+    engines: list[GatedEngine] = []
+    settings = tiny_settings(models_dir, summarization_model="none", http_port=free_port())
+    with ServerThread(settings, gated_loader(engines)).start() as running:
+        (engine,) = engines
+        before = requests_counted("Translate", "CANCELLED", "http")
+        parts = urlsplit(running.http_url)
+        body = json.dumps({"texts": [seed_article] * 2}).encode()  # 40 segments: more than one batch
+        with socket.create_connection((parts.hostname, parts.port), timeout=WAIT_SECONDS) as caller:
+            caller.sendall(raw_request(SERVICE + "Translate", body, request_id="gone-1"))
+            assert engine.started.wait(WAIT_SECONDS), "the first batch never reached the engine"
+        # The caller has hung up, its first batch still at the gate: the call ends as CANCELLED.
+        wait_for(lambda: requests_counted("Translate", "CANCELLED", "http") == before + 1, "the call cancelled")
+        engine.gate.set()
+        assert call(running.http_url, "Translate", {"texts": ["حلب."]}).status == 200
+        # Only the batch already at the gate ran; the queued segments were withdrawn.
+        assert engine.batches[-1] == ["حلب."] and sum(len(batch) for batch in engine.batches[:-1]) < 40
+    (line,) = [r for r in caplog.records if r.name == "tarjama_server.access" and r.fields["request_id"] == "gone-1"]
+    assert line.fields["status"] == "CANCELLED" and line.fields["protocol"] == "http"
+
+
+def test_connections_must_send_their_headers_in_time(models_dir) -> None:
+    engine = FakeEngine()
+    engine.gate.set()
+    # Keep-alive far longer than the header timeout: only the header timeout can close these.
+    bounds = {"http_header_timeout_seconds": 0.5, "http_keep_alive_seconds": 600.0, "http_port": free_port()}
+    with gated_server(engine, models_dir, **bounds) as running:
+        address = (urlsplit(running.http_url).hostname, urlsplit(running.http_url).port)
+        with socket.create_connection(address) as silent, socket.create_connection(address) as slow:
+            slow.sendall(b"POST /tarjama.v1.TarjamaService/Translate HTTP/1.1\r\nhost: te")  # and no more
+            assert closed_by_server(silent), "a connection that sends nothing was kept"
+            assert closed_by_server(slow), "a connection whose headers never end was kept"
+        with socket.create_connection(address) as kept:
+            kept.sendall(raw_request("/healthz", method="GET"))
+            kept.settimeout(WAIT_SECONDS)
+            assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+            kept.sendall(b"GET /hea")  # the next request starts, and stalls (uvicorn's keep-alive timer stops here)
+            assert closed_by_server(kept), "a kept-alive connection whose next headers never end was kept"
+
+
+def test_past_the_connection_bound_the_longest_idle_connection_makes_room(models_dir) -> None:
+    engine = FakeEngine()
+    with gated_server(engine, models_dir, http_port=free_port(), http_max_connections=2, http_max_calls=1) as running:
+        url = running.http_url
+        address = (urlsplit(url).hostname, urlsplit(url).port)
+        with socket.create_connection(address) as idle:
+            assert call(url, "ListModels", {}).status == 200  # served while the idle one is held (2 open)
+            held = threading.Thread(target=call, args=(url, "Translate", {"texts": [ARTICLE]}))
+            held.start()
+            wait_until_in_engine(engine)
+            # A third connection: the idle one is closed to make room, and the call over the bound of one
+            # call in flight gets a clear 503 at once.
+            refused = call(url, "Translate", {"texts": ["حلب."]})
+            assert closed_by_server(idle), "the idle connection was kept past the bound"
+        assert (refused.status, refused.json()["code"]) == (503, "unavailable")
+        assert "--http-max-calls" in refused.json()["message"] and refused.headers["retry-after"] == "1"
+        engine.gate.set()
+        join(held)

@@ -48,6 +48,7 @@ from .store import database_url, open_store, redacted
 from .store.access import SqlAccessStore
 from .transport.calls import MAX_MESSAGE_BYTES, ServerState
 from .transport.grpc_service import TarjamaServicer
+from .transport.http_connections import ConnectionBounds
 from .transport.http_service import HttpServer, HttpService
 from .transport.interceptors import DecodeErrorInterceptor, KeyInterceptor
 
@@ -115,9 +116,19 @@ class TarjamaServer:
         self.port = 0
         self.http: HttpServer | None = None
         if settings.http_port:
-            service = HttpService(self.state, cors_origins=split_list(settings.http_cors_origins))
+            service = HttpService(
+                self.state,
+                cors_origins=split_list(settings.http_cors_origins),
+                max_calls=settings.http_max_calls,
+            )
             self.http = HttpServer(
-                service.app, settings.host, settings.http_port, tls_cert=settings.tls_cert, tls_key=settings.tls_key
+                service.app,
+                settings.host,
+                settings.http_port,
+                tls_cert=settings.tls_cert,
+                tls_key=settings.tls_key,
+                bounds=ConnectionBounds(settings.http_header_timeout_seconds, settings.http_max_connections),
+                keep_alive=settings.http_keep_alive_seconds,
             )
 
     async def _set_health(self, status: int) -> None:

@@ -114,6 +114,22 @@ class Settings:
         "ask clients to reconnect after this long (0 = never), so round-robin clients re-resolve DNS and "
         "reach new replicas; calls in flight finish first",
     )
+    http_header_timeout_seconds: float = _setting(
+        10.0,
+        "HTTP: a connection must send a request's headers within this long of connecting or of its last "
+        "response, else it is closed (slow or silent clients cannot hold a connection; 0 = no limit)",
+    )
+    http_keep_alive_seconds: float = _setting(
+        5.0, "HTTP: an idle keep-alive connection is closed after this long without a new request"
+    )
+    http_max_connections: int = _setting(
+        2000,
+        "HTTP: most open connections; past it a new one takes the place of the longest-idle connection "
+        "(one waiting for a request), or gets 503 when every connection has a call in flight (0 = no limit)",
+    )
+    http_max_calls: int = _setting(
+        256, "HTTP: most API calls in flight; more get 503 (unavailable) with Retry-After at once (0 = no limit)"
+    )
     metrics_port: int = _setting(9464, "Prometheus /metrics port (0 disables)")
     auth_token: str = _setting(
         "",

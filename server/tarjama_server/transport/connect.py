@@ -5,14 +5,18 @@ body and its HTTP status (the one table), the envelope of streaming messages, th
 from __future__ import annotations
 
 import base64
+import difflib
+import functools
 import json
 import math
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from ..errors import InvalidRequestError, OverloadedError
@@ -44,6 +48,8 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
 # Content types: unary calls and streaming calls, each in JSON or binary protobuf.
 UNARY_TYPES = {"application/json": "json", "application/proto": "proto"}
 STREAM_TYPES = {"application/connect+json": "json", "application/connect+proto": "proto"}
+# Connect-Timeout-Ms: "positive integer as ASCII string of at most 10 digits".
+MAX_TIMEOUT_MS = 9_999_999_999
 _END_STREAM = 0b10
 _HEADER = struct.Struct(">BI")
 
@@ -110,18 +116,97 @@ def decode(data: bytes, message_type: type[M], codec: str) -> M:
     try:
         json_format.Parse(text, message, ignore_unknown_fields=False)
     except json_format.ParseError as error:
-        detail = str(error).split("\n")[0]
-        raise InvalidRequestError(f"the request body is not a valid {message_type.DESCRIPTOR.name}: {detail}") from None
+        detail = str(error).split("\n")[0].rstrip(".")
+        raise InvalidRequestError(
+            f"the request body is not a valid {message_type.DESCRIPTOR.name}: {detail}{_hint(detail, message_type)}"
+        ) from None
     return message
 
 
+_UNKNOWN_FIELD = re.compile(r'Message type "([\w.]+)" has no field named "([^"]*)"')
+_BAD_ENUM = re.compile(r"Invalid enum value (\S+) for enum type ([\w.]+)")
+
+
+def _hint(detail: str, message_type: type[Message]) -> str:
+    """What to send instead: the nearest field name and the fields there are, or the enum's values."""
+    pool = message_type.DESCRIPTOR.file.pool
+    if found := _UNKNOWN_FIELD.search(detail):
+        fields = pool.FindMessageTypeByName(found[1]).fields
+        names = {name: field for field in fields for name in (field.json_name, field.name)}
+        near = difflib.get_close_matches(found[2], names, n=1, cutoff=0.6)
+        listed = ", ".join(field.json_name for field in fields)
+        if not near:
+            return f"; its fields are {listed}"
+        field = names[near[0]]
+        shape = " (a list: [...])" if field.is_repeated and not field.message_type else ""
+        return f'; did you mean "{field.json_name}"{shape}? Its fields are {listed}'
+    if found := _BAD_ENUM.search(detail):
+        values = [value.name for value in pool.FindEnumTypeByName(found[2]).values]
+        sent = found[1].strip("'\"").upper()
+        near = [name for name in values if name.endswith("_" + sent)]
+        guess = f'did you mean "{near[0]}"? ' if near else ""
+        return f"; {guess}allowed values: {', '.join(values)} (or their numbers)"
+    return ""
+
+
 def encode(message: Message, codec: str) -> bytes:
-    """A response message: binary, or canonical JSON with every field (zero values included) and
-    text as UTF-8, never ``\\u`` escapes."""
+    """A response message: binary, or JSON with every field (zero values included) and text as
+    UTF-8, never ``\\u`` escapes. 64-bit integers are JSON numbers, not the canonical strings:
+    the proto3 JSON mapping has parsers accept both, and a number is what a client generated
+    from /openapi.json expects (our values, bytes and characters, stay far below 2**53)."""
     if codec == "proto":
         return message.SerializeToString()
     fields = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    _int64_as_numbers(message.DESCRIPTOR, fields)  # type: ignore[arg-type]  # (upb's Descriptor)
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_INT64 = {
+    FieldDescriptor.CPPTYPE_INT64,
+    FieldDescriptor.CPPTYPE_UINT64,
+}
+
+
+def _int64_as_numbers(descriptor: Descriptor, fields: dict[str, Any]) -> None:
+    """Turn the 64-bit integers of ``fields`` (``descriptor``'s message as MessageToDict wrote it) into numbers."""
+    for field in _int64_paths(descriptor):
+        value = fields.get(field.json_name)
+        if value is None:
+            continue
+        if field.message_type is None:
+            fields[field.json_name] = [int(v) for v in value] if isinstance(value, list) else int(value)
+            continue
+        if field.message_type.GetOptions().map_entry:
+            value_field = field.message_type.fields_by_name["value"]
+            if value_field.message_type is None:
+                fields[field.json_name] = {key: int(v) for key, v in value.items()}
+            else:
+                for item in value.values():
+                    _int64_as_numbers(value_field.message_type, item)
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            _int64_as_numbers(field.message_type, item)
+
+
+@functools.cache
+def _int64_paths(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
+    """The fields of ``descriptor`` that are, or lead to, a 64-bit integer (computed once per type)."""
+
+    def holds_int64(message: Descriptor, seen: frozenset[str]) -> bool:
+        if message.full_name in seen:
+            return False
+        return any(
+            field.cpp_type in _INT64
+            or (field.message_type is not None and holds_int64(field.message_type, seen | {message.full_name}))
+            for field in message.fields
+        )
+
+    return tuple(
+        field
+        for field in descriptor.fields
+        if field.cpp_type in _INT64
+        or (field.message_type is not None and holds_int64(field.message_type, frozenset({descriptor.full_name})))
+    )
 
 
 def envelope(payload: bytes, *, end: bool = False) -> bytes:
@@ -151,9 +236,14 @@ def unwrap(data: bytes) -> bytes:
 
 
 def timeout_seconds(header: str | None) -> float | None:
-    """The call's deadline from ``Connect-Timeout-Ms`` (at most 10 digits), or None."""
+    """The call's deadline from ``Connect-Timeout-Ms``, or None. The protocol makes it a positive
+    integer of at most 10 digits, so 0 (like -5 or 1.5) is a malformed header, not a deadline
+    already past."""
     if header is None:
         return None
-    if not header.isdigit() or len(header) > 10:
-        raise InvalidRequestError(f"Connect-Timeout-Ms must be a whole number of milliseconds, got {header!r}")
+    if not (header.isascii() and header.isdigit()) or len(header) > 10 or int(header) == 0:
+        raise InvalidRequestError(
+            f"Connect-Timeout-Ms must be a positive whole number of milliseconds (1 to {MAX_TIMEOUT_MS}), "
+            f"got {header!r}; send no header for no deadline"
+        )
     return int(header) / 1000

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
@@ -29,8 +30,9 @@ from starlette.types import Message as AsgiMessage
 from tarjama_client.v1 import tarjama_pb2 as pb
 
 from ..core.context import CLOCK, RequestContext
+from ..engines.base import MAX_OUTPUT_TOKENS
 from ..errors import NotReadyError
-from . import access_methods, connect, desk_methods, methods
+from . import access_methods, connect, desk_methods, methods, openapi
 from .calls import (
     CANCELLED,
     HTTP,
@@ -41,6 +43,7 @@ from .calls import (
     ServerState,
     request_id,
 )
+from .http_connections import ConnectionBounds, protocol_for, raise_file_limit
 from .status import log_error
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,8 @@ CORS_REQUEST_HEADERS = [
     "x-request-id",
 ]
 CORS_RESPONSE_HEADERS = ["x-request-id", "retry-after"]
+DEFAULT_BOUNDS = ConnectionBounds()
+HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,12 @@ class HttpService:
     """The Starlette application over ``state`` (its ``gate`` checks keys as gRPC's does);
     ``cors_origins`` the other origins whose pages may call the API."""
 
-    def __init__(self, state: ServerState, *, cors_origins: Sequence[str] = ()) -> None:
+    def __init__(self, state: ServerState, *, cors_origins: Sequence[str] = (), max_calls: int = 0) -> None:
         self.state = state
+        self._max_calls = max_calls  # most API calls in flight on this port (0: no bound)
+        self.calls = 0
+        self._document = json.loads((WEB / "openapi.json").read_text(encoding="utf-8"))
+        self._served: tuple[object, dict[str, Any]] = (None, self._document)  # (for pipelines, the document)
         middleware = [Middleware(_SecurityHeaders)]
         if cors_origins:
             middleware.append(
@@ -134,13 +143,36 @@ class HttpService:
             )
         self.app = Starlette(
             routes=[
-                Route(SERVICE_PATH + "{method}", self.rpc, methods=["POST"]),
+                # Every method, so that a GET gets 405 and how to call, not the static files' 404.
+                Route(SERVICE_PATH + "{method}", self.rpc, methods=HTTP_METHODS),
                 Route("/healthz", self.healthz, methods=["GET", "HEAD"]),
+                Route("/openapi.json", self.openapi, methods=["GET", "HEAD"]),
                 Route("/readyz", self.readyz, methods=["GET", "HEAD"]),
-                Mount("/", StaticFiles(directory=WEB, html=True)),  # the page at /, and /openapi.json
+                Mount("/", StaticFiles(directory=WEB, html=True)),  # the page at /
             ],
             middleware=middleware,
         )
+
+    async def openapi(self, request: Request) -> Response:
+        """``web/openapi.json`` with this server's limits: what it checks requests against."""
+        pipelines = self.state.pipelines
+        if pipelines is None:  # still loading: the defaults the document was generated with
+            return JSONResponse(self._document)
+        if self._served[0] is not pipelines:
+            translation, summarizer = pipelines.translator.info, pipelines.summarizer
+            document = openapi.constrained(
+                self._document,
+                pipelines.translator.limits,
+                max_new_tokens=translation.max_output_tokens,
+                max_summary_tokens=summarizer.info.max_output_tokens if summarizer else MAX_OUTPUT_TOKENS,
+                languages=openapi.Languages(
+                    tuple(translation.source_languages),
+                    tuple(translation.target_languages),
+                    tuple(summarizer.info.source_languages) if summarizer else (),
+                ),
+            )
+            self._served = (pipelines, document)
+        return JSONResponse(self._served[1])
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "live"}, headers={"cache-control": "no-store"})
@@ -157,6 +189,13 @@ class HttpService:
         )
 
     async def rpc(self, request: Request) -> Response:
+        self.calls += 1
+        try:
+            return await self._rpc(request)
+        finally:
+            self.calls -= 1
+
+    async def _rpc(self, request: Request) -> Response:
         name = request.path_params["method"]
         rpc = RPCS.get(name)
         context = RequestContext.starting_now(
@@ -170,6 +209,15 @@ class HttpService:
                     grpc.StatusCode.UNIMPLEMENTED,
                     f"no method {name!r}: tarjama.v1.TarjamaService has {', '.join(RPCS)}",
                 )
+            if request.method != "POST":
+                raise _post_only(name, rpc)
+            if self._max_calls and self.calls > self._max_calls:
+                raise connect.ConnectError(
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"this server has {self._max_calls} HTTP calls in flight, the most it takes "
+                    "(--http-max-calls): retry shortly, or use another replica",
+                    headers=(("retry-after", "1"),),
+                )
             codec = self._check(request, rpc, call)
             timeout = connect.timeout_seconds(request.headers.get("connect-timeout-ms"))
             if timeout is not None:
@@ -182,9 +230,14 @@ class HttpService:
                 raise NotReadyError("the server is shutting down: retry, and another replica will answer")
             await self.state.admit(call, message)
             if rpc.streaming:
-                return await self._stream(rpc, message, call, codec, headers)
-            response = await _within(_remaining(context.deadline), rpc.run(self.state, message, call))
-        except asyncio.CancelledError:
+                return await self._stream(rpc, message, call, codec, headers, request.receive)
+            response = await _unless_disconnected(
+                request.receive, _within(_remaining(context.deadline), rpc.run(self.state, message, call))
+            )
+        except _Disconnected:  # the caller hung up: its queued and planned work was withdrawn
+            self.state.finish(call, CANCELLED)
+            return Response(status_code=499)  # nobody reads it
+        except asyncio.CancelledError:  # cut at shutdown
             self.state.finish(call, CANCELLED)
             raise
         except Exception as error:
@@ -222,15 +275,22 @@ class HttpService:
         self.state.finish(call, refused.code.name)
         return refused
 
-    async def _stream(self, rpc: Rpc, message: Message, call: Call, codec: str, headers: dict[str, str]) -> Response:
+    async def _stream(
+        self, rpc: Rpc, message: Message, call: Call, codec: str, headers: dict[str, str], receive: Receive
+    ) -> Response:
         """A server stream: the first event (or the refusal) is awaited before the response starts,
-        so a refusal at admission also carries ``Retry-After``; later errors end the stream."""
+        so a refusal at admission also carries ``Retry-After``; later errors end the stream (and
+        Starlette's StreamingResponse cancels it when the caller disconnects)."""
         events: AsyncGenerator[Message, None] = rpc.run(self.state, message, call)
         deadline = call.request_context.deadline
         media_type = "application/connect+proto" if codec == "proto" else "application/connect+json"
         metadata = {REQUEST_ID_KEY: [call.request_context.request_id]}
         try:
-            first = await _within(_remaining(deadline), _next(events))
+            first = await _unless_disconnected(receive, _within(_remaining(deadline), _next(events)))
+        except _Disconnected:
+            await events.aclose()
+            self.state.finish(call, CANCELLED)
+            return Response(status_code=499)  # nobody reads it
         except Exception as error:
             await events.aclose()
             refused = self._refused(call.method, error, call)
@@ -271,6 +331,47 @@ async def _within(timeout: float | None, work: Awaitable[Any]) -> Any:
     return await asyncio.wait_for(work, timeout)
 
 
+class _Disconnected(Exception):
+    """The caller closed its connection before the response was ready."""
+
+
+async def _unless_disconnected(receive: Receive, work: Awaitable[Any]) -> Any:
+    """``work``'s result, unless the caller disconnects first (ASGI ``http.disconnect``): then
+    ``work`` is cancelled, as gRPC cancels a call whose caller left, and ``_Disconnected`` raised."""
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_disconnect(receive))
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+        watch.cancel()
+    if task.done() and not task.cancelled():
+        return task.result()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task  # until its cancellation has withdrawn the work
+    raise _Disconnected
+
+
+async def _disconnect(receive: Receive) -> None:
+    """Returns once the caller has gone (the body is read: only ``http.disconnect`` comes now)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _post_only(name: str, rpc: Rpc) -> connect.ConnectError:
+    """A call with another HTTP method than POST: 405, and how to make it."""
+    content_type = "application/connect+json" if rpc.streaming else "application/json"
+    body = "an enveloped JSON " if rpc.streaming else "a JSON "
+    return connect.ConnectError(
+        grpc.StatusCode.UNIMPLEMENTED,
+        f"{name} is called with POST {SERVICE_PATH}{name}, Content-Type: {content_type} and {body}"
+        f"{rpc.request_type.DESCRIPTOR.name} as the body (the Connect protocol; see /openapi.json)",
+        headers=(("allow", "POST"),),
+        status=405,
+    )
+
+
 async def _read_body(request: Request) -> bytes:
     """The request body, refused without reading further once it exceeds ``MAX_MESSAGE_BYTES``."""
     too_large = connect.ConnectError(
@@ -298,14 +399,27 @@ class _Server(uvicorn.Server):
 
 
 class HttpServer:
-    """Serves ``app`` on ``host:port`` with uvicorn on the running event loop."""
+    """Serves ``app`` on ``host:port`` with uvicorn on the running event loop; ``bounds`` on its
+    connections (``http_connections``), ``keep_alive`` seconds an idle connection is kept after a response."""
 
-    def __init__(self, app: ASGIApp, host: str, port: int, *, tls_cert: str = "", tls_key: str = "") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str,
+        port: int,
+        *,
+        tls_cert: str = "",
+        tls_key: str = "",
+        bounds: ConnectionBounds = DEFAULT_BOUNDS,
+        keep_alive: float = 5.0,
+    ) -> None:
         self.host = host.strip("[]")
         self.port = port
+        self.bounds = bounds
         config = uvicorn.Config(
             app,
-            http="h11",
+            http=protocol_for(bounds),
+            timeout_keep_alive=keep_alive,  # type: ignore[arg-type]  # (seconds; a float works)
             lifespan="off",
             log_config=None,
             access_log=False,  # the access log is calls.ServerState's, one line per call
@@ -326,6 +440,8 @@ class HttpServer:
                 "choose another with --http-port, or 0 to disable HTTP"
             ) from error
         self.port = sock.getsockname()[1]
+        if self.bounds.max_connections:
+            raise_file_limit(self.bounds.max_connections)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         return self.port
 
