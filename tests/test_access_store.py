@@ -112,7 +112,7 @@ async def test_scopes_revocation_and_rotation(sql: SqlStore) -> None:
     assert gate.required
     with pytest.raises(UnauthenticatedError):
         gate.check("", "Translate")
-    with pytest.raises(PermissionDeniedError, match="'memory.write' that SaveTranslation needs"):
+    with pytest.raises(PermissionDeniedError, match=r"'memory\.write' that SaveTranslation needs"):
         gate.check(f"Bearer {key}", "SaveTranslation")
     principal = gate.check(f"Bearer {key}", "Translate")
     rotated = new_key()
@@ -195,9 +195,7 @@ async def test_the_audit_names_the_key_newest_first_paged(sql: SqlStore) -> None
     store = SqlAccessStore(sql)
     desk = Desk(sql)
     await make_key(store, "editor", "memory.write")
-    created = await desk.create_glossary(
-        GlossaryInput(name="names", entries={"حلب": "Aleppo"}), actor="editor"
-    )
+    created = await desk.create_glossary(GlossaryInput(name="names", entries={"حلب": "Aleppo"}), actor="editor")
     await desk.save_translation(memory="default", source="حلب.", translation="Aleppo.", actor="editor")
     await desk.delete_glossary(created.id, actor="editor")
     await store.revoke_key("editor", actor="tarjama-keys:root")

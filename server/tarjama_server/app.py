@@ -27,9 +27,9 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from . import metrics
+from .core.access import Gate
 from .core.admission import Calibration
 from .core.cache import ResultCache
-from .core.access import Gate
 from .core.desk import Desk, DeskLimits
 from .core.limits import RequestLimits, SchedulerLimits
 from .core.model_worker import calibrate
@@ -147,9 +147,7 @@ class TarjamaServer:
         self.state.desk = Desk(store, DeskLimits(min_similarity=settings.memory_min_similarity))
         log.info("desk: %s database %s, schema up to date", store.kind, redacted(url))
         # The keys live in the desk's database: read now, then every --key-refresh-seconds.
-        self.state.gate = Gate(
-            settings.auth_token, SqlAccessStore(store), refresh_seconds=settings.key_refresh_seconds
-        )
+        self.state.gate = Gate(settings.auth_token, SqlAccessStore(store), refresh_seconds=settings.key_refresh_seconds)
         await self.state.gate.start()
 
     async def start(self) -> int:

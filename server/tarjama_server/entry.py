@@ -9,7 +9,16 @@ import sys
 from typing import NoReturn
 
 # Top-level modules the server needs that the client install does not bring.
-_SERVER_ONLY = {"torch", "transformers", "sentencepiece", "huggingface_hub", "grpc_reflection", "prometheus_client", "sqlalchemy", "alembic"}
+_SERVER_ONLY = {
+    "torch",
+    "transformers",
+    "sentencepiece",
+    "huggingface_hub",
+    "grpc_reflection",
+    "prometheus_client",
+    "sqlalchemy",
+    "alembic",
+}
 
 
 def _run(command: str, module: str) -> NoReturn:

@@ -108,7 +108,10 @@ async def _run(arguments: argparse.Namespace) -> int:
             made = new_key()
             record = await store.rotate_key(arguments.name, made, actor=_actor())
             print(made.key)
-            print(f"key {record.name!r} rotated: the new key is shown only now; the old one stops working", file=sys.stderr)
+            print(
+                f"key {record.name!r} rotated: the new key is shown only now; the old one stops working",
+                file=sys.stderr,
+            )
         elif command == "audit":
             if not 0 < arguments.limit <= 500:
                 raise TarjamaError("--limit must be 1 to 500")

@@ -67,7 +67,9 @@ MEMORY_UNAVAILABLE = Counter(
 )
 DESK_WRITES = Counter("tarjama_desk_writes_total", "Desk writes committed, by action.", ["action"])
 KEY_REQUESTS = Counter(
-    "tarjama_key_requests_total", "Calls by API key name (never the key), method and status.", ["key", "method", "status"]
+    "tarjama_key_requests_total",
+    "Calls by API key name (never the key), method and status.",
+    ["key", "method", "status"],
 )
 KEY_CHARACTERS = Counter(
     "tarjama_key_characters_total",

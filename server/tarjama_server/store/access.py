@@ -37,16 +37,18 @@ class SqlAccessStore:
         statement = self._insert(key_usage).values(
             key_id=key_id, period=period, requests=requests, characters=characters
         )
-        statement = statement.on_conflict_do_update(
+        upsert = statement.on_conflict_do_update(
             index_elements=["key_id", "period"],
             set_={
                 "requests": key_usage.c.requests + statement.excluded.requests,
                 "characters": key_usage.c.characters + statement.excluded.characters,
             },
         ).returning(key_usage.c.requests)
-        return int((await connection.execute(statement)).scalar_one())
+        return int((await connection.execute(upsert)).scalar_one())
 
-    async def _characters(self, connection: AsyncConnection, key_id: int, periods: Periods) -> dict[str, tuple[int, int]]:
+    async def _characters(
+        self, connection: AsyncConnection, key_id: int, periods: Periods
+    ) -> dict[str, tuple[int, int]]:
         rows = await connection.execute(
             select(key_usage.c.period, key_usage.c.requests, key_usage.c.characters).where(
                 key_usage.c.key_id == key_id, key_usage.c.period.in_([periods.day, periods.month])
