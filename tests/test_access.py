@@ -135,7 +135,7 @@ def test_over_json_no_key_a_missing_scope_and_a_quota_are_refused(
     assert "characters_per_day" in body["message"] and "resets at" in body["message"]
     assert "retry-after" not in headers and "details" not in body  # no hint to retry in seconds
     status, body, _ = post(server, "GetUsage", {}, key=made["small"])
-    assert (body["requestsToday"], body["charactersToday"], body["charactersPerDay"]) == ("0", "0", "100")
+    assert [int(body[name]) for name in ("requestsToday", "charactersToday", "charactersPerDay")] == [0, 0, 100]
 
 
 def test_get_usage_counts_the_models_characters_and_cache_hits_are_free(
@@ -148,14 +148,14 @@ def test_get_usage_counts_the_models_characters_and_cache_hits_are_free(
     status, usage, _ = post(server, "GetUsage", {}, key=made["editor"])
     assert status == 200
     assert usage["keyName"] == "editor" and usage["scopes"] == ["memory.read", "memory.write", "translate"]
-    assert (usage["requestsToday"], usage["charactersToday"]) == ("2", str(len(text)))
-    assert (usage["requestsThisMonth"], usage["charactersThisMonth"]) == ("2", str(len(text)))
+    assert (int(usage["requestsToday"]), int(usage["charactersToday"])) == (2, len(text))
+    assert (int(usage["requestsThisMonth"]), int(usage["charactersThisMonth"])) == (2, len(text))
     # An approved translation: its segment comes from memory next time, and costs nothing.
     assert post(server, "SaveTranslation", {"source": ALEPPO, "translation": "Aleppo."}, key=made["editor"])[0] == 200
     status, body, _ = post(server, "Translate", {"texts": [ALEPPO], "memory": "default"}, key=made["editor"])
     assert body["translations"][0]["text"] == "Aleppo."
     usage = post(server, "GetUsage", {}, key=made["editor"])[1]
-    assert (usage["requestsToday"], usage["charactersToday"]) == ("4", str(len(text)))
+    assert (int(usage["requestsToday"]), int(usage["charactersToday"])) == (4, len(text))
     sample = REGISTRY.get_sample_value("tarjama_key_characters_total", {"key": "editor"})
     assert sample is not None and sample >= len(text)
     # The audit names the key of the approval (the admin token may read it).

@@ -72,6 +72,7 @@ _KEY = re.compile(r"tjk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 # The name the audit and metrics give --auth-token's caller.
 AUTH_TOKEN_NAME = "auth-token"
 REFRESH_SECONDS = 3.0
+MAX_REFRESH_SECONDS = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,6 +274,11 @@ class Gate:
         refresh_seconds: float = REFRESH_SECONDS,
         clock: Callable[[], datetime] = now_utc,
     ) -> None:
+        if not 0 < refresh_seconds <= MAX_REFRESH_SECONDS:
+            raise ValueError(
+                f"--key-refresh-seconds must be above 0 and at most {MAX_REFRESH_SECONDS:g} (a revoked key must stop "
+                f"working within {MAX_REFRESH_SECONDS:g} s), got {refresh_seconds}"
+            )
         self._token = auth_token.encode()
         self.store = store
         self.refresh_seconds = refresh_seconds
