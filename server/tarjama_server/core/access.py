@@ -318,6 +318,8 @@ class Gate:
                 await self.store.prune(Periods.at(self.clock()))
             except StoreUnavailableError as error:
                 log.warning("the key table was not refreshed (the last one stays): %s", error)
+            except Exception as error:  # never let the refresh stop: revocations must keep arriving
+                log.error("the key table was not refreshed (the last one stays): %s", type(error).__name__)
 
     async def stop(self) -> None:
         if self._task is not None:

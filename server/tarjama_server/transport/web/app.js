@@ -216,9 +216,13 @@ async function loadModels() {
   showUsage();
 }
 
-// The key's use against its limits (GetUsage); hidden on a server that needs no key.
+// The key's use against its limits (GetUsage); hidden without a key, or for --auth-token (no usage).
 async function showUsage() {
   const line = $('usage');
+  if (!sessionStorage.getItem(TOKEN_KEY)) {
+    line.hidden = true;
+    return;
+  }
   let usage;
   try {
     usage = await call('GetUsage', {});
