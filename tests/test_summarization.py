@@ -49,12 +49,22 @@ class FirstWordSummarizer(LoopingEngine):
 
 
 def test_summarizer_map_reduce_with_empty_partial_summaries() -> None:
-    """A model that returns nothing still gives an (empty) answer, not an endless reduce loop."""
+    """A model that returns nothing ends its map-reduce (no endless reduce loop), and the editor
+    gets the article's first sentence, said so in the method, never an empty summary."""
     engine = SilentSummarizer()
     result = summarize(engine, "جملة قصيرة هنا. " * 30)
-    assert result.summary == ""
-    assert "map-reduce" in result.method
+    assert result.summary == "جملة قصيرة هنا."
+    assert "map-reduce" in result.method and result.method.endswith("+first-sentence")
+    assert result.confidence is None  # no model wrote it: no model score
     assert len(engine.calls) == 1  # one map round, then nothing left to reduce
+
+
+def test_an_empty_summary_of_a_short_article_is_its_first_sentence() -> None:
+    engine = SilentSummarizer()
+    result = summarize(engine, "  الجملة الأولى هنا.\nوالجملة الثانية هناك.")
+    assert result.summary == "الجملة الأولى هنا."
+    assert result.method == "summarize-ar+first-sentence"
+    assert len(engine.calls) == 1
 
 
 def test_summarizer_map_reduce_reads_every_chunk() -> None:

@@ -153,7 +153,7 @@ class Summarizer:
                 )
 
                 async def compute() -> object:
-                    return await self._summarize(admitted, chunks, source, target)
+                    return await self._summarize(admitted, chunks, source, target, article=clean)
 
                 value, shared = await self.cache.run(
                     key,
@@ -231,7 +231,9 @@ class Summarizer:
             for future in futures:
                 future.cancel()
 
-    async def _summarize(self, admitted: AdmittedSummary, chunks: list[str], source: str, target: str) -> SummaryResult:
+    async def _summarize(
+        self, admitted: AdmittedSummary, chunks: list[str], source: str, target: str, *, article: str
+    ) -> SummaryResult:
         checked, ticket = admitted.checked, admitted.ticket
         map_params = self.defaults.params(CARD_STYLE, num_beams=checked.num_beams)
         usage = Usage()
@@ -267,6 +269,12 @@ class Summarizer:
             method += f"+map-reduce({'/'.join(map(str, chunk_counts))} chunks)"
         if lead:
             method += "+lead"
+        if not summary.strip():
+            # The model wrote nothing (it stopped at once, or wrote only pieces that decode to
+            # nothing): an editor never gets an empty summary silently. The article's first
+            # sentence stands in, with no model score, and the method says so.
+            summary, log_probability = first_sentence(article), None
+            method += "+first-sentence"
         if target != source:
             assert self.translator is not None  # check_languages made sure
             if summary:

@@ -299,6 +299,8 @@ function methodInWords(method) {
         (rounds.length ? `, whose summaries were summarized again in ${rounds.join(', then ')}` : '') + ')');
     } else if (step === 'lead') {
       words.push('from the beginning of the part summaries only, as they did not get shorter');
+    } else if (step === 'first-sentence') {
+      words.push('but the model wrote nothing, so this is the article\'s first sentence');
     } else if ((match = /^translate-([a-z-]+)-([a-z-]+)$/i.exec(step))) {
       words.push(`then translated from ${languageName(match[1])} into ${languageName(match[2])}`);
     } else {
