@@ -9,8 +9,9 @@ in the table, and shown by ``tarjama-keys list``), then 256 random bits. The dat
 the SHA-256 of the whole key, compared with ``hmac.compare_digest``. A fast hash is right
 here, where bcrypt or argon2 would be wrong: those slow down guessing of *low-entropy*
 secrets (passwords); a 256-bit random key cannot be guessed whatever the hash, and a slow
-hash on every call would cost each request tens of milliseconds of CPU (an attacker's burst
-of wrong keys too). A stolen database yields digests, not keys.
+hash would cost every call (and each of an attacker's wrong keys) its CPU: measured here,
+SHA-256 of a key 6 µs, scrypt at OWASP's least cost (n=2**14) 456 ms, PBKDF2-SHA256 at 600,000
+rounds 2.2 s (2 cores at load 13). A stolen database yields digests, not keys.
 
 The limits are decided here, in plain functions (``decide``); the store counts (atomic
 upserts, so replicas on one PostgreSQL share the counts) and calls ``decide`` inside the
