@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,17 +22,12 @@ from tarjama_server.errors import (
     RateLimitedError,
     UnauthenticatedError,
 )
-from tarjama_server.store import database_url as store_url
 from tarjama_server.store import open_store
 from tarjama_server.store.access import SqlAccessStore
 from tarjama_server.store.schema import api_keys
 from tarjama_server.store.sql import SqlStore
 
-
-def _url(database_url: str) -> str:
-    url = store_url(database_url, Path("."))
-    assert url is not None
-    return url
+from .test_store import _url
 
 
 @pytest_asyncio.fixture(loop_scope="function")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..core.access import MINUTE_PREFIX, AuditRecord, Counts, KeyLimits, KeyRecord, NewKey, Periods, Usage
 from ..errors import InvalidRequestError, NotFoundError
 from .schema import api_keys, audit_log, key_usage
-from .sql import SqlStore
+from .sql import SqlStore, _utc
 
 
 class SqlAccessStore:
@@ -184,10 +184,6 @@ def _limits(limits: KeyLimits) -> dict[str, int]:
         "characters_per_month": limits.characters_per_month,
         "requests_per_minute": limits.requests_per_minute,
     }
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _key(row: Row[Any]) -> KeyRecord:
