@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from tarjama_server.core.access import Gate, KeyLimits, Periods, Principal, check_scopes, new_key
 from tarjama_server.core.desk import Desk, GlossaryInput
 from tarjama_server.errors import (
@@ -24,7 +24,7 @@ from tarjama_server.errors import (
 )
 from tarjama_server.store import open_store
 from tarjama_server.store.access import SqlAccessStore
-from tarjama_server.store.schema import api_keys
+from tarjama_server.store.schema import api_keys, key_usage
 from tarjama_server.store.sql import SqlStore
 
 from .test_store import _url
@@ -36,6 +36,10 @@ async def sql(database_url: str) -> AsyncIterator[SqlStore]:
     try:
         yield store
     finally:
+        # Leave no key behind on the session's PostgreSQL: a key, even revoked, makes servers require one.
+        async with store.engine.begin() as connection:
+            await connection.execute(delete(key_usage))
+            await connection.execute(delete(api_keys))
         await store.close()
 
 

@@ -239,7 +239,7 @@ class TarjamaServiceServicer:
         """Access: API keys (made with the tarjama-keys command) and the audit of desk writes.
 
         The calling key's characters and requests today and this month, against its limits.
-        FAILED_PRECONDITION on a server that requires no key (none was sent to count).
+        Only keys are counted: a call without one (an open server, --auth-token) gets zeros.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

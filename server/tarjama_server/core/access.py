@@ -33,7 +33,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from ..errors import (
-    FeatureDisabledError,
     InvalidRequestError,
     PermissionDeniedError,
     QuotaExhaustedError,
@@ -405,11 +404,10 @@ class Gate:
             log.warning("%d characters of key %r were not charged: %s", characters, principal.name, error)
 
     async def usage(self, principal: Principal) -> tuple[Usage, Periods]:
-        if principal.key_id is None or self.store is None:
-            raise FeatureDisabledError(
-                "usage is counted per API key, and this call was made without one (an open server, or --auth-token): "
-                "call with a key from 'tarjama-keys create'"
-            )
-        await self._charged(principal.key_id)  # what this process's calls cost, written
+        """The key's use today and this month; nothing for a call without a key (an open server,
+        or --auth-token): only keys are counted."""
         periods = Periods.at(self.clock())
+        if principal.key_id is None or self.store is None:
+            return Usage(0, 0, 0, 0), periods
+        await self._charged(principal.key_id)  # what this process's calls cost, written
         return await self.store.usage(principal.key_id, periods), periods

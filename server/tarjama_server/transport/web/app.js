@@ -230,6 +230,10 @@ async function showUsage() {
     line.hidden = true;
     return;
   }
+  if (!usage.keyName || usage.keyName === 'auth-token') {  // the operator's token: nothing is counted
+    line.hidden = true;
+    return;
+  }
   const count = (value) => Number(value || 0).toLocaleString('en');
   const of = (used, limit) => Number(limit || 0) ? `${count(used)} of ${count(limit)}` : count(used);
   line.textContent = `Key “${usage.keyName}”: ${of(usage.charactersToday, usage.charactersPerDay)} characters ` +
