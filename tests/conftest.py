@@ -110,7 +110,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     try:
         if await connection.fetchval("SELECT to_regclass('memory_entries') IS NOT NULL"):
             await connection.execute(
-                "TRUNCATE glossaries, glossary_entries, memory_entries, audit_log RESTART IDENTITY CASCADE"
+                "TRUNCATE glossaries, glossary_entries, memory_entries, audit_log, api_keys, key_usage "
+                "RESTART IDENTITY CASCADE"
             )
     finally:
         await connection.close()

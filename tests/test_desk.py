@@ -249,7 +249,7 @@ def test_bad_desk_input_is_refused_over_both_transports(desk: ServerThread) -> N
     status, models = post(desk, "ListModels", {})  # and the server keeps serving, its limits told
     server = models["server"]
     assert (server["deskEnabled"], server["database"], server["memoryMinSimilarity"]) == (True, "sqlite", 0.75)
-    assert int(server["maxTmxBytes"]) == 32 * 2**20 and server["maxGlossaryEntries"] == 2000
+    assert server["maxTmxBytes"] == 32 * 2**20 and server["maxGlossaryEntries"] == 2000
 
 
 def test_with_the_desk_off_its_calls_name_the_setting(http_server: ServerThread) -> None:

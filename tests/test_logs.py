@@ -23,7 +23,7 @@ def excerpt(article: str, sentences: int = 3) -> str:
 
 
 FIELDS = {"method", "protocol", "status", "duration_ms", "texts", "segments", "input_tokens", "output_tokens",
-          "queue_wait_ms", "estimate_ms", "request_id"}  # fmt: skip
+          "queue_wait_ms", "estimate_ms", "request_id", "key"}  # fmt: skip
 
 
 def access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

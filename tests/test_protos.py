@@ -29,4 +29,7 @@ def test_proto_package_is_versioned() -> None:
         "CreateGlossary", "ListGlossaries", "GetGlossary", "UpdateGlossary", "DeleteGlossary", "SaveTranslation",
         "SearchMemory", "DeleteMemoryEntry", "ListMemories", "ImportMemory", "ExportMemory",
     }  # fmt: skip
-    assert {m.name for m in service.methods} == {"Translate", "StreamTranslate", "Summarize", "ListModels", *desk}
+    access = {"GetUsage", "ListAudit"}
+    assert {m.name for m in service.methods} == {
+        "Translate", "StreamTranslate", "Summarize", "ListModels", *desk, *access
+    }  # fmt: skip

@@ -27,6 +27,7 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from . import metrics
+from .core.access import Gate
 from .core.admission import Calibration
 from .core.cache import ResultCache
 from .core.desk import Desk, DeskLimits
@@ -44,11 +45,12 @@ from .loading.loader import load_engines
 from .logs import configure_logging
 from .settings import Settings, load_settings, split_list
 from .store import database_url, open_store, redacted
+from .store.access import SqlAccessStore
 from .transport.calls import MAX_MESSAGE_BYTES, ServerState
 from .transport.grpc_service import TarjamaServicer
 from .transport.http_connections import ConnectionBounds
 from .transport.http_service import HttpServer, HttpService
-from .transport.interceptors import BearerTokenInterceptor, DecodeErrorInterceptor
+from .transport.interceptors import DecodeErrorInterceptor, KeyInterceptor
 
 log = logging.getLogger("tarjama_server")
 
@@ -87,10 +89,12 @@ class TarjamaServer:
         # Loading and calibration run on one daemon thread that lives as long as the process.
         self._loader_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._loader: threading.Thread | None = None
-        interceptors: list[grpc.aio.ServerInterceptor] = (
-            [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
-        )
-        interceptors.append(DecodeErrorInterceptor())  # after auth: no token, no parsing
+        # --auth-token is an admin key; the database's keys join when the desk opens (open_desk).
+        self.state.gate = Gate(settings.auth_token)
+        interceptors: list[grpc.aio.ServerInterceptor] = [
+            KeyInterceptor(lambda: self.state.gate),
+            DecodeErrorInterceptor(),  # after the key check: no key, no parsing
+        ]
         options: list[tuple[str, int]] = [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -114,7 +118,6 @@ class TarjamaServer:
         if settings.http_port:
             service = HttpService(
                 self.state,
-                auth_token=settings.auth_token,
                 cors_origins=split_list(settings.http_cors_origins),
                 max_calls=settings.http_max_calls,
             )
@@ -143,6 +146,9 @@ class TarjamaServer:
         store = await open_store(url)
         self.state.desk = Desk(store, DeskLimits(min_similarity=settings.memory_min_similarity))
         log.info("desk: %s database %s, schema up to date", store.kind, redacted(url))
+        # The keys live in the desk's database: read now, then every --key-refresh-seconds.
+        self.state.gate = Gate(settings.auth_token, SqlAccessStore(store), refresh_seconds=settings.key_refresh_seconds)
+        await self.state.gate.start()
 
     async def start(self) -> int:
         settings = self.settings
@@ -372,6 +378,7 @@ class TarjamaServer:
             self._executor.shutdown(wait=False, cancel_futures=True)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
+        await self.state.gate.stop()  # its charges written first
         if self.state.desk is not None:
             await self.state.desk.store.close()
         return {"in_flight": in_flight, **outcome}

@@ -9,7 +9,16 @@ import sys
 from typing import NoReturn
 
 # Top-level modules the server needs that the client install does not bring.
-_SERVER_ONLY = {"torch", "transformers", "sentencepiece", "huggingface_hub", "grpc_reflection", "prometheus_client"}
+_SERVER_ONLY = {
+    "torch",
+    "transformers",
+    "sentencepiece",
+    "huggingface_hub",
+    "grpc_reflection",
+    "prometheus_client",
+    "sqlalchemy",
+    "alembic",
+}
 
 
 def _run(command: str, module: str) -> NoReturn:
@@ -33,3 +42,7 @@ def server() -> NoReturn:
 
 def models() -> NoReturn:
     _run("tarjama-models", "tarjama_server.loading.cli")
+
+
+def keys() -> NoReturn:
+    _run("tarjama-keys", "tarjama_server.keys_cli")

@@ -25,6 +25,10 @@ class OverloadedError(TarjamaError):
         self.retry_after = retry_after
 
 
+class RateLimitedError(OverloadedError):
+    """The caller's key is over its rate (requests a minute): retry after ``retry_after`` seconds."""
+
+
 class DeadlineExpiredError(TarjamaError):
     """The request's deadline passed before its work could run."""
 
@@ -53,3 +57,15 @@ class NotFoundError(TarjamaError):
 
 class StoreUnavailableError(NotReadyError):
     """The desk's database cannot be reached (or is busy past its timeout): retry later."""
+
+
+class UnauthenticatedError(TarjamaError):
+    """No key, or a key the server does not hold (unknown or revoked)."""
+
+
+class PermissionDeniedError(TarjamaError):
+    """The caller's key lacks the scope the call needs."""
+
+
+class QuotaExhaustedError(TarjamaError):
+    """The caller's key has used its characters for the day or month: no retry helps until it resets."""

@@ -66,3 +66,13 @@ MEMORY_UNAVAILABLE = Counter(
     "reached.",
 )
 DESK_WRITES = Counter("tarjama_desk_writes_total", "Desk writes committed, by action.", ["action"])
+KEY_REQUESTS = Counter(
+    "tarjama_key_requests_total",
+    "Calls by API key name (never the key), method and status.",
+    ["key", "method", "status"],
+)
+KEY_CHARACTERS = Counter(
+    "tarjama_key_characters_total",
+    "Characters the models read for each API key (by name): pass-through, cache and memory hits are free.",
+    ["key"],
+)

@@ -141,7 +141,14 @@ class Settings:
         256, "HTTP: most API calls in flight; more get 503 (unavailable) with Retry-After at once (0 = no limit)"
     )
     metrics_port: int = _setting(9464, "Prometheus /metrics port (0 disables)")
-    auth_token: str = _setting("", "if set, every call except health must send 'authorization: Bearer <token>'")
+    auth_token: str = _setting(
+        "",
+        "an admin key: once set (or once any key exists, see tarjama-keys), every call except health must send "
+        "'authorization: Bearer <key>'",
+    )
+    key_refresh_seconds: float = _setting(
+        3.0, "how often the server rereads the API keys (tarjama-keys create/revoke take effect within this)"
+    )
     tls_cert: str = _setting("", "PEM certificate chain file; with --tls-key serves TLS")
     tls_key: str = _setting("", "PEM private key file")
     shutdown_grace_seconds: float = _setting(20.0, "on SIGTERM, how long in-flight calls may finish")

@@ -618,3 +618,65 @@ class ExportMemoryChunk(_message.Message):
     TMX_FIELD_NUMBER: _ClassVar[int]
     tmx: bytes
     def __init__(self, tmx: _Optional[bytes] = ...) -> None: ...
+
+class GetUsageRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class KeyUsage(_message.Message):
+    __slots__ = ("key_name", "scopes", "characters_today", "requests_today", "characters_this_month", "requests_this_month", "characters_per_day", "characters_per_month", "requests_per_minute", "day_resets_at", "month_resets_at")
+    KEY_NAME_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    CHARACTERS_TODAY_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_TODAY_FIELD_NUMBER: _ClassVar[int]
+    CHARACTERS_THIS_MONTH_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_THIS_MONTH_FIELD_NUMBER: _ClassVar[int]
+    CHARACTERS_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    CHARACTERS_PER_MONTH_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    DAY_RESETS_AT_FIELD_NUMBER: _ClassVar[int]
+    MONTH_RESETS_AT_FIELD_NUMBER: _ClassVar[int]
+    key_name: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    characters_today: int
+    requests_today: int
+    characters_this_month: int
+    requests_this_month: int
+    characters_per_day: int
+    characters_per_month: int
+    requests_per_minute: int
+    day_resets_at: str
+    month_resets_at: str
+    def __init__(self, key_name: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., characters_today: _Optional[int] = ..., requests_today: _Optional[int] = ..., characters_this_month: _Optional[int] = ..., requests_this_month: _Optional[int] = ..., characters_per_day: _Optional[int] = ..., characters_per_month: _Optional[int] = ..., requests_per_minute: _Optional[int] = ..., day_resets_at: _Optional[str] = ..., month_resets_at: _Optional[str] = ...) -> None: ...
+
+class ListAuditRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class AuditEntry(_message.Message):
+    __slots__ = ("id", "time", "actor", "action", "subject", "detail")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    time: str
+    actor: str
+    action: str
+    subject: str
+    detail: str
+    def __init__(self, id: _Optional[int] = ..., time: _Optional[str] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., subject: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ListAuditResponse(_message.Message):
+    __slots__ = ("entries", "next_page_token")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    next_page_token: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -109,6 +109,16 @@ class TarjamaServiceStub:
                 request_serializer=tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryRequest.SerializeToString,
                 response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryChunk.FromString,
                 _registered_method=True)
+        self.GetUsage = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/GetUsage',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.GetUsageRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.KeyUsage.FromString,
+                _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/tarjama.v1.TarjamaService/ListAudit',
+                request_serializer=tarjama_dot_v1_dot_tarjama__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ListAuditResponse.FromString,
+                _registered_method=True)
 
 
 class TarjamaServiceServicer:
@@ -225,6 +235,23 @@ class TarjamaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUsage(self, request, context):
+        """Access: API keys (made with the tarjama-keys command) and the audit of desk writes.
+
+        The calling key's characters and requests today and this month, against its limits.
+        Only keys are counted: a call without one (an open server, --auth-token) gets zeros.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAudit(self, request, context):
+        """Who changed what on the desk (and in the keys), newest first, paged. Needs the admin scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TarjamaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -302,6 +329,16 @@ def add_TarjamaServiceServicer_to_server(servicer, server):
                     servicer.ExportMemory,
                     request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryRequest.FromString,
                     response_serializer=tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryChunk.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.GetUsageRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.KeyUsage.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=tarjama_dot_v1_dot_tarjama__pb2.ListAuditRequest.FromString,
+                    response_serializer=tarjama_dot_v1_dot_tarjama__pb2.ListAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -709,6 +746,60 @@ class TarjamaService:
             '/tarjama.v1.TarjamaService/ExportMemory',
             tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryRequest.SerializeToString,
             tarjama_dot_v1_dot_tarjama__pb2.ExportMemoryChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/GetUsage',
+            tarjama_dot_v1_dot_tarjama__pb2.GetUsageRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.KeyUsage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tarjama.v1.TarjamaService/ListAudit',
+            tarjama_dot_v1_dot_tarjama__pb2.ListAuditRequest.SerializeToString,
+            tarjama_dot_v1_dot_tarjama__pb2.ListAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -86,6 +86,9 @@ class Report:
     segments: int = 0
     usage: Usage = field(default_factory=Usage)
     timings: Timings = field(default_factory=Timings)
+    # Characters a model read for this call (what an API key's quota counts): text passed
+    # through, cache hits and memory hits are free.
+    model_characters: int = 0
 
 
 # Told a call's report once its run ends, however it ends (the transport's access log).

@@ -75,9 +75,17 @@ class AdmittedSummary:
     usage: Usage = field(default_factory=Usage)  # once done
     # Told the call's report once the run ends (the transport's access log).
     on_report: ReportSink | None = None
+    # Characters of the article the model read, and of its summary when translated (not on a cache hit).
+    model_characters: int = 0
 
     def report_so_far(self) -> Report:
-        return Report(texts=1, segments=self.jobs, usage=self.usage, timings=self.ticket.timings())
+        return Report(
+            texts=1,
+            segments=self.jobs,
+            usage=self.usage,
+            timings=self.ticket.timings(),
+            model_characters=self.model_characters,
+        )
 
 
 class Summarizer:
@@ -229,6 +237,7 @@ class Summarizer:
         checked, ticket = admitted.checked, admitted.ticket
         map_params = self.defaults.params(CARD_STYLE, num_beams=checked.num_beams)
         usage = Usage()
+        admitted.model_characters = sum(len(chunk) for chunk in chunks)
         chunk_counts: list[int] = []
         lead = False
         while len(chunks) > 1:  # none: every partial summary came back empty
@@ -276,6 +285,7 @@ class Summarizer:
                 if checked.style.one_sentence:  # one sentence can translate into several: a headline is one
                     summary = first_sentence(summary)
                 usage += translated.report.usage
+                admitted.model_characters += translated.report.model_characters
             models.append(self.translator.info.label)
             method += f"+translate-{source}-{target}"
         admitted.usage = usage

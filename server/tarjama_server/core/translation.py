@@ -140,6 +140,8 @@ class AdmittedTranslation:
 
     # Told the call's report once the run ends (the transport's access log).
     on_report: ReportSink | None = None
+    # Characters of the model inputs this call had the model translate (not cached, shared or remembered).
+    model_characters: int = 0
 
     def report_so_far(self) -> Report:
         return Report(
@@ -147,6 +149,7 @@ class AdmittedTranslation:
             segments=sum(plan.segment_count for plan in self.plans),
             usage=self.usage,
             timings=self.ticket.timings(),
+            model_characters=self.model_characters,
         )
 
 
@@ -429,6 +432,7 @@ class Translator:
         return dataclasses.replace(output, usage=Usage(), cached=True) if shared else output
 
     async def _translate_one(self, admitted: AdmittedTranslation, order: int, source: str, tokens: int) -> ModelOutput:
+        admitted.model_characters += len(source)
         (future,) = self.scheduler.submit(admitted.ticket, [source], admitted.params, input_tokens=[tokens])
         try:
             first = await future

@@ -74,3 +74,29 @@ audit_log = Table(
     Column("detail", Text, nullable=False, default=""),
 )
 Index("ix_audit_log_at", audit_log.c.at)
+
+# API keys: their SHA-256 (``digest``), never the keys themselves (core.access explains why).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("public_id", String(16), nullable=False, unique=True),
+    Column("digest", String(64), nullable=False),
+    Column("scopes", String(200), nullable=False),  # comma-separated
+    Column("characters_per_day", BigInteger, nullable=False),  # 0: no limit
+    Column("characters_per_month", BigInteger, nullable=False),
+    Column("requests_per_minute", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# A key's requests and model characters per period (core.access.Periods), counted with upserts.
+key_usage = Table(
+    "key_usage",
+    metadata,
+    Column("key_id", _ID, ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
+    Column("period", String(20), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("characters", BigInteger, nullable=False),
+)

@@ -4,14 +4,16 @@ line per call from the core's ``Report``."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tarjama_client.v1 import tarjama_pb2 as pb
+
 from .. import metrics
+from ..core.access import OPEN, Gate, Principal
 from ..core.context import CLOCK, Report, RequestContext
 from ..core.desk import Desk
 from ..core.pipelines import Pipelines
@@ -40,9 +42,13 @@ def request_id(sent: Iterable[object]) -> str:
     return uuid.uuid4().hex
 
 
-def token_matches(sent: object, token: str) -> bool:
-    """Whether ``sent`` (the caller's ``authorization``) is ``Bearer <token>``, compared in constant time."""
-    return isinstance(sent, str) and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+def request_characters(request: object) -> int:
+    """The most characters a call can cost its key: the text it sends to a model."""
+    if isinstance(request, pb.TranslateRequest):
+        return sum(len(text) for text in request.texts)
+    if isinstance(request, pb.SummarizeRequest):
+        return len(request.text)
+    return 0
 
 
 @dataclass
@@ -56,6 +62,8 @@ class Call:
     counted: bool  # arrived before the graceful stop began
     protocol: str = GRPC
     report: Report = field(default_factory=Report)
+    # Who is calling (their key's name, scopes and limits); OPEN until the key was checked.
+    principal: Principal = OPEN
 
     def record(self, report: Report) -> None:
         """The core's report of the call (its ``ReportSink``), sent once its run ends however it ends."""
@@ -76,6 +84,20 @@ class ServerState:
         # process is on its way out, so load balancers must stop sending work here.
         self.faulted = False
         self._drain_counts = {"finished": 0, "ok": 0, "cut": 0}
+        # The key check of both transports (core.access): the app sets it up with the database.
+        self.gate = Gate()
+
+    def authorize(self, call: Call, authorization: object) -> None:
+        """The call's key and scope, from the cached key table (no query): raises to refuse."""
+        call.principal = self.gate.check(authorization, call.method)
+
+    async def admit(self, call: Call, request: object) -> None:
+        """The call's key is under its rate and quota (counted in the database); raises to refuse."""
+        await self.gate.admit(call.principal, call.method, request_characters(request))
+
+    def still_valid(self, call: Call) -> None:
+        """Raises once the call's key was revoked (a stream checks between events)."""
+        self.gate.still_valid(call.principal)
 
     def require_desk(self) -> Desk:
         if self.desk is None:
@@ -112,6 +134,12 @@ class ServerState:
             self._drain_counts["cut" if status == CANCELLED else "finished"] += 1
             self._drain_counts["ok"] += status == OK
         metrics.REQUESTS.labels(call.method, status, call.protocol).inc()
+        if call.principal.name:  # the key's name, never the key
+            metrics.KEY_REQUESTS.labels(call.principal.name, call.method, status).inc()
+            characters = call.report.model_characters
+            if characters:
+                metrics.KEY_CHARACTERS.labels(call.principal.name).inc(characters)
+                self.gate.charge_later(call.principal, characters)
         metrics.REQUEST_SECONDS.labels(call.method, call.protocol).observe(seconds)
         report = call.report
         fields = {
@@ -126,5 +154,6 @@ class ServerState:
             "queue_wait_ms": round(report.timings.queue_seconds * 1000, 1),
             "estimate_ms": round(report.timings.estimated_seconds * 1000, 1),
             "request_id": call.request_context.request_id,
+            "key": call.principal.name,
         }
         access_log.info(" ".join(f"{key}={value}" for key, value in fields.items()), extra={"fields": fields})

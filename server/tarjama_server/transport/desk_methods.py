@@ -66,7 +66,7 @@ async def create_glossary(state: ServerState, request: pb.CreateGlossaryRequest,
         file=request.file,
         file_media_type=request.file_media_type,
     )
-    return glossary(await state.require_desk().create_glossary(sent))
+    return glossary(await state.require_desk().create_glossary(sent, actor=call.principal.name))
 
 
 async def list_glossaries(
@@ -86,14 +86,16 @@ async def update_glossary(state: ServerState, request: pb.UpdateGlossaryRequest,
         name=request.name, entries=dict(request.entries), file=request.file, file_media_type=request.file_media_type
     )
     return glossary(
-        await state.require_desk().update_glossary(request.id, sent, replace_entries=request.replace_entries)
+        await state.require_desk().update_glossary(
+            request.id, sent, replace_entries=request.replace_entries, actor=call.principal.name
+        )
     )
 
 
 async def delete_glossary(
     state: ServerState, request: pb.DeleteGlossaryRequest, call: Call
 ) -> pb.DeleteGlossaryResponse:
-    await state.require_desk().delete_glossary(request.id)
+    await state.require_desk().delete_glossary(request.id, actor=call.principal.name)
     return pb.DeleteGlossaryResponse()
 
 
@@ -106,6 +108,7 @@ async def save_translation(state: ServerState, request: pb.SaveTranslationReques
         target_language=request.target_language,
         note=request.note,
         approver=request.approver,
+        actor=call.principal.name,
     )
     return memory_entry(saved)
 
@@ -127,7 +130,7 @@ async def search_memory(state: ServerState, request: pb.SearchMemoryRequest, cal
 async def delete_memory_entry(
     state: ServerState, request: pb.DeleteMemoryEntryRequest, call: Call
 ) -> pb.DeleteMemoryEntryResponse:
-    await state.require_desk().delete_memory_entry(request.id)
+    await state.require_desk().delete_memory_entry(request.id, actor=call.principal.name)
     return pb.DeleteMemoryEntryResponse()
 
 
@@ -144,6 +147,7 @@ async def import_memory(state: ServerState, request: pb.ImportMemoryRequest, cal
         tmx=request.tmx,
         source_language=request.source_language,
         target_language=request.target_language,
+        actor=call.principal.name,
     )
     return pb.ImportMemoryResponse(units=units, saved=saved)
 
@@ -153,4 +157,5 @@ async def export_memory(
 ) -> AsyncGenerator[pb.ExportMemoryChunk, None]:
     desk = state.require_desk()
     async for piece in desk.export_memory(request.memory):
+        state.still_valid(call)  # a key revoked while its stream runs ends it
         yield pb.ExportMemoryChunk(tmx=piece)

@@ -13,7 +13,7 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from ..core.context import RequestContext
-from . import desk_methods, methods
+from . import access_methods, desk_methods, methods
 from .calls import CANCELLED, OK, REQUEST_ID_KEY, Call, ServerState, request_id
 from .status import log_error, retry_trailers, status_for
 
@@ -38,7 +38,7 @@ def _unary(
     logged, its errors turned into their status (``TarjamaServicer._rpc``)."""
 
     async def method(servicer: TarjamaServicer, request: RequestT, context: grpc.aio.ServicerContext) -> ResponseT:
-        async with servicer._rpc(name, context) as call:
+        async with servicer._rpc(name, context, request) as call:
             return await run(servicer.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
 
@@ -51,13 +51,17 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
         self.state = state
 
     @contextlib.asynccontextmanager
-    async def _rpc(self, method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[Call]:
-        """Count, time and log the call; turn any error into its status (see ``status.STATUS_BY_ERROR``)."""
+    async def _rpc(self, method: str, context: grpc.aio.ServicerContext, request: object = None) -> AsyncIterator[Call]:
+        """Count, time and log the call; turn any error into its status (see ``status.STATUS_BY_ERROR``).
+        The caller's key (checked by ``KeyInterceptor``) is counted against its limits first."""
         call = self.state.begin(method, _request_context(context))
         trailers: tuple[tuple[str, str | bytes], ...] = ((REQUEST_ID_KEY, call.request_context.request_id),)
         context.set_trailing_metadata(trailers)
         ended = False
         try:
+            sent = dict(context.invocation_metadata() or ()).get("authorization", "")
+            self.state.authorize(call, sent)
+            await self.state.admit(call, request)
             yield call
         except asyncio.CancelledError:  # deadline passed, client went away, or cut at shutdown
             ended = True
@@ -75,21 +79,21 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
                 self.state.finish(call, OK)
 
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
-        async with self._rpc("Translate", context) as call:
+        async with self._rpc("Translate", context, request) as call:
             return await methods.translate(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
 
     async def StreamTranslate(
         self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TranslateEvent]:
-        async with self._rpc("StreamTranslate", context) as call:
+        async with self._rpc("StreamTranslate", context, request) as call:
             # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
             async with contextlib.aclosing(methods.stream_translate(self.state, request, call)) as events:
                 async for event in events:
                     yield event
 
     async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
-        async with self._rpc("Summarize", context) as call:
+        async with self._rpc("Summarize", context, request) as call:
             return await methods.summarize(self.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
 
@@ -115,7 +119,11 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     async def ExportMemory(
         self, request: pb.ExportMemoryRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.ExportMemoryChunk]:
-        async with self._rpc("ExportMemory", context) as call:
+        async with self._rpc("ExportMemory", context, request) as call:
             async with contextlib.aclosing(desk_methods.export_memory(self.state, request, call)) as chunks:
                 async for chunk in chunks:
                     yield chunk
+
+    # Access (access_methods).
+    GetUsage = _unary("GetUsage", access_methods.get_usage)
+    ListAudit = _unary("ListAudit", access_methods.list_audit)

@@ -32,7 +32,7 @@ from tarjama_client.v1 import tarjama_pb2 as pb
 from ..core.context import CLOCK, RequestContext
 from ..engines.base import MAX_OUTPUT_TOKENS
 from ..errors import NotReadyError
-from . import connect, desk_methods, methods, openapi
+from . import access_methods, connect, desk_methods, methods, openapi
 from .calls import (
     CANCELLED,
     HTTP,
@@ -42,7 +42,6 @@ from .calls import (
     Call,
     ServerState,
     request_id,
-    token_matches,
 )
 from .http_connections import ConnectionBounds, protocol_for, raise_file_limit
 from .status import log_error
@@ -100,6 +99,8 @@ RPCS = {
     "ListMemories": Rpc(pb.ListMemoriesRequest, desk_methods.list_memories),
     "ImportMemory": Rpc(pb.ImportMemoryRequest, desk_methods.import_memory),
     "ExportMemory": Rpc(pb.ExportMemoryRequest, desk_methods.export_memory, streaming=True),
+    "GetUsage": Rpc(pb.GetUsageRequest, access_methods.get_usage),
+    "ListAudit": Rpc(pb.ListAuditRequest, access_methods.list_audit),
 }
 
 
@@ -119,14 +120,11 @@ class _SecurityHeaders:
 
 
 class HttpService:
-    """The Starlette application over ``state``; ``auth_token`` as gRPC's, ``cors_origins`` the
-    other origins whose pages may call the API."""
+    """The Starlette application over ``state`` (its ``gate`` checks keys as gRPC's does);
+    ``cors_origins`` the other origins whose pages may call the API."""
 
-    def __init__(
-        self, state: ServerState, *, auth_token: str = "", cors_origins: Sequence[str] = (), max_calls: int = 0
-    ) -> None:
+    def __init__(self, state: ServerState, *, cors_origins: Sequence[str] = (), max_calls: int = 0) -> None:
         self.state = state
-        self._token = auth_token
         self._max_calls = max_calls  # most API calls in flight on this port (0: no bound)
         self.calls = 0
         self._document = json.loads((WEB / "openapi.json").read_text(encoding="utf-8"))
@@ -220,7 +218,7 @@ class HttpService:
                     "(--http-max-calls): retry shortly, or use another replica",
                     headers=(("retry-after", "1"),),
                 )
-            codec = self._check(request, rpc)
+            codec = self._check(request, rpc, call)
             timeout = connect.timeout_seconds(request.headers.get("connect-timeout-ms"))
             if timeout is not None:
                 call.request_context = context = RequestContext.starting_now(
@@ -230,6 +228,7 @@ class HttpService:
             message = connect.decode(connect.unwrap(body) if rpc.streaming else body, rpc.request_type, codec)
             if self.state.draining:
                 raise NotReadyError("the server is shutting down: retry, and another replica will answer")
+            await self.state.admit(call, message)
             if rpc.streaming:
                 return await self._stream(rpc, message, call, codec, headers, request.receive)
             response = await _unless_disconnected(
@@ -248,13 +247,9 @@ class HttpService:
         media_type = "application/proto" if codec == "proto" else "application/json"
         return Response(connect.encode(response, codec), media_type=media_type, headers=headers)
 
-    def _check(self, request: Request, rpc: Rpc) -> str:
-        """The token, then the content type: the codec to use."""
-        if self._token and not token_matches(request.headers.get("authorization", ""), self._token):
-            raise connect.ConnectError(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "missing or wrong token: send the header 'Authorization: Bearer <token>'",
-            )
+    def _check(self, request: Request, rpc: Rpc, call: Call) -> str:
+        """The key (from the cached key table) and its scope, then the content type: the codec to use."""
+        self.state.authorize(call, request.headers.get("authorization", ""))
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         accepted = connect.STREAM_TYPES if rpc.streaming else connect.UNARY_TYPES
         if content_type not in accepted:

@@ -1,4 +1,4 @@
-"""gRPC server interceptors: the bearer token, and requests that cannot be decoded."""
+"""gRPC server interceptors: the caller's key, and requests that cannot be decoded."""
 
 from __future__ import annotations
 
@@ -9,27 +9,22 @@ from typing import Any
 import grpc
 
 from .. import metrics
-from .calls import GRPC, token_matches
+from ..core.access import Gate
+from ..errors import PermissionDeniedError, UnauthenticatedError
+from .calls import GRPC
 
 log = logging.getLogger(__name__)
 
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
 
-class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
-    """Require ``authorization: Bearer <token>`` on every call but health checks
-    (load balancers and Kubernetes probes carry no token)."""
+class KeyInterceptor(grpc.aio.ServerInterceptor):
+    """Require a key (``authorization: Bearer <key>``) with the method's scope on every call but
+    health checks (load balancers and Kubernetes probes carry none), before the request is
+    parsed: ``core.access.Gate`` reads its cached key table, never the database."""
 
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-        async def deny(request: Any, context: grpc.aio.ServicerContext) -> None:
-            await context.abort(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "missing or wrong token: send metadata 'authorization: Bearer <token>'",
-            )
-
-        self._deny: grpc.RpcMethodHandler[Any, None] = grpc.unary_unary_rpc_method_handler(deny)
+    def __init__(self, gate: Callable[[], Gate]) -> None:
+        self._gate = gate
 
     async def intercept_service(
         self,
@@ -39,9 +34,23 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         if handler_call_details.method.startswith(_HEALTH_PREFIX):
             return await continuation(handler_call_details)
         sent = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
-        if token_matches(sent, self._token):
-            return await continuation(handler_call_details)
-        return self._deny
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        try:
+            self._gate().check(sent, method)
+        except (UnauthenticatedError, PermissionDeniedError) as error:
+            code = (
+                grpc.StatusCode.UNAUTHENTICATED
+                if isinstance(error, UnauthenticatedError)
+                else grpc.StatusCode.PERMISSION_DENIED
+            )
+            metrics.REQUESTS.labels(method, code.name, GRPC).inc()
+            message = str(error)
+
+            async def deny(request: Any, context: grpc.aio.ServicerContext) -> None:
+                await context.abort(code, message)
+
+            return grpc.unary_unary_rpc_method_handler(deny)
+        return await continuation(handler_call_details)
 
 
 class _Undecodable:

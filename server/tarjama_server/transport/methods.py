@@ -35,6 +35,7 @@ async def stream_translate(
     # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
     async with contextlib.aclosing(translator.stream(admitted)) as events:
         async for event in events:
+            state.still_valid(call)  # a key revoked while its stream runs ends it
             yield protobuf.translate_event(event, call.request_context)
 
 

@@ -17,6 +17,9 @@ from ..errors import (
     NotFoundError,
     NotReadyError,
     OverloadedError,
+    PermissionDeniedError,
+    QuotaExhaustedError,
+    UnauthenticatedError,
     UnsupportedLanguageError,
 )
 
@@ -31,6 +34,9 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (FeatureDisabledError, grpc.StatusCode.FAILED_PRECONDITION),
     (NotFoundError, grpc.StatusCode.NOT_FOUND),
     (DeadlineExpiredError, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    (QuotaExhaustedError, grpc.StatusCode.RESOURCE_EXHAUSTED),  # no retry hint: it resets at a date
 )
 
 

@@ -138,9 +138,13 @@ function describe(error) {
   switch (error.status) {
     case 400: return `The server could not take this request: ${error.message}` +
       (/source_language/.test(error.message) ? ' Choose the article\'s language under “Source language”, then translate again.' : '');
-    case 401: return 'This server needs an access token: enter it above.';
+    case 401: return 'This server needs an API key (or its access token): enter it above.';
+    case 403: return `This key may not do that: ${error.message}`;
     case 413: return error.message;
-    case 429: return `The server is busy: ${error.message}` +
+    case 429: if (!error.retryAfter && /characters_per_(day|month)/.test(error.message)) {
+      return `This key's quota is used up: ${error.message}`;
+    }
+    return `The server is busy: ${error.message}` +
       (error.retryAfter ? ` Try again in ${error.retryAfter} s.` : ' Try again shortly.');
     case 503: return `The server is not ready: ${error.message} Try again in a moment.`;
     case 504: return `The translation took too long: ${error.message}`;
@@ -209,6 +213,33 @@ async function loadModels() {
   }
   if (!$('token-form').hidden) $('token-form').hidden = true;
   showError('');
+  showUsage();
+}
+
+// The key's use against its limits (GetUsage); hidden without a key, or for --auth-token (no usage).
+async function showUsage() {
+  const line = $('usage');
+  if (!sessionStorage.getItem(TOKEN_KEY)) {
+    line.hidden = true;
+    return;
+  }
+  let usage;
+  try {
+    usage = await call('GetUsage', {});
+  } catch (error) {
+    line.hidden = true;
+    return;
+  }
+  if (!usage.keyName || usage.keyName === 'auth-token') {  // the operator's token: nothing is counted
+    line.hidden = true;
+    return;
+  }
+  const count = (value) => Number(value || 0).toLocaleString('en');
+  const of = (used, limit) => Number(limit || 0) ? `${count(used)} of ${count(limit)}` : count(used);
+  line.textContent = `Key “${usage.keyName}”: ${of(usage.charactersToday, usage.charactersPerDay)} characters ` +
+    `and ${count(usage.requestsToday)} requests today; ${of(usage.charactersThisMonth, usage.charactersPerMonth)} ` +
+    'characters this month.';
+  line.hidden = false;
 }
 
 // The languages and summary styles the server offers, from ListModels (no copy of them here).
@@ -677,6 +708,7 @@ async function translate() {
       state.controller = null;
       updateButtons();
     }
+    showUsage();
   }
 }
 
