@@ -170,6 +170,7 @@ class HttpService:
                     tuple(translation.target_languages),
                     tuple(summarizer.info.source_languages) if summarizer else (),
                 ),
+                desk=pipelines.translator.desk is not None,
             )
             self._served = (pipelines, document)
         return JSONResponse(self._served[1])

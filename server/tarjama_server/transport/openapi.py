@@ -53,8 +53,10 @@ def request_rules(
     max_new_tokens: int = MAX_OUTPUT_TOKENS,
     max_summary_tokens: int = MAX_OUTPUT_TOKENS,
     languages: Languages = Languages(),
+    desk: bool = True,
 ) -> dict[str, tuple[list[str], dict[str, dict[str, Any]]]]:
-    """Per request schema: its required fields (JSON names) and, per field, the keywords to add."""
+    """Per request schema: its required fields (JSON names) and, per field, the keywords to add.
+    ``desk``: whether the server has the desk; without it a stored glossary or memory is refused."""
     text = {"minLength": 1, "maxLength": limits.max_text_chars, "pattern": SOME_TEXT}
     targets = languages.translation_targets
     beams = _zero_or(1, limits.max_beams, "the server's default")
@@ -74,6 +76,9 @@ def request_rules(
                 # A text already in the target language passes through unchanged.
                 "sourceLanguage": _codes(*languages.translation_sources, *targets),
                 "targetLanguage": _codes(*targets),
+                "memoryMinSimilarity": {"minimum": 0, "maximum": 1},
+                # FAILED_PRECONDITION on a server without the desk (--database-url none).
+                **({} if desk else {"glossaryId": {"maxLength": 0}, "memory": {"maxLength": 0}}),
             },
         ),
         "DecodingOptions": (
@@ -101,12 +106,13 @@ def constrained(
     max_new_tokens: int = MAX_OUTPUT_TOKENS,
     max_summary_tokens: int = MAX_OUTPUT_TOKENS,
     languages: Languages = Languages(),
+    desk: bool = True,
 ) -> dict[str, Any]:
     """``document`` with the request schemas' required fields and keywords set from ``limits``."""
     document = copy.deepcopy(document)
     schemas = document["components"]["schemas"]
     rules = request_rules(
-        limits, max_new_tokens=max_new_tokens, max_summary_tokens=max_summary_tokens, languages=languages
+        limits, max_new_tokens=max_new_tokens, max_summary_tokens=max_summary_tokens, languages=languages, desk=desk
     )
     for name, (required, fields) in rules.items():
         schema = schemas[name]
