@@ -8,7 +8,7 @@ transaction that counts it (SQLite: ``BEGIN IMMEDIATE``, so calls of one process
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,19 +32,18 @@ class SqlAccessStore:
             rows = await connection.execute(select(api_keys))
             return [_key(row) for row in rows]
 
-    async def _add(self, connection: AsyncConnection, key_id: int, period: str, requests: int, characters: int) -> int:
-        """Add to a counter; its requests after the addition."""
+    def _counter_upsert(self, key_id: int, periods: Sequence[str], requests: int, characters: int) -> Any:
+        """One statement adding to the key's counter of each period (a row each, made if new)."""
         statement = self._insert(key_usage).values(
-            key_id=key_id, period=period, requests=requests, characters=characters
+            [{"key_id": key_id, "period": period, "requests": requests, "characters": characters} for period in periods]
         )
-        upsert = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(
             index_elements=["key_id", "period"],
             set_={
                 "requests": key_usage.c.requests + statement.excluded.requests,
                 "characters": key_usage.c.characters + statement.excluded.characters,
             },
-        ).returning(key_usage.c.requests)
-        return int((await connection.execute(upsert)).scalar_one())
+        )
 
     async def _characters(
         self, connection: AsyncConnection, key_id: int, periods: Periods
@@ -61,7 +60,10 @@ class SqlAccessStore:
         # stays limited); today's and the month's requests count only calls let through.
         refusal: Exception | None = None
         async with self.sql._guard(), self.sql._writer.begin() as connection:
-            minute = await self._add(connection, key_id, periods.minute, 1, 0)
+            added = await connection.execute(
+                self._counter_upsert(key_id, [periods.minute], 1, 0).returning(key_usage.c.requests)
+            )
+            minute = int(added.scalar_one())
             counts = await self._characters(connection, key_id, periods)
             try:
                 decide(
@@ -74,15 +76,13 @@ class SqlAccessStore:
             except Exception as error:
                 refusal = error
             else:
-                await self._add(connection, key_id, periods.day, 1, 0)
-                await self._add(connection, key_id, periods.month, 1, 0)
+                await connection.execute(self._counter_upsert(key_id, [periods.day, periods.month], 1, 0))
         if refusal is not None:
             raise refusal
 
     async def charge(self, key_id: int, characters: int, periods: Periods) -> None:
         async with self.sql._guard(), self.sql._writer.begin() as connection:
-            await self._add(connection, key_id, periods.day, 0, characters)
-            await self._add(connection, key_id, periods.month, 0, characters)
+            await connection.execute(self._counter_upsert(key_id, [periods.day, periods.month], 0, characters))
 
     async def usage(self, key_id: int, periods: Periods) -> Usage:
         async with self.sql._reading() as connection:
