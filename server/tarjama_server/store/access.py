@@ -8,6 +8,7 @@ transaction that counts it (SQLite: ``BEGIN IMMEDIATE``, so calls of one process
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -141,7 +142,7 @@ class SqlAccessStore:
                         .returning(*api_keys.c)
                     )
                 ).one()
-                write.detail.update(scopes=sorted(scopes), **_limits(limits))
+                write.detail.update(scopes=sorted(scopes), **dataclasses.asdict(limits))
         except IntegrityError:
             raise InvalidRequestError(
                 f"a key named {name!r} exists already (revoked keys keep their names): choose another name"
@@ -176,14 +177,6 @@ class SqlAccessStore:
             if row is None:
                 raise NotFoundError(f"no live key named {name!r}: 'tarjama-keys list' lists them")
         return _key(row)
-
-
-def _limits(limits: KeyLimits) -> dict[str, int]:
-    return {
-        "characters_per_day": limits.characters_per_day,
-        "characters_per_month": limits.characters_per_month,
-        "requests_per_minute": limits.requests_per_minute,
-    }
 
 
 def _key(row: Row[Any]) -> KeyRecord:
