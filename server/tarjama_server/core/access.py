@@ -311,11 +311,15 @@ class Gate:
 
     async def _refreshing(self) -> None:
         assert self.store is not None
+        pruned = ""  # the minute of the last prune: old minutes appear only as the minute turns
         while True:
             await asyncio.sleep(self.refresh_seconds)
             try:
                 await self.refresh()
-                await self.store.prune(Periods.at(self.clock()))
+                periods = Periods.at(self.clock())
+                if periods.minute != pruned:
+                    await self.store.prune(periods)
+                    pruned = periods.minute
             except StoreUnavailableError as error:
                 log.warning("the key table was not refreshed (the last one stays): %s", error)
             except Exception as error:  # never let the refresh stop: revocations must keep arriving
