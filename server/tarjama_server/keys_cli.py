@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from .core.access import SCOPES, KeyLimits, KeyRecord, check_scopes, new_key
+from .core.access import DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, SCOPES, KeyLimits, KeyRecord, check_scopes, new_key
 from .core.desk import check_name
 from .errors import TarjamaError
 from .settings import ENV_PREFIX, Settings
@@ -46,7 +46,9 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     rotate = commands.add_parser("rotate", help="a new secret for the key (printed once); the old one stops working")
     rotate.add_argument("name")
     audit = commands.add_parser("audit", help="who changed what on the desk and in the keys, newest first")
-    audit.add_argument("--limit", type=int, default=50, help="entries a page (at most 500)")
+    audit.add_argument(
+        "--limit", type=int, default=DEFAULT_AUDIT_PAGE, help=f"entries a page (at most {MAX_AUDIT_PAGE})"
+    )
     audit.add_argument("--before", type=int, default=0, help="entries older than this id (the next page)")
     audit.add_argument("--json", action="store_true", help="one JSON object a line")
     return parser
@@ -113,8 +115,8 @@ async def _run(arguments: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         elif command == "audit":
-            if not 0 < arguments.limit <= 500:
-                raise TarjamaError("--limit must be 1 to 500")
+            if not 0 < arguments.limit <= MAX_AUDIT_PAGE:
+                raise TarjamaError(f"--limit must be 1 to {MAX_AUDIT_PAGE}")
             for entry in await store.list_audit(arguments.limit, arguments.before or None):
                 if arguments.json:
                     print(

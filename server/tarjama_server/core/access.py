@@ -73,6 +73,9 @@ _KEY = re.compile(r"tjk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 AUTH_TOKEN_NAME = "auth-token"
 REFRESH_SECONDS = 3.0
 MAX_REFRESH_SECONDS = 10.0
+# Audit entries a page (ListAudit, tarjama-keys audit): the default and the most.
+DEFAULT_AUDIT_PAGE = 50
+MAX_AUDIT_PAGE = 500
 
 
 @dataclass(frozen=True, kw_only=True)

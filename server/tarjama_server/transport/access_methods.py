@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from tarjama_client.v1 import tarjama_pb2 as pb
 
+from ..core.access import DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE
 from ..errors import FeatureDisabledError, InvalidRequestError
 from .calls import Call, ServerState
 from .desk_methods import rfc3339
-
-DEFAULT_AUDIT_PAGE = 50
-MAX_AUDIT_PAGE = 500
 
 
 async def get_usage(state: ServerState, request: pb.GetUsageRequest, call: Call) -> pb.KeyUsage:
