@@ -91,16 +91,10 @@ class NewMemoryEntry:
 
 
 @dataclass(frozen=True, kw_only=True)
-class MemoryEntry:
+class MemoryEntry(NewMemoryEntry):
+    """A stored entry: what was saved, with its id and times."""
+
     id: int
-    memory: str
-    key: str
-    source: str
-    translation: str
-    source_language: str
-    target_language: str
-    note: str
-    approver: str
     created: datetime
     updated: datetime
 
