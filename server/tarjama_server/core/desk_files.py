@@ -237,12 +237,12 @@ def _decode(data: bytes, what: str) -> str:
 TMX_FOOTER = b"</body>\n</tmx>\n"
 
 
-def tmx_header(memory: str, source_language: str = "*all*") -> bytes:
-    """The document up to its first unit; ``*all*``: a memory may hold several language pairs."""
+def tmx_header(memory: str) -> bytes:
+    """The document up to its first unit; srclang ``*all*``: a memory may hold several language pairs."""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4">\n'
         f'<header creationtool="Tarjama" creationtoolversion={quoteattr(__version__)} datatype="plaintext" '
-        f'segtype="sentence" adminlang="en" srclang={quoteattr(source_language)} o-tmf="Tarjama">\n'
+        'segtype="sentence" adminlang="en" srclang="*all*" o-tmf="Tarjama">\n'
         f'<prop type="x-tarjama-memory">{escape(memory)}</prop>\n</header>\n<body>\n'
     ).encode()
 
