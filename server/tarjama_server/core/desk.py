@@ -41,6 +41,8 @@ DEFAULT_SEARCH_LIMIT = 10
 # Candidates the index hands over per search, scored here: enough that the best by edit
 # distance is among them when the index ranks by shared trigrams.
 CANDIDATES_PER_SEARCH = 64
+# Candidates per segment of a translation, which keeps its best match alone.
+CANDIDATES_PER_SEGMENT = 16
 _NAME_CHARS = 100
 # Near-match searches of one translation run at once (each holds a pooled connection).
 _PARALLEL_SEARCHES = 4
@@ -413,7 +415,7 @@ class Desk:
         async def nearest(key: str) -> None:
             async with searching:
                 candidates = await self.store.candidates(
-                    memory, source_language, target_language, key, 16, min_similarity
+                    memory, source_language, target_language, key, CANDIDATES_PER_SEGMENT, min_similarity
                 )
             best = _best(key, candidates, min_similarity, 1)
             if best:
