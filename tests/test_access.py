@@ -8,11 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import logging
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,8 +24,9 @@ from tarjama_server import keys_cli
 from tarjama_server.engines.base import Generation, GenerationParams
 
 from .helpers import WAIT_SECONDS, ServerThread, free_port, tiny_settings, wait_for, wrapping_loader
+from .test_desk import connect_call as post
+from .test_desk import stub
 
-SERVICE = "/tarjama.v1.TarjamaService/"
 ADMIN_TOKEN = "operator-s3cret-token"
 ALEPPO = "حلب."
 BURST = 2000
@@ -90,29 +88,6 @@ def keyed(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     running.engine = engines[0]  # type: ignore[attr-defined]
     yield running, made
     running.stop()
-
-
-def post(server: ServerThread, method: str, message: dict[str, Any], key: str | None = None) -> tuple[int, Any, Any]:
-    """A Connect JSON unary call: the HTTP status, the decoded body, the headers."""
-    headers = {"content-type": "application/json"}
-    if key is not None:
-        headers["authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(
-        server.http_url.rstrip("/") + SERVICE + method,
-        data=json.dumps(message, ensure_ascii=False).encode(),
-        headers=headers,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
-            return response.status, json.loads(response.read()), response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read()), error.headers
-
-
-@contextlib.contextmanager
-def stub(server: ServerThread) -> Iterator[pb_grpc.TarjamaServiceStub]:
-    with grpc.insecure_channel(server.address) as channel:
-        yield pb_grpc.TarjamaServiceStub(channel)
 
 
 def bearer(key: str) -> tuple[tuple[str, str]]:

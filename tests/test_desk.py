@@ -30,18 +30,29 @@ EDITED = "قال المتحدث باسم الوزارة إن الاجتماع س
 SERVICE = "/tarjama.v1.TarjamaService/"
 
 
-def post(server: ServerThread, method: str, message: dict[str, Any]) -> tuple[int, Any]:
-    """A Connect JSON unary call: the HTTP status and the decoded body."""
+def connect_call(
+    server: ServerThread, method: str, message: dict[str, Any], key: str | None = None
+) -> tuple[int, Any, Any]:
+    """A Connect JSON unary call, with ``key`` as its bearer: the HTTP status, the decoded body, the headers."""
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["authorization"] = f"Bearer {key}"
     request = urllib.request.Request(
         server.http_url.rstrip("/") + SERVICE + method,
         data=json.dumps(message, ensure_ascii=False).encode(),
-        headers={"content-type": "application/json"},
+        headers=headers,
     )
     try:
         with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
-            return response.status, json.loads(response.read())
+            return response.status, json.loads(response.read()), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        return error.code, json.loads(error.read()), error.headers
+
+
+def post(server: ServerThread, method: str, message: dict[str, Any]) -> tuple[int, Any]:
+    """A Connect JSON unary call: the HTTP status and the decoded body."""
+    status, body, _ = connect_call(server, method, message)
+    return status, body
 
 
 def post_stream(server: ServerThread, method: str, message: dict[str, Any]) -> list[tuple[int, Any]]:
