@@ -277,6 +277,26 @@ async def test_admission_before_planning_by_length_then_settled_on_real_tokens(e
     await scheduler.stop()
 
 
+async def test_a_request_released_while_it_was_planned_hears_so_when_it_settles(executor) -> None:
+    """Another request, planned first, turns out big: the review releases this one before its
+    own planning ends, and its settle raises the release (retry hint), not an internal error."""
+    clock = ManualClock()
+    scheduler = Scheduler(
+        RecordingEngine(), executor, SchedulerLimits(),
+        calibration=Calibration(tokens_per_second=1.0, tokens_per_input_token=1.0, tokens_per_char=1.0), clock=clock,
+    )  # fmt: skip
+    scheduler.start()
+    big = scheduler.reserve(chars=5, deadline=None)
+    late = scheduler.reserve(chars=5, deadline=30.0)  # 10 s by length: admitted
+    scheduler.settle(big, input_tokens=50, jobs=1)  # 50 s ahead of it now: past its deadline
+    with pytest.raises(OverloadedError) as released:
+        scheduler.settle(late, input_tokens=5, jobs=1)
+    assert released.value.retry_after > 0
+    assert scheduler.tickets.keys() == {big.seq} and scheduler.admission.reservations.keys() == {big.seq}
+    scheduler.close(big)
+    await scheduler.stop()
+
+
 async def test_n_workers_keep_n_batches_in_flight_shared_by_both_models() -> None:
     """Two workers: a request's segments run as two batches at once (each waits in the engine
     until the other has arrived; one batch at a time would never get past it). A second model

@@ -32,7 +32,7 @@ from concurrent.futures import Executor
 from .. import metrics
 from ..engines.base import Generation, GenerationParams, Seq2SeqEngine
 from ..errors import DeadlineExpiredError, EngineFault, NotReadyError, OverloadedError
-from .admission import AdmissionController, Calibration, Estimator, Reservation
+from .admission import AdmissionController, Calibration, Estimator
 from .batch_policy import next_batch, spread_over
 from .context import CLOCK, Clock, Usage
 from .limits import SchedulerLimits
@@ -68,9 +68,8 @@ class Scheduler:
         )
         self.worker = ModelWorker(engine, executor, timeout=limits.engine_timeout_seconds, clock=clock)
         self.throughput = Throughput(self.estimator, task=self._task)
-        # The queue: open tickets in arrival order (admission keeps its own reservations).
+        # The queue: open tickets in arrival order (admission's ledger holds their reservations, by the same seq).
         self.tickets: dict[int, Ticket] = {}
-        self._reservations: dict[int, Reservation] = {}
         # Set once the engine hung or its thread died: nothing more is served; ``wait_fault`` returns it.
         self.fault: EngineFault | None = None
         self._faulted = asyncio.Event()
@@ -107,14 +106,15 @@ class Scheduler:
             estimated_seconds=reservation.estimated_seconds,
         )
         self.tickets[ticket.seq] = ticket
-        self._reservations[ticket.seq] = reservation
         return ticket
 
     def settle(self, ticket: Ticket, *, input_tokens: int, most_tokens: float | None = None, jobs: int = 0) -> None:
         """Planning is done: judge the request on its real tokens, and every admitted request's
         finish again. Closes the ticket when it is refused or released."""
         try:
-            reservation = self._reservations[ticket.seq]
+            reservation = self.admission.reservations.get(ticket.seq)
+            if reservation is None:  # released by a review while it was planned (or closed)
+                raise ticket.released or RuntimeError("settle on a closed ticket")
             self.admission.settle(reservation, input_tokens=input_tokens, most_tokens=most_tokens, jobs=jobs)
             ticket.estimated_seconds = reservation.estimated_seconds
             self._review()
@@ -175,7 +175,7 @@ class Scheduler:
             job.future.cancel()
         ticket.jobs.clear()
         self.tickets.pop(ticket.seq, None)
-        reservation = self._reservations.pop(ticket.seq, None)
+        reservation = self.admission.reservations.get(ticket.seq)
         if reservation is not None:
             self.admission.release(reservation, completed=completed)
         metrics.QUEUED_JOBS.labels(self._task).set(self.queued)
@@ -284,7 +284,6 @@ class Scheduler:
         decides): their queued and running jobs fail with the retry hint at once."""
         for reservation in self.admission.review():
             assert reservation.released is not None
-            self._reservations.pop(reservation.seq, None)
             ticket = self.tickets.pop(reservation.seq)
             ticket.released = reservation.released
             self._fail(ticket, reservation.released, running=True)

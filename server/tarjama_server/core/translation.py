@@ -260,12 +260,17 @@ class Translator:
         for plan in admitted.plans:
             spans = done.get(plan.text_index, [])
             positions = [position for position, item in enumerate(spans) if item.planned.is_segment]
+            segments = [_segment(plan, position, spans[position], n, target) for n, position in enumerate(positions)]
+            # The segments' alignments place their inline tags: each is worked out once, in _segment.
+            aligned = {
+                id(spans[position]): segment.alignment for position, segment in zip(positions, segments, strict=True)
+            }
             documents.append(
                 DocumentTranslation(
-                    text=rebuild_document(plan, spans, _tag_ranges(plan) if admitted.checked.alignment else None),
-                    segments=[
-                        _segment(plan, position, spans[position], n, target) for n, position in enumerate(positions)
-                    ],
+                    text=rebuild_document(
+                        plan, spans, _tag_ranges(plan, aligned) if admitted.checked.alignment else None
+                    ),
+                    segments=segments,
                     detected_language=plan.source_language,
                 )
             )
@@ -523,10 +528,13 @@ def _segment(plan: DocumentPlan, position: int, item: SpanTranslation, number: i
     )
 
 
-def _tag_ranges(plan: DocumentPlan) -> Callable[[SpanTranslation], dict[int, tuple[int, int]]]:
-    """For ``rebuild_document``: the inline elements of a segment that its alignment places."""
+def _tag_ranges(
+    plan: DocumentPlan, aligned: dict[int, SegmentAlignment | None]
+) -> Callable[[SpanTranslation], dict[int, tuple[int, int]]]:
+    """For ``rebuild_document``: the inline elements of a segment that its alignment places
+    (``aligned``: each segment's alignment, by the id of its ``SpanTranslation``)."""
 
     def ranges(item: SpanTranslation) -> dict[int, tuple[int, int]]:
-        return placed_by_alignment(tag_targets(plan, item, segment_alignment(plan, item)))
+        return placed_by_alignment(tag_targets(plan, item, aligned[id(item)]))
 
     return ranges

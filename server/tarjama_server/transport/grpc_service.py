@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import grpc
-from tarjama_client.v1 import tarjama_pb2 as pb
 from tarjama_client.v1 import tarjama_pb2_grpc as pb_grpc
 
 from ..core.context import RequestContext
@@ -41,6 +40,24 @@ def _unary(
         async with servicer._rpc(name, context, request) as call:
             return await run(servicer.state, request, call)
         raise AssertionError("unreachable: _rpc aborts on error")
+
+    method.__name__ = name
+    return method
+
+
+def _server_streaming(
+    name: str, run: Callable[[ServerState, RequestT, Call], AsyncGenerator[ResponseT, None]]
+) -> Callable[[TarjamaServicer, RequestT, grpc.aio.ServicerContext], AsyncIterator[ResponseT]]:
+    """A server-streaming gRPC method that runs ``run`` as ``_unary`` does; closed at once when
+    the caller leaves mid-stream, so its queued jobs are withdrawn now."""
+
+    async def method(
+        servicer: TarjamaServicer, request: RequestT, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ResponseT]:
+        async with servicer._rpc(name, context, request) as call:
+            async with contextlib.aclosing(run(servicer.state, request, call)) as events:
+                async for event in events:
+                    yield event
 
     method.__name__ = name
     return method
@@ -78,33 +95,11 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
             if not ended:
                 self.state.finish(call, OK)
 
-    async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
-        async with self._rpc("Translate", context, request) as call:
-            return await methods.translate(self.state, request, call)
-        raise AssertionError("unreachable: _rpc aborts on error")
-
-    async def StreamTranslate(
-        self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.TranslateEvent]:
-        async with self._rpc("StreamTranslate", context, request) as call:
-            # Closed at once when the caller leaves mid-stream, so its queued jobs are withdrawn now.
-            async with contextlib.aclosing(methods.stream_translate(self.state, request, call)) as events:
-                async for event in events:
-                    yield event
-
-    async def Summarize(self, request: pb.SummarizeRequest, context: grpc.aio.ServicerContext) -> pb.SummarizeResponse:
-        async with self._rpc("Summarize", context, request) as call:
-            return await methods.summarize(self.state, request, call)
-        raise AssertionError("unreachable: _rpc aborts on error")
-
-    async def ListModels(
-        self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListModelsResponse:
-        async with self._rpc("ListModels", context) as call:
-            return await methods.list_models(self.state, request, call)
-        raise AssertionError("unreachable: _rpc aborts on error")
-
-    # The desk (desk_methods): its unary calls, and ExportMemory's stream.
+    # The RPCs of ``methods``, ``desk_methods`` and ``access_methods``, each counted, timed and logged by ``_rpc``.
+    Translate = _unary("Translate", methods.translate)
+    StreamTranslate = _server_streaming("StreamTranslate", methods.stream_translate)
+    Summarize = _unary("Summarize", methods.summarize)
+    ListModels = _unary("ListModels", methods.list_models)
     CreateGlossary = _unary("CreateGlossary", desk_methods.create_glossary)
     ListGlossaries = _unary("ListGlossaries", desk_methods.list_glossaries)
     GetGlossary = _unary("GetGlossary", desk_methods.get_glossary)
@@ -115,15 +110,6 @@ class TarjamaServicer(pb_grpc.TarjamaServiceServicer):
     DeleteMemoryEntry = _unary("DeleteMemoryEntry", desk_methods.delete_memory_entry)
     ListMemories = _unary("ListMemories", desk_methods.list_memories)
     ImportMemory = _unary("ImportMemory", desk_methods.import_memory)
-
-    async def ExportMemory(
-        self, request: pb.ExportMemoryRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.ExportMemoryChunk]:
-        async with self._rpc("ExportMemory", context, request) as call:
-            async with contextlib.aclosing(desk_methods.export_memory(self.state, request, call)) as chunks:
-                async for chunk in chunks:
-                    yield chunk
-
-    # Access (access_methods).
+    ExportMemory = _server_streaming("ExportMemory", desk_methods.export_memory)
     GetUsage = _unary("GetUsage", access_methods.get_usage)
     ListAudit = _unary("ListAudit", access_methods.list_audit)
