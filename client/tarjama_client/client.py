@@ -21,7 +21,7 @@ from ._many import DEFAULT_CONCURRENCY, ManyOptions
 from ._retry import AttemptObserver
 from .aio import AsyncTarjamaClient
 from .concurrency import AdaptiveConcurrency
-from .desk import TranslateDesk
+from .desk import Answer, TranslateDesk
 from .errors import ServerUnavailableError
 from .types import (
     BatchItem,
@@ -79,6 +79,10 @@ class TarjamaClient(ClientBase):
             finally:
                 stream.cancel()
             time.sleep(delay)
+
+    def _send(self, rpc: desk.Rpc[Answer], timeout: float | None) -> Answer:
+        """A unary desk call: its request and its answer are ``desk``'s."""
+        return rpc.answer(self._call(getattr(self._stub, rpc.method), rpc.request, timeout))
 
     def translate(
         self,
@@ -209,7 +213,7 @@ class TarjamaClient(ClientBase):
             time.sleep(poll_seconds)
         raise readiness.not_ready()
 
-    # The desk: glossaries and translation memory (tarjama_client.desk has the records).
+    # The desk: glossaries and translation memory (tarjama_client.desk has the records and the calls).
 
     def create_glossary(
         self,
@@ -223,15 +227,14 @@ class TarjamaClient(ClientBase):
         timeout: float | None = None,
     ) -> desk.Glossary:
         """Store a glossary: ``entries`` (term → rendering), or a TSV/CSV/TBX ``file`` with its media type."""
-        request = desk.create_glossary_request(name, entries, file, file_media_type, source_language, target_language)
-        return desk.Glossary.from_pb(self._call(self._stub.CreateGlossary, request, timeout))
+        rpc = desk.create_glossary(name, entries, file, file_media_type, source_language, target_language)
+        return self._send(rpc, timeout)
 
     def list_glossaries(self, *, timeout: float | None = None) -> list[desk.Glossary]:
-        response = self._call(self._stub.ListGlossaries, pb.ListGlossariesRequest(), timeout)
-        return [desk.Glossary.from_pb(message) for message in response.glossaries]
+        return self._send(desk.list_glossaries(), timeout)
 
     def get_glossary(self, glossary_id: str, *, timeout: float | None = None) -> desk.Glossary:
-        return desk.Glossary.from_pb(self._call(self._stub.GetGlossary, pb.GetGlossaryRequest(id=glossary_id), timeout))
+        return self._send(desk.get_glossary(glossary_id), timeout)
 
     def update_glossary(
         self,
@@ -244,11 +247,10 @@ class TarjamaClient(ClientBase):
         timeout: float | None = None,
     ) -> desk.Glossary:
         """Rename (``name``) and/or replace the entries (``entries`` or ``file``)."""
-        request = desk.update_glossary_request(glossary_id, name, entries, file, file_media_type)
-        return desk.Glossary.from_pb(self._call(self._stub.UpdateGlossary, request, timeout))
+        return self._send(desk.update_glossary(glossary_id, name, entries, file, file_media_type), timeout)
 
     def delete_glossary(self, glossary_id: str, *, timeout: float | None = None) -> None:
-        self._call(self._stub.DeleteGlossary, pb.DeleteGlossaryRequest(id=glossary_id), timeout)
+        self._send(desk.delete_glossary(glossary_id), timeout)
 
     def save_translation(
         self,
@@ -263,11 +265,8 @@ class TarjamaClient(ClientBase):
         timeout: float | None = None,
     ) -> desk.MemoryEntry:
         """Approve ``translation`` for ``source`` in ``memory`` (default "default")."""
-        request = pb.SaveTranslationRequest(
-            memory=memory, source=source, translation=translation, source_language=source_language,
-            target_language=target_language, note=note, approver=approver,
-        )  # fmt: skip
-        return desk.MemoryEntry.from_pb(self._call(self._stub.SaveTranslation, request, timeout))
+        rpc = desk.save_translation(source, translation, memory, source_language, target_language, note, approver)
+        return self._send(rpc, timeout)
 
     def search_memory(
         self,
@@ -281,14 +280,14 @@ class TarjamaClient(ClientBase):
         timeout: float | None = None,
     ) -> list[desk.MemoryMatch]:
         """The approved pairs nearest ``text``, best first."""
-        request = desk.search_request(text, memory, min_similarity, limit, source_language, target_language)
-        return desk.matches(self._call(self._stub.SearchMemory, request, timeout))
+        rpc = desk.search_memory(text, memory, min_similarity, limit, source_language, target_language)
+        return self._send(rpc, timeout)
 
     def delete_memory_entry(self, entry_id: int, *, timeout: float | None = None) -> None:
-        self._call(self._stub.DeleteMemoryEntry, pb.DeleteMemoryEntryRequest(id=entry_id), timeout)
+        self._send(desk.delete_memory_entry(entry_id), timeout)
 
     def list_memories(self, *, timeout: float | None = None) -> list[desk.MemorySummary]:
-        return desk.summaries(self._call(self._stub.ListMemories, pb.ListMemoriesRequest(), timeout))
+        return self._send(desk.list_memories(), timeout)
 
     def import_memory(
         self,
@@ -300,13 +299,10 @@ class TarjamaClient(ClientBase):
         timeout: float | None = None,
     ) -> tuple[int, int]:
         """Add a TMX 1.4 document's units to ``memory`` (all or nothing): (units read, entries saved)."""
-        request = pb.ImportMemoryRequest(
-            memory=memory, tmx=tmx, source_language=source_language, target_language=target_language
-        )
-        response = self._call(self._stub.ImportMemory, request, timeout)
-        return response.units, response.saved
+        return self._send(desk.import_memory(tmx, memory, source_language, target_language), timeout)
 
     def export_memory(self, *, memory: str = "", timeout: float | None = None) -> Iterator[bytes]:
         """``memory`` as TMX 1.4, in pieces: write them one after the other."""
-        for chunk in self._stream(self._stub.ExportMemory, pb.ExportMemoryRequest(memory=memory), timeout):
-            yield chunk.tmx
+        rpc = desk.export_memory(memory)
+        for chunk in self._stream(getattr(self._stub, rpc.method), rpc.request, timeout):
+            yield rpc.answer(chunk)

@@ -1,11 +1,14 @@
 """The desk's records as the clients return them (glossaries, memory entries and matches), and
-the ``tarjama.v1`` requests the clients send for them: one place for both clients."""
+the desk calls (``Rpc``: each request, and what the caller gets from its response), decided
+once for both clients, which only send them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from google.protobuf.message import Message
 
 from .v1 import tarjama_pb2 as pb
 
@@ -111,15 +114,29 @@ class TranslateDesk:
         return chosen
 
 
-def create_glossary_request(
+Answer = TypeVar("Answer")
+
+
+@dataclass(frozen=True)
+class Rpc(Generic[Answer]):
+    """One desk call, decided once for both clients: the service method's name, its request,
+    and what the caller gets from a response (from each message of a stream). The clients
+    only send it (``TarjamaClient._send``, ``AsyncTarjamaClient._send``)."""
+
+    method: str
+    request: Message
+    answer: Callable[[Any], Answer]
+
+
+def create_glossary(
     name: str,
     entries: Mapping[str, str] | None,
     file: bytes,
     file_media_type: str,
     source_language: str,
     target_language: str,
-) -> pb.CreateGlossaryRequest:
-    return pb.CreateGlossaryRequest(
+) -> Rpc[Glossary]:
+    request = pb.CreateGlossaryRequest(
         name=name,
         entries=dict(entries or {}),
         file=file,
@@ -127,13 +144,22 @@ def create_glossary_request(
         source_language=source_language,
         target_language=target_language,
     )
+    return Rpc("CreateGlossary", request, Glossary.from_pb)
 
 
-def update_glossary_request(
+def list_glossaries() -> Rpc[list[Glossary]]:
+    return Rpc("ListGlossaries", pb.ListGlossariesRequest(), lambda r: [Glossary.from_pb(g) for g in r.glossaries])
+
+
+def get_glossary(glossary_id: str) -> Rpc[Glossary]:
+    return Rpc("GetGlossary", pb.GetGlossaryRequest(id=glossary_id), Glossary.from_pb)
+
+
+def update_glossary(
     glossary_id: str, name: str, entries: Mapping[str, str] | None, file: bytes, file_media_type: str
-) -> pb.UpdateGlossaryRequest:
+) -> Rpc[Glossary]:
     """Entries (or a file) given: they replace the glossary's; neither: only the name changes."""
-    return pb.UpdateGlossaryRequest(
+    request = pb.UpdateGlossaryRequest(
         id=glossary_id,
         name=name,
         replace_entries=entries is not None or bool(file),
@@ -141,25 +167,55 @@ def update_glossary_request(
         file=file,
         file_media_type=file_media_type,
     )
+    return Rpc("UpdateGlossary", request, Glossary.from_pb)
 
 
-def search_request(
+def delete_glossary(glossary_id: str) -> Rpc[None]:
+    return Rpc("DeleteGlossary", pb.DeleteGlossaryRequest(id=glossary_id), lambda _: None)
+
+
+def save_translation(
+    source: str, translation: str, memory: str, source_language: str, target_language: str, note: str, approver: str
+) -> Rpc[MemoryEntry]:
+    request = pb.SaveTranslationRequest(
+        memory=memory, source=source, translation=translation, source_language=source_language,
+        target_language=target_language, note=note, approver=approver,
+    )  # fmt: skip
+    return Rpc("SaveTranslation", request, MemoryEntry.from_pb)
+
+
+def search_memory(
     text: str, memory: str, min_similarity: float | None, limit: int, source_language: str, target_language: str
-) -> pb.SearchMemoryRequest:
+) -> Rpc[list[MemoryMatch]]:
     request = pb.SearchMemoryRequest(
         memory=memory, text=text, limit=limit, source_language=source_language, target_language=target_language
     )
     if min_similarity is not None:
         request.min_similarity = min_similarity
-    return request
+    return Rpc("SearchMemory", request, lambda r: [MemoryMatch.from_pb(match) for match in r.matches])
 
 
-def matches(response: pb.SearchMemoryResponse) -> list[MemoryMatch]:
-    return [MemoryMatch.from_pb(match) for match in response.matches]
+def delete_memory_entry(entry_id: int) -> Rpc[None]:
+    return Rpc("DeleteMemoryEntry", pb.DeleteMemoryEntryRequest(id=entry_id), lambda _: None)
 
 
-def summaries(response: pb.ListMemoriesResponse) -> list[MemorySummary]:
-    return [MemorySummary(memory.name, memory.entry_count) for memory in response.memories]
+def list_memories() -> Rpc[list[MemorySummary]]:
+    return Rpc(
+        "ListMemories", pb.ListMemoriesRequest(), lambda r: [MemorySummary(m.name, m.entry_count) for m in r.memories]
+    )
+
+
+def import_memory(tmx: bytes, memory: str, source_language: str, target_language: str) -> Rpc[tuple[int, int]]:
+    """Answers (units read, entries saved)."""
+    request = pb.ImportMemoryRequest(
+        memory=memory, tmx=tmx, source_language=source_language, target_language=target_language
+    )
+    return Rpc("ImportMemory", request, lambda r: (r.units, r.saved))
+
+
+def export_memory(memory: str) -> Rpc[bytes]:
+    """A server stream: each message answers one piece of the TMX document."""
+    return Rpc("ExportMemory", pb.ExportMemoryRequest(memory=memory), lambda chunk: chunk.tmx)
 
 
 MEDIA_TYPES = {".tsv": "text/tab-separated-values", ".txt": "text/tab-separated-values", ".csv": "text/csv",

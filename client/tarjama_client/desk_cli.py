@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import desk
+from .archive import STDIN
 from .client import TarjamaClient
 
 AddOptions = Callable[[argparse.ArgumentParser], None]
@@ -33,12 +34,16 @@ def _entries(pairs: list[str]) -> dict[str, str]:
     return entries
 
 
+def _read_bytes(path: str) -> bytes:
+    """A file's bytes, or standard input's for ``-``."""
+    return sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
+
+
 def _glossary_create(client: TarjamaClient, args: argparse.Namespace) -> None:
     file, media_type = b"", ""
     if args.file:
-        path = Path(args.file)
-        file = sys.stdin.buffer.read() if args.file == "-" else path.read_bytes()
-        media_type = args.media_type or desk.MEDIA_TYPES.get(path.suffix.lower(), "")
+        file = _read_bytes(args.file)
+        media_type = args.media_type or desk.MEDIA_TYPES.get(Path(args.file).suffix.lower(), "")
         if not media_type:
             raise ValueError(f"{args.file}: say its format with --media-type (text/tab-separated-values, text/csv, "
                              "application/x-tbx)")  # fmt: skip
@@ -80,9 +85,11 @@ def _glossary_delete(client: TarjamaClient, args: argparse.Namespace) -> None:
 
 
 def _memory_import(client: TarjamaClient, args: argparse.Namespace) -> None:
-    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     units, saved = client.import_memory(
-        data, memory=args.memory, source_language=args.source_language, target_language=args.target_language
+        _read_bytes(args.file),
+        memory=args.memory,
+        source_language=args.source_language,
+        target_language=args.target_language,
     )
     print(f"{units} units read, {saved} entries saved into memory {args.memory or 'default'!r}")
 
@@ -147,9 +154,8 @@ def add_commands(commands: Any, connection_options: AddOptions) -> None:
     searching.set_defaults(handler=_memory_search)
     for command in (importing, exporting, searching):
         command.add_argument("--memory", default="", help="the memory's name (default: default)")
-    for command in (importing,):
-        command.add_argument("--source-language", default="", help="default: ar")
-        command.add_argument("--target-language", default="", help="default: en")
+    importing.add_argument("--source-language", default="", help="default: ar")
+    importing.add_argument("--target-language", default="", help="default: en")
     importing.set_defaults(handler=_memory_import)
     for parser in (glossary, memory, *actions.choices.values(), *memory_actions.choices.values()):
         connection_options(parser)
