@@ -27,14 +27,13 @@ import random
 import re
 import statistics
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perf import build_models, seed_segments, translation_engine  # noqa: E402  (beside this file)
+from perf import alternating_rates, build_models, seed_segments, translation_engine  # noqa: E402  (beside this file)
 
 ENGINES = ("ctranslate2", "transformers")
 
@@ -49,15 +48,7 @@ def speed(marian: Path, converted: Path, max_new_tokens: int, rounds: int) -> di
         engine = translation_engine(marian, name, converted)
         batch = seed_segments(engine)[:16]
         engine.generate(batch[:2], aligned)  # warm-up
-        rates: dict[str, list[float]] = {"with": [], "without": []}
-        cpu_rates: dict[str, list[float]] = {"with": [], "without": []}
-        for _ in range(rounds):
-            for label, params in (("without", plain), ("with", aligned)):
-                started, cpu_started = time.perf_counter(), time.process_time()
-                output = engine.generate(batch, params)
-                tokens = sum(g.output_tokens for g in output)
-                rates[label].append(tokens / (time.perf_counter() - started))
-                cpu_rates[label].append(tokens / (time.process_time() - cpu_started))
+        rates, cpu_rates, _ = alternating_rates(engine, batch, {"without": plain, "with": aligned}, rounds)
         with_, without = statistics.median(rates["with"]), statistics.median(rates["without"])
         cpu_with, cpu_without = statistics.median(cpu_rates["with"]), statistics.median(cpu_rates["without"])
         results[name] = {

@@ -257,6 +257,28 @@ def threading_gap(engine: Any, batch: list[str], params: Any, rounds: int = 3) -
     }
 
 
+def alternating_rates(
+    engine: Any, batch: list[str], variants: dict[str, Any], rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, int]]:
+    """Output tokens a second of ``engine`` on ``batch`` with each of ``variants`` (label →
+    params), alternating, ``rounds`` times: per wall-clock second, and per CPU second of this
+    process (all its threads); and the peak memory (KiB) after each variant's first batch."""
+    import resource
+
+    rates: dict[str, list[float]] = {label: [] for label in variants}
+    cpu_rates: dict[str, list[float]] = {label: [] for label in variants}
+    peaks: dict[str, int] = {}
+    for _ in range(rounds):
+        for label, params in variants.items():
+            started, cpu_started = time.perf_counter(), time.process_time()
+            output = engine.generate(batch, params)
+            tokens = sum(g.output_tokens for g in output)
+            rates[label].append(tokens / (time.perf_counter() - started))
+            cpu_rates[label].append(tokens / (time.process_time() - cpu_started))
+            peaks.setdefault(label, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return rates, cpu_rates, peaks
+
+
 def score_cost(
     marian: Path, engines: list[str], max_new_tokens: int, converted: Path, rounds: int = 4
 ) -> dict[str, Any]:
@@ -265,7 +287,6 @@ def score_cost(
     on a busy machine disturbs far less. And the peak memory scoring adds (the first scored batch
     after an unscored one)."""
     import dataclasses
-    import resource
 
     from tarjama_server.engines.base import GenerationParams
 
@@ -276,17 +297,7 @@ def score_cost(
         engine = translation_engine(marian, name, converted)
         batch = seed_segments(engine)[:16]
         engine.generate(batch[:2], scored)  # warm-up
-        rates: dict[str, list[float]] = {"with": [], "without": []}
-        cpu_rates: dict[str, list[float]] = {"with": [], "without": []}
-        peaks: dict[str, int] = {}
-        for _ in range(rounds):
-            for label, params in (("without", plain), ("with", scored)):
-                started, cpu_started = time.perf_counter(), time.process_time()
-                output = engine.generate(batch, params)
-                tokens = sum(g.output_tokens for g in output)
-                rates[label].append(tokens / (time.perf_counter() - started))
-                cpu_rates[label].append(tokens / (time.process_time() - cpu_started))
-                peaks.setdefault(label, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        rates, cpu_rates, peaks = alternating_rates(engine, batch, {"without": plain, "with": scored}, rounds)
         with_scores, without = statistics.median(rates["with"]), statistics.median(rates["without"])
         cpu_with, cpu_without = statistics.median(cpu_rates["with"]), statistics.median(cpu_rates["without"])
         results[name] = {

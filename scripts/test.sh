@@ -17,27 +17,30 @@ else
   echo "npm not found: tests/test_interop.py will be skipped"
 fi
 
+apt_updated=""
+# debian_install PACKAGE FOR WITHOUT: install Debian's PACKAGE (for the tests FOR) where apt-get can, else say WITHOUT.
+debian_install() {
+  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    echo "== installing Debian's $1 for $2"
+    [[ -n "$apt_updated" ]] || apt-get update -qq
+    apt_updated=1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >/dev/null
+  else
+    echo "$3"
+  fi
+}
+
 if [[ ! -x /usr/bin/chromium ]]; then
   # The page's browser tests drive Debian's Chromium (a browser a test tool downloads cannot be fetched here).
-  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
-    echo "== installing Debian's chromium for tests/test_page.py"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  else
-    echo "/usr/bin/chromium not found and cannot apt-get it: tests/test_page.py will be skipped"
-  fi
+  debian_install chromium tests/test_page.py \
+    "/usr/bin/chromium not found and cannot apt-get it: tests/test_page.py will be skipped"
 fi
 
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   # The desk's store tests run on SQLite and on a throwaway PostgreSQL cluster they start themselves
   # (tests/postgres.py); Debian's postgresql brings the binaries and the postgres user to run them as.
-  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
-    echo "== installing Debian's postgresql for tests/test_store.py and tests/test_desk.py"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-  else
-    echo "PostgreSQL not found and cannot apt-get it: the PostgreSQL half of the store tests will be skipped"
-  fi
+  debian_install postgresql "tests/test_store.py and tests/test_desk.py" \
+    "PostgreSQL not found and cannot apt-get it: the PostgreSQL half of the store tests will be skipped"
 fi
 
 echo "== ruff"

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from tarjama_server.core.planning import Planner, SpanTranslation, rebuild_document
 from tarjama_server.engines.base import ModelInfo, Task
 from tarjama_server.text.languages import warm_up
+from time_segmentation import token_counter  # beside this file
 
 WORD = "كلمة"
 SHAPES: dict[str, Callable[[int], str]] = {
@@ -56,18 +57,7 @@ def main() -> None:
     parser.add_argument("--tokenizer", help="a model directory whose tokenizer counts tokens")
     parser.add_argument("--max-text-chars", type=int, default=200_000)
     args = parser.parse_args()
-    if args.tokenizer:
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-
-        def count(text: str) -> int:
-            return len(tokenizer(text)["input_ids"])
-    else:
-
-        def count(text: str) -> int:
-            return len(text) // 4 + 1
-
+    count = token_counter(args.tokenizer, lambda text: len(text) // 4 + 1)
     info = ModelInfo("stand-in", Task.TRANSLATION, "local", ("ar",), ("en",), "none", "fake", "cpu", 512)
     planner = Planner(info, count, max_segment_tokens=256)
     warm_up()

@@ -37,22 +37,26 @@ def cpu_seconds(function: Callable[[], object]) -> float:
     return time.process_time() - started
 
 
+def token_counter(tokenizer_dir: str | None, stand_in: Callable[[str], int]) -> Callable[[str], int]:
+    """Counts tokens with the tokenizer of the model directory ``tokenizer_dir``, or ``stand_in`` without one."""
+    if not tokenizer_dir:
+        return stand_in
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+
+    def count(text: str) -> int:
+        return len(tokenizer(text)["input_ids"])
+
+    return count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tokenizer", help="a model directory whose tokenizer counts tokens")
     parser.add_argument("--max-tokens", type=int, default=256)
     args = parser.parse_args()
-    if args.tokenizer:
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-
-        def count(text: str) -> int:
-            return len(tokenizer(text)["input_ids"])
-    else:
-
-        def count(text: str) -> int:
-            return len(text.split()) + 1
+    count = token_counter(args.tokenizer, lambda text: len(text.split()) + 1)
 
     print("| pattern | segments (200k) | CPU s, 20k | CPU s, 200k | ratio |\n|---|---|---|---|---|")
     for name, unit in PATTERNS.items():

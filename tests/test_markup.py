@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tarjama_server.text.markup import PHRASE_BUDGET, parse, phrase_texts, rebuild
+from tarjama_server.text.markup import PHRASE_BUDGET, Block, parse, rebuild
+from tarjama_server.text.markup import phrases as phrases_of
 
 ARTICLE = (Path(__file__).parent / "data" / "article.html").read_text(encoding="utf-8")
 # What tests/data/article.html holds that must come back byte for byte.
@@ -22,6 +23,11 @@ UNTOUCHED = (
     '<li translate="no">لا تترجم</li>',
     'href="https://example.com/?a=1&amp;b=2"',
 )
+
+
+def phrase_texts(block: Block) -> dict[int, str]:
+    """Each inline element's own text (by pair number), to translate alone for placing its tags."""
+    return {phrase.pair: phrase.text for phrase in phrases_of(block)}
 
 
 class Tags(HTMLParser):

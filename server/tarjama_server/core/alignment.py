@@ -188,8 +188,7 @@ def glossary_missing(aligned: SegmentAlignment, translation: str, matches: Seque
         start = match.start + shift + lead
         end = start + len(match.rendering)
         shift += lead + len(match.rendering) - (match.end - match.start)
-        sources = {i for i, (s, e) in enumerate(found.source_words) if s < end and start < e}
-        targets = found.targets_of(sources)
+        targets = found.targets_of(found.sources_overlapping(start, end))
         if targets:
             first, last = found.target_words[targets[0]][0], found.target_words[targets[-1]][1]
             present = match.rendering.casefold() in translation[first:last].casefold()

@@ -207,7 +207,7 @@ _WARMUP = 20
 _ALIGNMENT_WEIGHT = 1.0
 SYNTHETIC_MARKER = "SYNTHETIC_MODEL"
 _MARKER_TEXT = (
-    "This model was trained for seconds by `tarjama-models build-tiny --synthetic` on a synthetic\n"
+    "This model was trained for seconds by `tarjama-models build-synthetic` on a synthetic\n"
     "language pair (loading/synthetic.py) to test word alignment offline. It does not translate\n"
     "Arabic: its output on real text is meaningless.\n"
 )
@@ -222,15 +222,28 @@ def _corpus_texts(pairs: Sequence[SyntheticPair]) -> tuple[str, str]:
 
 def recipe_key() -> str:
     """What decides the trained model's weights: the cache key of a build."""
+    import inspect
+
     import torch
     import transformers
 
+    from ..engines import transformers_engine
+    from . import tiny_models
+
+    # This file holds the language and the recipe, and the build uses code from beside it (the
+    # tokenizer, the model's layout, the attention the alignment loss reads): an edit to any rebuilds.
+    used = (
+        tiny_models._train_sentencepiece,
+        tiny_models.build_marian_tokenizer,
+        tiny_models.marian_config,
+        transformers_engine.CrossAttentionProbe,
+    )
+    source = Path(__file__).read_text(encoding="utf-8") + "".join(inspect.getsource(code) for code in used)
     recipe = {
         "version": RECIPE_VERSION,
         "torch": torch.__version__,
         "transformers": transformers.__version__,
-        # This file holds the language and the recipe: any edit rebuilds.
-        "source": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+        "source": hashlib.sha256(source.encode()).hexdigest(),
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -240,9 +253,9 @@ def build_synthetic_marian(out_dir: Path, *, steps: int = _STEPS, batch: int = _
     (loadable by either engine, like the other tiny models). Deterministic: seeded, one thread."""
     import torch
     import transformers
-    from transformers import MarianConfig, MarianMTModel
+    from transformers import MarianMTModel
 
-    from .tiny_models import build_marian_tokenizer
+    from .tiny_models import build_marian_tokenizer, marian_config
 
     transformers.utils.logging.disable_progress_bar()
     out_dir = Path(out_dir)
@@ -253,17 +266,9 @@ def build_synthetic_marian(out_dir: Path, *, steps: int = _STEPS, batch: int = _
         corpus = generate_pairs(3000, seed=_TRAIN_SEED)
         tokenizer, vocab = build_marian_tokenizer(out_dir, *_corpus_texts(corpus), vocab_size=300)
         pad_id = vocab["<pad>"]
-        config = MarianConfig(
-            vocab_size=len(vocab),
-            **SYNTHETIC_MARIAN,
-            activation_function="swish",
-            max_position_embeddings=512,
-            pad_token_id=pad_id,
-            decoder_start_token_id=pad_id,
-            eos_token_id=0,
-            forced_eos_token_id=0,
-            scale_embedding=True,
-            share_encoder_decoder_embeddings=True,
+        config = marian_config(
+            vocab,
+            SYNTHETIC_MARIAN,
             dropout=0.0,
             attention_dropout=0.0,
             activation_dropout=0.0,

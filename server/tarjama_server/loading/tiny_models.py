@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -168,6 +168,27 @@ def build_marian_tokenizer(
     return tokenizer, vocab
 
 
+def marian_config(vocab: dict[str, int], sizes: Mapping[str, int], **options: Any) -> Any:
+    """A ``MarianConfig`` laid out like opus-mt's for ``vocab`` (``build_marian_tokenizer``'s:
+    </s> = 0, <pad> last, where decoding starts) with the layer ``sizes`` and any other ``options``."""
+    from transformers import MarianConfig
+
+    pad_id = vocab["<pad>"]
+    return MarianConfig(
+        vocab_size=len(vocab),
+        **sizes,
+        activation_function="swish",
+        max_position_embeddings=512,
+        pad_token_id=pad_id,
+        decoder_start_token_id=pad_id,
+        eos_token_id=0,
+        forced_eos_token_id=0,
+        scale_embedding=True,
+        share_encoder_decoder_embeddings=True,
+        **options,
+    )
+
+
 def build_tiny_marian(
     out_dir: Path,
     source_text: str,
@@ -181,25 +202,13 @@ def build_tiny_marian(
     ``architecture`` says otherwise (``OPUS_MT_AR_EN``: the real sizes, for benchmarks; a
     ``vocab_size`` there pads the vocabulary with unused pieces, <pad> still last)."""
     import torch
-    from transformers import MarianConfig, MarianMTModel
+    from transformers import MarianMTModel
 
     sizes = {**TINY_MARIAN, **(architecture or {})}
     padded_size = sizes.pop("vocab_size", 0)  # read once: popped in the loop's test, it padded one piece
     tokenizer, vocab = build_marian_tokenizer(out_dir, source_text, target_text, vocab_size, padded_size=padded_size)
 
-    pad_id = vocab["<pad>"]
-    config = MarianConfig(
-        vocab_size=len(vocab),
-        **sizes,
-        activation_function="swish",
-        max_position_embeddings=512,
-        pad_token_id=pad_id,
-        decoder_start_token_id=pad_id,
-        eos_token_id=0,
-        forced_eos_token_id=0,
-        scale_embedding=True,
-        share_encoder_decoder_embeddings=True,
-    )
+    config = marian_config(vocab, sizes)
     torch.manual_seed(0)
     model = MarianMTModel(config).eval()
 

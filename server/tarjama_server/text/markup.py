@@ -13,12 +13,13 @@ What is translated:
   model and the translation is escaped again.
 * **Attributes** ``alt``, ``title``, ``aria-label`` and ``placeholder``, each as a text of its own.
 
-Putting inline tags back: the model gives no word alignment, so each inline element's
-own text is also translated alone (a *phrase*). Where that phrase's translation occurs
-once in the block's translation, the tags go around it. Otherwise they go around the
-words at the same relative position (a proportional guess, snapped to word edges):
-every tag and attribute survives, in order and properly nested, but a guess can be a
-word or two off.
+Putting inline tags back: with word alignment asked for, an inline element's tags go
+around the words aligned to its words (``core.alignment``). Otherwise, and where the
+alignment places nothing, each inline element's own text is also translated alone (a
+*phrase*). Where that phrase's translation occurs once in the block's translation, the
+tags go around it. Otherwise they go around the words at the same relative position (a
+proportional guess, snapped to word edges): every tag and attribute survives, in order
+and properly nested, but a guess can be a word or two off.
 """
 
 from __future__ import annotations
@@ -137,6 +138,10 @@ class Block:
             return piece.start + plain - (ends[index] - size)
 
         return locate(plain_start, end=False), locate(plain_end, end=True)
+
+    @functools.cached_property
+    def _phrases(self) -> tuple[Phrase, ...]:
+        return _find_phrases(self)
 
 
 @dataclass(frozen=True)
@@ -493,10 +498,11 @@ def place_marks(
     for index, mark in enumerate(marks):
         if mark.pair is not None:
             by_pair.setdefault(mark.pair, []).append(index)
-    wanted = {
+    aligned = aligned or {}
+    wanted = {  # the phrases looked for: of pairs the alignment did not place
         pair: phrase
         for pair, tags in by_pair.items()
-        if len(tags) == 2 and (phrase := phrases.get(pair, "").strip().lower())
+        if len(tags) == 2 and pair not in aligned and (phrase := phrases.get(pair, "").strip().lower())
     }
     sole = _sole_occurrences(lower, wanted.values())
     for pair, phrase in wanted.items():
@@ -504,7 +510,7 @@ def place_marks(
         if where is not None:
             opening, closing = by_pair[pair]
             position[opening], position[closing] = where, where + len(phrase)
-    for pair, (start, end) in (aligned or {}).items():
+    for pair, (start, end) in aligned.items():
         tags = by_pair.get(pair, [])
         if len(tags) == 2:
             position[tags[0]], position[tags[1]] = start, end
@@ -618,9 +624,14 @@ class Phrase:
     text: str
 
 
-def phrases(block: Block) -> list[Phrase]:
+def phrases(block: Block) -> tuple[Phrase, ...]:
     """The phrases of a block's inline elements (those with letters), in order of their closing
-    tags: the shortest first while they fit ``PHRASE_BUDGET`` times the block's text."""
+    tags: the shortest first while they fit ``PHRASE_BUDGET`` times the block's text. Worked out
+    once per block: the planner asks for them, then each of the block's segments when placing tags."""
+    return block._phrases
+
+
+def _find_phrases(block: Block) -> tuple[Phrase, ...]:
     bounds: list[tuple[int, int, int]] = []  # pair, plain start, plain end
     opened: dict[int, int] = {}
     for mark in block.inner_marks():
@@ -646,9 +657,4 @@ def phrases(block: Block) -> list[Phrase]:
         if any(char.isalpha() for char in raw):
             stripped = raw.lstrip()
             found.append(Phrase(pair, start + len(raw) - len(stripped), stripped.rstrip()))
-    return found
-
-
-def phrase_texts(block: Block) -> dict[int, str]:
-    """Each inline element's own text (by pair number), to translate alone for placing its tags."""
-    return {phrase.pair: phrase.text for phrase in phrases(block)}
+    return tuple(found)
